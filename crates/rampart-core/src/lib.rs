@@ -1,0 +1,31 @@
+//! Shared pieces of the [rampart] middleware crates.
+//!
+//! Every rampart layer answers some requests itself (a timeout, a rejection, a caught panic).
+//! This crate is the one place those answers are built, so they all look alike:
+//!
+//! - [`Problem`]: an RFC 9457 `application/problem+json` response, with `Cache-Control: no-store`
+//!   so no cache keeps a synthetic error.
+//! - [`ResponseBody`]: the body type of a layer that either passes the inner body through or
+//!   answers with its own bytes, without boxing.
+//! - [`MetricsRecorder`]: where a layer records its `rampart_*` metrics: the process-wide
+//!   `metrics` recorder by default, or one the application hands in (two stacks in one process,
+//!   as tests build them, then never share a registry).
+//! - [`route_label`] and [`RouteTable`]: the route template of a request (axum's `MatchedPath`)
+//!   and per-route settings keyed by it, so metric labels and per-route policies never depend on
+//!   the raw path a client chose.
+//!
+//! [rampart]: https://docs.rs/rampart
+
+mod body;
+mod problem;
+mod recorder;
+mod route;
+
+#[doc(inline)]
+pub use body::ResponseBody;
+#[doc(inline)]
+pub use problem::{PROBLEM_JSON, Problem};
+#[doc(inline)]
+pub use recorder::MetricsRecorder;
+#[doc(inline)]
+pub use route::{RouteTable, UNMATCHED_ROUTE, route_label};

@@ -1,0 +1,148 @@
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+use std::borrow::Cow;
+
+use crate::ResponseBody;
+
+/// The media type of an RFC 9457 problem details body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem details response that a layer sends on its own.
+///
+/// The body carries `type` (always `about:blank`, so `title` is the status's reason phrase as
+/// the RFC asks), `title`, `status`, `detail`, and one extension member, `code`: a stable,
+/// machine-readable name for *why* rampart answered (`request_timeout`, `rate_limited`, ...),
+/// because two different layers may answer with the same status.
+///
+/// Every problem response also says `Cache-Control: no-store`: a synthetic error must never be
+/// kept by a cache in front of the service.
+///
+/// # Example
+///
+/// ```
+/// use http::StatusCode;
+/// use rampart_core::Problem;
+///
+/// let response = Problem::new(StatusCode::GATEWAY_TIMEOUT, "request_timeout")
+///     .with_detail("the request did not complete within 1s")
+///     .into_response::<String>();
+/// assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    detail: Option<Cow<'static, str>>,
+}
+
+#[derive(Serialize)]
+struct ProblemDocument<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    code: &'a str,
+}
+
+impl Problem {
+    /// A problem with the given status and stable machine-readable `code`.
+    #[must_use]
+    pub const fn new(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            detail: None,
+        }
+    }
+
+    /// Sets the human-readable explanation specific to this occurrence.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The HTTP status of the problem.
+    pub const fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable machine-readable code of the problem.
+    pub const fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The detail, if one was set.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The JSON document of the problem.
+    pub fn to_json(&self) -> Bytes {
+        let document = ProblemDocument {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Unknown Status"),
+            status: self.status.as_u16(),
+            detail: self.detail.as_deref(),
+            code: self.code,
+        };
+        // Serializing a struct of strings and an integer into memory cannot fail.
+        serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
+    }
+
+    /// The problem as a response whose body type fits any layer over an inner body `B`.
+    pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
+        let mut response = Response::new(ResponseBody::synthetic(self.to_json()));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn body_is_an_rfc_9457_document() {
+        let response = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            .with_detail("quota of 10 per second exceeded")
+            .into_response::<String>();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "about:blank",
+                "title": "Too Many Requests",
+                "status": 429,
+                "detail": "quota of 10 per second exceeded",
+                "code": "rate_limited",
+            })
+        );
+    }
+
+    #[test]
+    fn detail_is_omitted_when_absent() {
+        let json = Problem::new(StatusCode::BAD_REQUEST, "bad_request").to_json();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert!(value.get("detail").is_none());
+    }
+
+    #[test]
+    fn detail_is_escaped() {
+        let json = Problem::new(StatusCode::BAD_REQUEST, "bad_request")
+            .with_detail("a \"quoted\"\nvalue")
+            .to_json();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["detail"], "a \"quoted\"\nvalue");
+    }
+}

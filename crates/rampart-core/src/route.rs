@@ -1,0 +1,97 @@
+use axum::extract::MatchedPath;
+use http::Request;
+use std::collections::HashMap;
+
+/// The route label of a request that matched no route.
+///
+/// Route templates always start with `/`, so this value can never collide with one. Every
+/// unmatched request shares it, which keeps a client probing random paths from creating new
+/// label values.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// The route template of a request (`/api/items/{id}`), or [`UNMATCHED_ROUTE`].
+///
+/// The template comes from axum's [`MatchedPath`], which the router inserts before it calls the
+/// layers added with `Router::layer` or `Router::route_layer`. Layers that wrap the whole router
+/// from outside see no template and use [`UNMATCHED_ROUTE`].
+///
+/// # Example
+///
+/// ```
+/// use http::Request;
+/// use rampart_core::{route_label, UNMATCHED_ROUTE};
+///
+/// let request = Request::new(());
+/// assert_eq!(route_label(&request), UNMATCHED_ROUTE);
+/// ```
+pub fn route_label<B>(request: &Request<B>) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+}
+
+/// A setting with a default for the whole stack and overrides per route template.
+///
+/// # Example
+///
+/// ```
+/// use http::Request;
+/// use rampart_core::RouteTable;
+/// use std::time::Duration;
+///
+/// let table = RouteTable::new(Duration::from_secs(1)).with_route("/api/slow", Duration::from_secs(5));
+/// // This request matched no route, so it gets the default.
+/// assert_eq!(*table.get(&Request::new(())), Duration::from_secs(1));
+/// assert_eq!(*table.get_for_route("/api/slow"), Duration::from_secs(5));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RouteTable<T> {
+    default: T,
+    routes: HashMap<Box<str>, T>,
+}
+
+impl<T> RouteTable<T> {
+    /// A table where every route gets `default`.
+    pub fn new(default: T) -> Self {
+        Self {
+            default,
+            routes: HashMap::new(),
+        }
+    }
+
+    /// Overrides the setting for one route template (as written in `Router::route`).
+    #[must_use]
+    pub fn with_route(mut self, template: impl Into<Box<str>>, value: T) -> Self {
+        self.routes.insert(template.into(), value);
+        self
+    }
+
+    /// The setting for the route the request matched.
+    pub fn get<B>(&self, request: &Request<B>) -> &T {
+        match request.extensions().get::<MatchedPath>() {
+            Some(path) => self.get_for_route(path.as_str()),
+            None => &self.default,
+        }
+    }
+
+    /// The setting for a route template.
+    pub fn get_for_route(&self, template: &str) -> &T {
+        if self.routes.is_empty() {
+            return &self.default;
+        }
+        self.routes.get(template).unwrap_or(&self.default)
+    }
+
+    /// The default setting.
+    pub const fn default_value(&self) -> &T {
+        &self.default
+    }
+
+    /// The overrides, by route template.
+    pub fn routes(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.routes
+            .iter()
+            .map(|(route, value)| (route.as_ref(), value))
+    }
+}

@@ -1,0 +1,60 @@
+use http::Response;
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use tokio::time::Instant;
+
+use crate::body::{Completion, MetricsBody};
+use crate::handles::RouteHandles;
+use crate::request_size::RequestSize;
+
+/// A request between its arrival and the end of its response body.
+///
+/// Dropping it, wherever it is (the response future dropped by a disconnecting client, or the
+/// body dropped half-sent), takes the request out of the in-flight gauge.
+pub(crate) struct InFlight {
+    pub(crate) handles: Arc<RouteHandles>,
+    pub(crate) start: Instant,
+    pub(crate) request_size: RequestSize,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.handles.active.decrement(1.0);
+    }
+}
+
+pin_project! {
+    /// Response future of [`Metrics`](crate::Metrics).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        pub(crate) inner: F,
+        pub(crate) in_flight: Option<InFlight>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<MetricsBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let completion = this.in_flight.take().map(|in_flight| Completion {
+            in_flight,
+            status: response.status().as_u16(),
+            response_bytes: 0,
+        });
+        Poll::Ready(Ok(response.map(|body| MetricsBody::new(body, completion))))
+    }
+}

@@ -1,0 +1,216 @@
+//! Metric handles registered once per label set and kept.
+//!
+//! The `metrics` facade looks a key up in the recorder's registry on every `histogram!` call,
+//! hashing the name and every label. Here a request costs one read-locked lookup by
+//! `(method, route)` and, when it ends, a short scan of the statuses that route has answered.
+
+use hashbrown::{Equivalent, HashMap};
+use http::Method;
+use metrics::{Gauge, Histogram, Unit};
+use rampart_core::MetricsRecorder;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::names;
+
+const METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
+];
+
+/// The index of a method's label in [`METHODS`]; unknown methods fold into `_OTHER`.
+fn method_index(method: &Method) -> u8 {
+    match *method {
+        Method::GET => 0,
+        Method::HEAD => 1,
+        Method::POST => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::CONNECT => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::PATCH => 8,
+        _ => 9,
+    }
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct RouteKey {
+    method: u8,
+    route: Box<str>,
+}
+
+/// Borrowed form of [`RouteKey`]; its derived `Hash` matches because `Box<str>` and `&str` hash
+/// as the `str` they hold.
+#[derive(Hash)]
+struct RouteKeyRef<'a> {
+    method: u8,
+    route: &'a str,
+}
+
+impl Equivalent<RouteKey> for RouteKeyRef<'_> {
+    fn equivalent(&self, key: &RouteKey) -> bool {
+        self.method == key.method && self.route == &*key.route
+    }
+}
+
+/// Every handle the layer needs, per recorder.
+pub(crate) struct HandleCache {
+    recorder: MetricsRecorder,
+    routes: RwLock<HashMap<RouteKey, Arc<RouteHandles>>>,
+}
+
+impl HandleCache {
+    pub(crate) fn new(recorder: MetricsRecorder) -> Self {
+        recorder.describe_histogram(
+            names::REQUEST_DURATION,
+            Unit::Seconds,
+            "Duration of HTTP server requests, until the response body has been sent.",
+        );
+        recorder.describe_gauge(
+            names::ACTIVE_REQUESTS,
+            Unit::Count,
+            "Number of HTTP server requests in flight.",
+        );
+        recorder.describe_histogram(
+            names::REQUEST_BODY_SIZE,
+            Unit::Bytes,
+            "Size of HTTP server request bodies.",
+        );
+        recorder.describe_histogram(
+            names::RESPONSE_BODY_SIZE,
+            Unit::Bytes,
+            "Size of HTTP server response bodies.",
+        );
+        Self {
+            recorder,
+            routes: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handles for one method and route, registered on first use.
+    pub(crate) fn route(&self, method: &Method, route: &str) -> Arc<RouteHandles> {
+        let method = method_index(method);
+        let key = RouteKeyRef { method, route };
+        if let Some(handles) = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(handles);
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        let handles = routes
+            .entry(RouteKey {
+                method,
+                route: route.into(),
+            })
+            .or_insert_with(|| Arc::new(RouteHandles::new(&self.recorder, method, route)));
+        Arc::clone(handles)
+    }
+}
+
+/// Handles for one `(method, route)` pair.
+pub(crate) struct RouteHandles {
+    recorder: MetricsRecorder,
+    method: &'static str,
+    route: Box<str>,
+    pub(crate) active: Gauge,
+    statuses: RwLock<Vec<(u16, StatusHandles)>>,
+}
+
+struct StatusHandles {
+    duration: Histogram,
+    request_size: Histogram,
+    response_size: Histogram,
+}
+
+impl RouteHandles {
+    fn new(recorder: &MetricsRecorder, method: u8, route: &str) -> Self {
+        let method = METHODS[usize::from(method)];
+        let active = recorder.gauge(
+            names::ACTIVE_REQUESTS,
+            &[
+                (names::METHOD_LABEL, method.to_owned()),
+                (names::ROUTE_LABEL, route.to_owned()),
+            ],
+        );
+        Self {
+            recorder: recorder.clone(),
+            method,
+            route: route.into(),
+            active,
+            statuses: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Records one finished request.
+    pub(crate) fn record(
+        &self,
+        status: u16,
+        seconds: f64,
+        request_bytes: u64,
+        response_bytes: u64,
+    ) {
+        let record = |handles: &StatusHandles| {
+            handles.duration.record(seconds);
+            // Sizes are far below 2^53, where u64 -> f64 starts to round.
+            handles.request_size.record(request_bytes as f64);
+            handles.response_size.record(response_bytes as f64);
+        };
+        {
+            let statuses = self.statuses.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, handles)) = statuses.iter().find(|(code, _)| *code == status) {
+                record(handles);
+                return;
+            }
+        }
+        let mut statuses = self
+            .statuses
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, handles)) = statuses.iter().find(|(code, _)| *code == status) {
+            record(handles);
+            return;
+        }
+        let handles = self.register(status);
+        record(&handles);
+        statuses.push((status, handles));
+    }
+
+    fn register(&self, status: u16) -> StatusHandles {
+        let labels = [
+            (names::METHOD_LABEL, self.method.to_owned()),
+            (names::ROUTE_LABEL, self.route.to_string()),
+            (names::STATUS_LABEL, status.to_string()),
+        ];
+        StatusHandles {
+            duration: self.recorder.histogram(names::REQUEST_DURATION, &labels),
+            request_size: self.recorder.histogram(names::REQUEST_BODY_SIZE, &labels),
+            response_size: self.recorder.histogram(names::RESPONSE_BODY_SIZE, &labels),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let purge = Method::from_bytes(b"PURGE").unwrap();
+        let brew = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(METHODS[usize::from(method_index(&purge))], "_OTHER");
+        assert_eq!(method_index(&purge), method_index(&brew));
+        assert_eq!(METHODS[usize::from(method_index(&Method::PATCH))], "PATCH");
+    }
+
+    #[test]
+    fn a_route_is_registered_once() {
+        let cache = HandleCache::new(MetricsRecorder::global());
+        let first = cache.route(&Method::GET, "/a");
+        let again = cache.route(&Method::GET, "/a");
+        let other = cache.route(&Method::POST, "/a");
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(!Arc::ptr_eq(&first, &other));
+    }
+}

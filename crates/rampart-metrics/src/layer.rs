@@ -1,0 +1,70 @@
+use rampart_core::MetricsRecorder;
+use std::fmt;
+use std::sync::Arc;
+use tower_layer::Layer;
+
+use crate::Metrics;
+use crate::handles::HandleCache;
+
+/// Records request metrics for the services it wraps.
+///
+/// Add it with `Router::layer` (not around the whole router from outside), so that the route
+/// template is known when a request arrives. See the [crate docs](crate) for what is recorded.
+///
+/// Clones share their registered handles; [`MetricsLayer::with_recorder`] starts a fresh set.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart_metrics::{MetricsLayer, Prometheus};
+///
+/// let prometheus = Prometheus::new();
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "hi" }))
+///     .layer(MetricsLayer::new().with_recorder(prometheus.recorder()));
+/// ```
+#[derive(Clone)]
+pub struct MetricsLayer {
+    cache: Arc<HandleCache>,
+}
+
+impl MetricsLayer {
+    /// Records through the global `metrics` recorder.
+    pub fn new() -> Self {
+        Self::default().with_recorder(MetricsRecorder::global())
+    }
+
+    /// Records into `recorder` instead of the global one.
+    #[must_use]
+    pub fn with_recorder(self, recorder: MetricsRecorder) -> Self {
+        Self {
+            cache: Arc::new(HandleCache::new(recorder)),
+        }
+    }
+}
+
+impl Default for MetricsLayer {
+    fn default() -> Self {
+        Self {
+            cache: Arc::new(HandleCache::new(MetricsRecorder::global())),
+        }
+    }
+}
+
+impl fmt::Debug for MetricsLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsLayer").finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer {
+    type Service = Metrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Metrics {
+            inner,
+            cache: Arc::clone(&self.cache),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use rampart_core::MetricsRecorder;
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::{MetricsEndpoint, names};
+
+/// How often recorded histogram samples are folded into their buckets.
+///
+/// The exporter keeps raw samples until then; at 50 000 requests per second, 5 seconds of
+/// samples of three histograms hold about 6 MB.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A Prometheus registry that renders the text exposition format 0.0.4.
+///
+/// Each `Prometheus` owns its registry: give its [`recorder`](Prometheus::recorder) to the layers
+/// that should record into it and serve its [`endpoint`](Prometheus::endpoint). Every histogram
+/// has explicit buckets ([`names::DURATION_BUCKETS`] for durations, [`names::SIZE_BUCKETS`] for
+/// sizes, the duration buckets for any other histogram), so it renders as a Prometheus
+/// histogram, never as a summary.
+///
+/// Clones share the registry. A background thread folds samples into buckets every few seconds
+/// and stops once the last clone is dropped.
+///
+/// # Example
+///
+/// ```
+/// use rampart_metrics::Prometheus;
+///
+/// let prometheus = Prometheus::new();
+/// prometheus
+///     .recorder()
+///     .counter("rampart_example_total", &[])
+///     .increment(3);
+/// assert!(prometheus.render().contains("rampart_example_total 3"));
+/// ```
+#[derive(Clone)]
+pub struct Prometheus {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+}
+
+impl Prometheus {
+    /// A new, empty registry.
+    ///
+    /// # Panics
+    ///
+    /// Never: the bucket lists it configures are constants that are known to be valid.
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(names::DURATION_BUCKETS)
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Suffix("_bytes".to_owned()),
+                    names::SIZE_BUCKETS,
+                )
+            })
+            .expect("bucket lists are non-empty constants")
+            .build_recorder();
+        let handle = recorder.handle();
+        let recorder = Arc::new(recorder);
+        spawn_upkeep(Arc::downgrade(&recorder));
+        Self { recorder, handle }
+    }
+
+    /// A [`MetricsRecorder`] that records into this registry, for rampart's layers.
+    pub fn recorder(&self) -> MetricsRecorder {
+        MetricsRecorder::from_arc(self.recorder.clone())
+    }
+
+    /// Installs this registry as the process-wide `metrics` recorder too, so that the
+    /// application's own `metrics::counter!` calls appear on the same endpoint.
+    ///
+    /// Returns `false`, and changes nothing, when a global recorder is already installed (as
+    /// happens when a second stack is built in the same process): this never panics.
+    pub fn install_global(&self) -> bool {
+        metrics::set_global_recorder(SharedRecorder(Arc::clone(&self.recorder))).is_ok()
+    }
+
+    /// The exposition text of everything recorded so far.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// The exporter's handle, for users who want to render on their own.
+    pub fn handle(&self) -> &PrometheusHandle {
+        &self.handle
+    }
+
+    /// A Tower service that answers `GET` with the exposition text.
+    pub fn endpoint(&self) -> MetricsEndpoint {
+        MetricsEndpoint::new(self.handle.clone())
+    }
+}
+
+impl Default for Prometheus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Prometheus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prometheus").finish_non_exhaustive()
+    }
+}
+
+fn spawn_upkeep(recorder: Weak<PrometheusRecorder>) {
+    let spawned = std::thread::Builder::new()
+        .name("rampart-metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                // A plain thread, not a task: the registry may be built outside any runtime,
+                // and the upkeep must go on while the runtime's workers are busy.
+                #[allow(clippy::disallowed_methods)]
+                std::thread::sleep(UPKEEP_INTERVAL);
+                let Some(recorder) = recorder.upgrade() else {
+                    return;
+                };
+                recorder.handle().run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        // Rendering folds samples too, so metrics stay correct; only memory between scrapes grows.
+        tracing_fallback(&error);
+    }
+}
+
+fn tracing_fallback(error: &std::io::Error) {
+    eprintln!("rampart-metrics: cannot start the upkeep thread: {error}");
+}
+
+/// Lets the global recorder and the layers share one registry.
+struct SharedRecorder(Arc<PrometheusRecorder>);
+
+impl Recorder for SharedRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_counter(key, unit, description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_gauge(key, unit, description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_histogram(key, unit, description);
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        self.0.register_counter(key, metadata)
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.0.register_gauge(key, metadata)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.0.register_histogram(key, metadata)
+    }
+}
