@@ -14,9 +14,12 @@
 //!   and per-route settings keyed by it, so metric labels and per-route policies never depend on
 //!   the raw path a client chose.
 //!
+//! - [`names`]: the name of every metric rampart records, and the scheme they follow.
+//!
 //! [rampart]: https://docs.rs/rampart
 
 mod body;
+pub mod names;
 mod problem;
 mod recorder;
 mod route;

@@ -10,7 +10,7 @@ use metrics::{Gauge, Histogram, Unit};
 use rampart_core::MetricsRecorder;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::names;
+use rampart_core::names;
 
 const METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",

@@ -71,7 +71,6 @@ mod endpoint;
 mod future;
 mod handles;
 mod layer;
-pub mod names;
 mod prometheus;
 mod request_size;
 mod service;
@@ -86,5 +85,7 @@ pub use future::ResponseFuture;
 pub use layer::MetricsLayer;
 #[doc(inline)]
 pub use prometheus::Prometheus;
+#[doc(inline)]
+pub use rampart_core::names;
 #[doc(inline)]
 pub use service::Metrics;

@@ -7,7 +7,8 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use crate::{MetricsEndpoint, names};
+use crate::MetricsEndpoint;
+use rampart_core::names;
 
 /// How often recorded histogram samples are folded into their buckets.
 ///

@@ -1,1 +1,61 @@
+//! A per-request deadline that answers `504 Gateway Timeout` with an RFC 9457 body.
+//!
+//! [`TimeoutLayer`] gives every request a deadline, the stack's default or its route's own.
+//! When the deadline passes before the inner service has produced a response:
+//!
+//! - the inner future (the handler) is dropped at once, so its work stops;
+//! - the client gets `504 Gateway Timeout`, `application/problem+json`, code
+//!   `request_timeout`;
+//! - `rampart_timeouts_total{http_route}` is incremented, with the route template as label.
+//!
+//! The deadline covers the time until the response *headers* are ready, which is what a
+//! handler timeout means; a body that streams for longer is not cut off.
+//!
+//! # Why not tower-http's `TimeoutLayer`
+//!
+//! It answers with an empty body (`408`, or a status of your choosing), has one duration for
+//! everything it wraps, and counts nothing. A per-route override cannot be built by nesting it
+//! either: the outer, shorter deadline always fires first. This layer looks the deadline up by
+//! route template per request instead.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Router, body::Body, routing::get};
+//! use http::{Request, StatusCode};
+//! use rampart_timeout::TimeoutLayer;
+//! use std::time::Duration;
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let app = Router::new()
+//!     .route("/slow", get(|| async {
+//!         tokio::time::sleep(Duration::from_secs(5)).await;
+//!         "done"
+//!     }))
+//!     .layer(TimeoutLayer::new(Duration::from_secs(1)));
+//!
+//! let response = app
+//!     .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+//! assert_eq!(response.headers()["content-type"], "application/problem+json");
+//! # }
+//! ```
 
+mod counters;
+mod future;
+mod layer;
+mod service;
+
+#[doc(inline)]
+pub use future::ResponseFuture;
+#[doc(inline)]
+pub use layer::TimeoutLayer;
+#[doc(inline)]
+pub use service::Timeout;
+
+/// The stable `code` of the problem document this layer answers with.
+pub const PROBLEM_CODE: &str = "request_timeout";

@@ -1,0 +1,39 @@
+use axum::extract::MatchedPath;
+use http::{Request, Response};
+use rampart_core::ResponseBody;
+use std::task::{Context, Poll};
+use tower_service::Service;
+
+use crate::TimeoutLayer;
+use crate::future::{Expiry, ResponseFuture};
+
+/// Answers `504` when the inner service outlives the request's deadline. Made by
+/// [`TimeoutLayer`].
+#[derive(Debug, Clone)]
+pub struct Timeout<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: TimeoutLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Timeout<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let deadline = *self.layer.deadlines.get(&request);
+        let expiry = Expiry {
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            deadline,
+            counters: self.layer.counters.clone(),
+        };
+        ResponseFuture::new(self.inner.call(request), expiry)
+    }
+}
