@@ -23,6 +23,7 @@ pub mod names;
 mod problem;
 mod recorder;
 mod route;
+mod route_counters;
 
 #[doc(inline)]
 pub use body::ResponseBody;
@@ -32,3 +33,5 @@ pub use problem::{PROBLEM_JSON, Problem};
 pub use recorder::MetricsRecorder;
 #[doc(inline)]
 pub use route::{RouteTable, UNMATCHED_ROUTE, route_label};
+#[doc(inline)]
+pub use route_counters::RouteCounters;

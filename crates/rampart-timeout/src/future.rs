@@ -1,7 +1,7 @@
 use axum::extract::MatchedPath;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody, UNMATCHED_ROUTE};
+use rampart_core::{Problem, ResponseBody, RouteCounters, UNMATCHED_ROUTE};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -11,13 +11,12 @@ use std::time::Duration;
 use tokio::time::{Sleep, sleep};
 
 use crate::PROBLEM_CODE;
-use crate::counters::TimeoutCounters;
 
 /// What the future needs to answer when the deadline passes.
 pub(crate) struct Expiry {
     pub(crate) route: Option<MatchedPath>,
     pub(crate) deadline: Duration,
-    pub(crate) counters: Arc<TimeoutCounters>,
+    pub(crate) counters: Arc<RouteCounters>,
 }
 
 pin_project! {

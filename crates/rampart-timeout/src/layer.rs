@@ -1,10 +1,10 @@
-use rampart_core::{MetricsRecorder, RouteTable};
+use rampart_core::names::TIMEOUTS;
+use rampart_core::{MetricsRecorder, RouteCounters, RouteTable};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_layer::Layer;
 
 use crate::Timeout;
-use crate::counters::TimeoutCounters;
 
 /// Gives each request a deadline: the default, or its route's override.
 ///
@@ -29,7 +29,7 @@ use crate::counters::TimeoutCounters;
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     pub(crate) deadlines: Arc<RouteTable<Duration>>,
-    pub(crate) counters: Arc<TimeoutCounters>,
+    pub(crate) counters: Arc<RouteCounters>,
 }
 
 impl TimeoutLayer {
@@ -42,7 +42,7 @@ impl TimeoutLayer {
     pub fn from_table(deadlines: RouteTable<Duration>) -> Self {
         Self {
             deadlines: Arc::new(deadlines),
-            counters: Arc::new(TimeoutCounters::new(MetricsRecorder::global())),
+            counters: Arc::new(timeout_counters(MetricsRecorder::global())),
         }
     }
 
@@ -57,7 +57,7 @@ impl TimeoutLayer {
     /// Records `rampart_timeouts_total` into `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
-        self.counters = Arc::new(TimeoutCounters::new(recorder));
+        self.counters = Arc::new(timeout_counters(recorder));
         self
     }
 
@@ -76,4 +76,12 @@ impl<S> Layer<S> for TimeoutLayer {
             layer: self.clone(),
         }
     }
+}
+
+fn timeout_counters(recorder: MetricsRecorder) -> RouteCounters {
+    RouteCounters::new(
+        recorder,
+        TIMEOUTS,
+        "Requests answered with 504 because they outlived their deadline.",
+    )
 }

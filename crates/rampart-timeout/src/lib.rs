@@ -45,7 +45,6 @@
 //! # }
 //! ```
 
-mod counters;
 mod future;
 mod layer;
 mod service;

@@ -1,0 +1,110 @@
+use axum::extract::MatchedPath;
+use http::{Response, StatusCode};
+use pin_project_lite::pin_project;
+use rampart_core::{Problem, ResponseBody, RouteCounters, UNMATCHED_ROUTE};
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::PROBLEM_CODE;
+
+/// Who reports a panic, and under which route.
+pub(crate) struct Witness {
+    pub(crate) route: Option<MatchedPath>,
+    pub(crate) counters: Arc<RouteCounters>,
+}
+
+impl Witness {
+    fn report(&self, payload: &(dyn Any + Send)) {
+        let route = self
+            .route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("<non-string panic payload>");
+        tracing::error!(http.route = route, panic = message, "handler panicked");
+        self.counters.increment(route);
+    }
+}
+
+pin_project! {
+    /// Response future of [`CatchPanic`](crate::CatchPanic).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Running { #[pin] inner: F, witness: Witness },
+        // No inner future any more: it panicked (in `call` or when polled), or it has already
+        // answered and the caller broke the `Future` contract by polling again. Either way the
+        // answer is a 500, never a panic of ours.
+        Finished,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) const fn running(inner: F, witness: Witness) -> Self {
+        Self {
+            state: State::Running { inner, witness },
+        }
+    }
+
+    pub(crate) fn panicked(payload: &(dyn Any + Send), witness: &Witness) -> Self {
+        witness.report(payload);
+        Self {
+            state: State::Finished,
+        }
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+fn internal_error<B>() -> Response<ResponseBody<B>> {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, PROBLEM_CODE)
+        .with_detail("the server hit an unexpected error while handling the request")
+        .into_response()
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let outcome = match this.state.as_mut().project() {
+            StateProj::Running { inner, witness } => {
+                match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(result)) => {
+                        Ok(result.map(|response| response.map(ResponseBody::new)))
+                    }
+                    Err(payload) => {
+                        witness.report(payload.as_ref());
+                        Err(())
+                    }
+                }
+            }
+            StateProj::Finished => Err(()),
+        };
+        // Drops the panicked future right away rather than whenever the caller lets go of us.
+        this.state.set(State::Finished);
+        Poll::Ready(outcome.unwrap_or_else(|()| Ok(internal_error())))
+    }
+}
