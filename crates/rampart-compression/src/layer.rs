@@ -1,0 +1,112 @@
+use tower_http::CompressionLevel;
+use tower_layer::Layer;
+
+use crate::mark::MarkEncoded;
+use crate::{CompressiblePredicate, Compression};
+
+type Inner = tower_http::compression::CompressionLayer<CompressiblePredicate>;
+
+/// Compresses responses. See the [crate docs](crate) for what and how.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart_compression::{CompressionLayer, CompressionLevel};
+///
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "hello" }))
+///     .layer(
+///         CompressionLayer::new()
+///             .min_size(4096)
+///             .deflate(false)
+///             .quality(CompressionLevel::Default),
+///     );
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct CompressionLayer {
+    gzip: bool,
+    br: bool,
+    zstd: bool,
+    deflate: bool,
+    quality: CompressionLevel,
+    predicate: CompressiblePredicate,
+}
+
+impl CompressionLayer {
+    /// gzip, br, zstd and deflate at server levels, for bodies of at least 1 KiB.
+    pub fn new() -> Self {
+        Self {
+            gzip: true,
+            br: true,
+            zstd: true,
+            deflate: true,
+            quality: CompressionLevel::Default,
+            predicate: CompressiblePredicate::default(),
+        }
+    }
+
+    /// Compresses only bodies of at least `bytes` (bodies of unknown size always qualify).
+    pub const fn min_size(mut self, bytes: u64) -> Self {
+        self.predicate = CompressiblePredicate::new(bytes);
+        self
+    }
+
+    /// Offers gzip or not.
+    pub const fn gzip(mut self, enable: bool) -> Self {
+        self.gzip = enable;
+        self
+    }
+
+    /// Offers brotli or not.
+    pub const fn br(mut self, enable: bool) -> Self {
+        self.br = enable;
+        self
+    }
+
+    /// Offers zstd or not.
+    pub const fn zstd(mut self, enable: bool) -> Self {
+        self.zstd = enable;
+        self
+    }
+
+    /// Offers deflate or not.
+    pub const fn deflate(mut self, enable: bool) -> Self {
+        self.deflate = enable;
+        self
+    }
+
+    /// Sets the level of every algorithm. Keep [`CompressionLevel::Default`] unless you have
+    /// measured otherwise: it already maps to server levels per algorithm.
+    pub const fn quality(mut self, quality: CompressionLevel) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    fn tower_http(&self) -> Inner {
+        tower_http::compression::CompressionLayer::new()
+            .gzip(self.gzip)
+            .br(self.br)
+            .zstd(self.zstd)
+            .deflate(self.deflate)
+            .quality(self.quality)
+            .compress_when(self.predicate)
+    }
+}
+
+impl Default for CompressionLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for CompressionLayer {
+    type Service = Compression<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Compression {
+            inner: self.tower_http().layer(MarkEncoded { inner }),
+        }
+    }
+}

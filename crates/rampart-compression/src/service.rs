@@ -1,0 +1,40 @@
+use http::{Request, Response};
+use http_body::Body;
+use std::task::{Context, Poll};
+use tower_http::compression::CompressionBody;
+use tower_service::Service;
+
+use crate::mark::MarkEncoded;
+use crate::{CompressiblePredicate, ResponseFuture};
+
+/// Compresses the inner service's responses. Made by [`CompressionLayer`](crate::CompressionLayer).
+#[derive(Clone)]
+pub struct Compression<S> {
+    pub(crate) inner: tower_http::compression::Compression<MarkEncoded<S>, CompressiblePredicate>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Compression<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    type Response = Response<CompressionBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        ResponseFuture {
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Compression<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compression").finish_non_exhaustive()
+    }
+}
