@@ -1,1 +1,60 @@
+//! rampart: Tower middleware that makes any axum service fast and hard to knock over.
+//!
+//! A [`Stack`] puts every rampart layer in front of a router in one line, in one documented
+//! order, with per-route policies and a TOML configuration:
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use rampart::{RoutePolicy, Stack};
+//! use std::time::Duration;
+//!
+//! let stack = Stack::builder()
+//!     .timeout(Duration::from_secs(1))
+//!     .route("/api/report", RoutePolicy::new().timeout(Duration::from_secs(10)))
+//!     .build();
+//!
+//! let router = Router::new()
+//!     .route("/api/hello", get(|| async { "hello, world" }))
+//!     .route("/api/report", get(|| async { "a long report" }));
+//! let app = stack.apply(router).route_service("/metrics", stack.metrics_endpoint());
+//! # let _: Router = app;
+//! ```
+//!
+//! # The layers, outermost first
+//!
+//! | layer | crate | why it sits there |
+//! |---|---|---|
+//! | request metrics | [`metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
+//! | catch panic | [`panic`] | a panic anywhere inside becomes a 500 that metrics still records |
+//! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
+//! | compression | [`compression`] | innermost, so that a cache placed above it stores encoded bytes |
+//!
+//! `docs/architecture.md` argues the order in full; [`StackLayer`] implements it.
+//!
+//! Each layer is also usable on its own with `Router::layer` or `Router::route_layer`; the
+//! crates are re-exported here under short names.
+//!
+//! # Answers the stack makes itself
+//!
+//! Every response a rampart layer makes on its own is an RFC 9457 `application/problem+json`
+//! document built by [`core::Problem`], with a stable `code` member saying which layer answered
+//! and why.
 
+mod config;
+mod policy;
+mod stack;
+
+#[doc(inline)]
+pub use config::{
+    CompressionConfig, CompressionLevelConfig, ConfigError, RouteConfig, StackConfig, TimeoutConfig,
+};
+#[doc(inline)]
+pub use policy::RoutePolicy;
+#[doc(inline)]
+pub use stack::{Stack, StackBuilder, StackLayer, StackService};
+
+pub use rampart_compression as compression;
+pub use rampart_core as core;
+pub use rampart_metrics as metrics;
+pub use rampart_panic as panic;
+pub use rampart_timeout as timeout;

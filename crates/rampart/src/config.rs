@@ -1,0 +1,299 @@
+//! The serde configuration of a [`Stack`](crate::Stack), loadable from TOML.
+
+use rampart_compression::{CompressionLayer, CompressionLevel};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::RoutePolicy;
+
+/// The whole configuration of a [`Stack`](crate::Stack). Every field has a default, unknown
+/// fields are errors, and [`StackConfig::validate`] rejects values that cannot work.
+///
+/// # Example
+///
+/// ```
+/// use rampart::StackConfig;
+/// use std::time::Duration;
+///
+/// let config = StackConfig::from_toml_str(
+///     r#"
+///     [timeout]
+///     default = "750ms"
+///
+///     [compression]
+///     min_size = 2048
+///     deflate = false
+///
+///     [routes."/api/slow"]
+///     timeout = "5s"
+///     "#,
+/// )
+/// .unwrap();
+/// assert_eq!(config.timeout.default, Duration::from_millis(750));
+/// assert_eq!(config.routes["/api/slow"].timeout, Some(Duration::from_secs(5)));
+///
+/// let error = StackConfig::from_toml_str("[timeout]\ndefault = \"0s\"").unwrap_err();
+/// assert_eq!(error.field(), "timeout.default");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StackConfig {
+    /// Request deadlines.
+    pub timeout: TimeoutConfig,
+    /// Response compression.
+    pub compression: CompressionConfig,
+    /// Per-route overrides, keyed by route template (`/api/items/{id}`).
+    pub routes: BTreeMap<String, RouteConfig>,
+}
+
+/// `[timeout]`: request deadlines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutConfig {
+    /// The deadline of a request whose route has none of its own (`"1s"`, `"250ms"`).
+    /// Default: 1 s.
+    #[serde(with = "humantime_serde")]
+    pub default: Duration,
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        Self {
+            default: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `[compression]`: which responses are compressed, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompressionConfig {
+    /// Compress at all. Default: true.
+    pub enabled: bool,
+    /// Smallest body worth compressing, in bytes. Default: 1024.
+    pub min_size: u64,
+    /// Offer gzip. Default: true.
+    pub gzip: bool,
+    /// Offer brotli. Default: true.
+    pub br: bool,
+    /// Offer zstd. Default: true.
+    pub zstd: bool,
+    /// Offer deflate. Default: true.
+    pub deflate: bool,
+    /// `"default"` (server levels per algorithm), `"fastest"`, `"best"`, or a number.
+    pub level: CompressionLevelConfig,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_size: rampart_compression::CompressiblePredicate::DEFAULT_MIN_SIZE,
+            gzip: true,
+            br: true,
+            zstd: true,
+            deflate: true,
+            level: CompressionLevelConfig::Default,
+        }
+    }
+}
+
+impl CompressionConfig {
+    pub(crate) fn layer(&self) -> CompressionLayer {
+        let on = |algorithm: bool| self.enabled && algorithm;
+        CompressionLayer::new()
+            .min_size(self.min_size)
+            .gzip(on(self.gzip))
+            .br(on(self.br))
+            .zstd(on(self.zstd))
+            .deflate(on(self.deflate))
+            .quality(self.level.into())
+    }
+}
+
+/// A compression level: a name, or a number passed to every algorithm.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CompressionLevelConfig {
+    /// Server levels: gzip 6, deflate 6, zstd 3, brotli 4.
+    #[default]
+    Default,
+    /// Each algorithm's fastest level.
+    Fastest,
+    /// Each algorithm's smallest output. Too slow for dynamic responses.
+    Best,
+    /// The same numeric level for every algorithm.
+    Precise(i32),
+}
+
+impl From<CompressionLevelConfig> for CompressionLevel {
+    fn from(level: CompressionLevelConfig) -> Self {
+        match level {
+            CompressionLevelConfig::Default => Self::Default,
+            CompressionLevelConfig::Fastest => Self::Fastest,
+            CompressionLevelConfig::Best => Self::Best,
+            CompressionLevelConfig::Precise(level) => Self::Precise(level),
+        }
+    }
+}
+
+impl Serialize for CompressionLevelConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Default => serializer.serialize_str("default"),
+            Self::Fastest => serializer.serialize_str("fastest"),
+            Self::Best => serializer.serialize_str("best"),
+            Self::Precise(level) => serializer.serialize_i32(*level),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CompressionLevelConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Number(i32),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Number(level) => Ok(Self::Precise(level)),
+            Raw::Name(name) => match name.as_str() {
+                "default" => Ok(Self::Default),
+                "fastest" => Ok(Self::Fastest),
+                "best" => Ok(Self::Best),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown level `{other}`, expected \"default\", \"fastest\", \"best\" or a number"
+                ))),
+            },
+        }
+    }
+}
+
+/// `[routes."/template"]`: what one route gets that differs from the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteConfig {
+    /// The route's own request deadline.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+impl RouteConfig {
+    pub(crate) fn policy(&self) -> RoutePolicy {
+        let policy = RoutePolicy::new();
+        match self.timeout {
+            Some(deadline) => policy.timeout(deadline),
+            None => policy,
+        }
+    }
+}
+
+impl StackConfig {
+    /// Parses and validates a TOML document.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the field that is unknown, of the wrong type, or invalid.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let deserializer = toml::de::Deserializer::parse(text)
+            .map_err(|error| ConfigError::new("", error.message()))?;
+        let config: Self = serde_path_to_error::deserialize(deserializer)
+            .map_err(|error| ConfigError::new(error.path().to_string(), error.inner().message()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] when the file cannot be read or its content is invalid.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::new("", format!("cannot read {}: {error}", path.display()))
+        })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Checks the values that parse but cannot work.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        positive("timeout.default", self.timeout.default)?;
+        if self.compression.min_size == 0 {
+            return Err(ConfigError::new(
+                "compression.min_size",
+                "must be at least 1 byte",
+            ));
+        }
+        for (template, route) in &self.routes {
+            if !template.starts_with('/') {
+                return Err(ConfigError::new(
+                    format!("routes.\"{template}\""),
+                    "a route template starts with `/`",
+                ));
+            }
+            if let Some(deadline) = route.timeout {
+                positive(&format!("routes.\"{template}\".timeout"), deadline)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {
+    if duration.is_zero() {
+        Err(ConfigError::new(field, "must be greater than zero"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A configuration that cannot be used, and the field to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    field: String,
+    message: String,
+}
+
+impl ConfigError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The dotted path of the field (`timeout.default`), or `""` when the document as a whole
+    /// is at fault.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// What is wrong with it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() || self.field == "." {
+            write!(f, "invalid configuration: {}", self.message)
+        } else {
+            write!(
+                f,
+                "invalid configuration at `{}`: {}",
+                self.field, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

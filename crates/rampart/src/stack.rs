@@ -1,0 +1,217 @@
+use axum::Router;
+use rampart_compression::{Compression, CompressionLayer};
+use rampart_core::RouteTable;
+use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
+use rampart_panic::{CatchPanic, CatchPanicLayer};
+use rampart_timeout::{Timeout, TimeoutLayer};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tower_layer::Layer;
+
+use crate::{ConfigError, RoutePolicy, StackConfig};
+
+/// The service a [`StackLayer`] makes of an inner service `S`.
+pub type StackService<S> = Metrics<CatchPanic<Timeout<Compression<S>>>>;
+
+/// Every rampart layer, composed in one order. Made by [`Stack::layer`].
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart::Stack;
+///
+/// let stack = Stack::builder().build();
+/// // Same as `stack.apply(router)`.
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "hi" }))
+///     .layer(stack.layer());
+/// ```
+#[derive(Debug, Clone)]
+pub struct StackLayer {
+    metrics: MetricsLayer,
+    catch_panic: CatchPanicLayer,
+    timeout: TimeoutLayer,
+    compression: CompressionLayer,
+}
+
+impl<S> Layer<S> for StackLayer {
+    type Service = StackService<S>;
+
+    /// Built innermost first; read from the bottom up for the order a request takes.
+    fn layer(&self, inner: S) -> Self::Service {
+        // Compression is innermost: it only transforms bodies, and anything that stores
+        // responses (the cache, to come) must sit above it to store encoded bytes.
+        let service = self.compression.layer(inner);
+        // The deadline bounds everything below it, compression of the first bytes included.
+        let service = self.timeout.layer(service);
+        // A panic anywhere below, in a handler or (never, we hope) in a rampart layer, becomes
+        // a 500 here rather than a dropped connection.
+        let service = self.catch_panic.layer(service);
+        // Metrics is outermost: it sees every answer, the 504s and 500s made below included,
+        // and times each request until its body has been sent.
+        self.metrics.layer(service)
+    }
+}
+
+/// All of rampart, ready to put in front of a router.
+///
+/// Build it with [`Stack::builder`] or from a [`StackConfig`]. Each stack owns its own
+/// Prometheus registry (shared with [`StackBuilder::prometheus`] if you want one registry for
+/// several stacks), so two stacks in one process never mix their metrics.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart::{Stack, StackConfig};
+///
+/// let config = StackConfig::from_toml_str(
+///     r#"
+///     [timeout]
+///     default = "2s"
+///
+///     [routes."/api/report"]
+///     timeout = "10s"
+///     "#,
+/// )
+/// .unwrap();
+/// let stack = Stack::from_config(&config).unwrap();
+/// let app: Router = stack.apply(Router::new().route("/api/report", get(|| async { "..." })));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Stack {
+    prometheus: Prometheus,
+    layer: StackLayer,
+}
+
+impl Stack {
+    /// A builder with every default.
+    pub fn builder() -> StackBuilder {
+        StackBuilder::default()
+    }
+
+    /// A stack configured by `config`, after checking it.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn from_config(config: &StackConfig) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut builder = Self::builder()
+            .timeout(config.timeout.default)
+            .compression(config.compression.layer());
+        for (template, route) in &config.routes {
+            builder = builder.route(template.as_str(), route.policy());
+        }
+        Ok(builder.build())
+    }
+
+    /// Puts the stack in front of every route of `router`, and its fallback.
+    ///
+    /// Uses `Router::layer`, so the layers run after routing and see the matched route
+    /// template. Routes added to the router after this call are not covered.
+    pub fn apply<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        router.layer(self.layer())
+    }
+
+    /// The composed layer, for use with `Router::layer` or `Router::route_layer` directly.
+    pub fn layer(&self) -> StackLayer {
+        self.layer.clone()
+    }
+
+    /// The stack's Prometheus registry.
+    pub const fn prometheus(&self) -> &Prometheus {
+        &self.prometheus
+    }
+
+    /// A service answering `GET` with the stack's metrics in the Prometheus text format.
+    pub fn metrics_endpoint(&self) -> MetricsEndpoint {
+        self.prometheus.endpoint()
+    }
+}
+
+/// Builds a [`Stack`].
+///
+/// # Example
+///
+/// ```
+/// use rampart::{RoutePolicy, Stack, compression::CompressionLayer};
+/// use std::time::Duration;
+///
+/// let stack = Stack::builder()
+///     .timeout(Duration::from_millis(500))
+///     .compression(CompressionLayer::new().min_size(2048))
+///     .route("/api/slow", RoutePolicy::new().timeout(Duration::from_secs(5)))
+///     .build();
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct StackBuilder {
+    prometheus: Option<Prometheus>,
+    timeout: Duration,
+    compression: CompressionLayer,
+    routes: BTreeMap<String, RoutePolicy>,
+}
+
+impl Default for StackBuilder {
+    fn default() -> Self {
+        Self {
+            prometheus: None,
+            timeout: StackConfig::default().timeout.default,
+            compression: CompressionLayer::new(),
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
+impl StackBuilder {
+    /// The deadline of every request whose route has none of its own (default 1 s).
+    pub const fn timeout(mut self, deadline: Duration) -> Self {
+        self.timeout = deadline;
+        self
+    }
+
+    /// How responses are compressed.
+    pub const fn compression(mut self, compression: CompressionLayer) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// The policy of one route, by its template as given to `Router::route`
+    /// (`/api/items/{id}`). A second call for the same template replaces the first.
+    pub fn route(mut self, template: impl Into<String>, policy: RoutePolicy) -> Self {
+        self.routes.insert(template.into(), policy);
+        self
+    }
+
+    /// Records into `prometheus` instead of a registry of the stack's own.
+    pub fn prometheus(mut self, prometheus: Prometheus) -> Self {
+        self.prometheus = Some(prometheus);
+        self
+    }
+
+    /// The stack.
+    pub fn build(self) -> Stack {
+        let prometheus = self.prometheus.unwrap_or_default();
+        let recorder = prometheus.recorder();
+        let deadlines = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.timeout?)))
+            .fold(
+                RouteTable::new(self.timeout),
+                |table, (template, deadline)| table.with_route(template.as_str(), deadline),
+            );
+        let layer = StackLayer {
+            metrics: MetricsLayer::new().with_recorder(recorder.clone()),
+            catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
+            timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder),
+            compression: self.compression,
+        };
+        Stack { prometheus, layer }
+    }
+}

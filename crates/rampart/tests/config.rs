@@ -1,0 +1,100 @@
+//! `StackConfig`: defaults, TOML parsing, and errors that name the field at fault.
+
+#![allow(clippy::unwrap_used)]
+
+use rampart::{CompressionLevelConfig, Stack, StackConfig};
+use std::time::Duration;
+
+fn error_for(toml: &str) -> (String, String) {
+    let error = StackConfig::from_toml_str(toml).unwrap_err();
+    (error.field().to_owned(), error.to_string())
+}
+
+#[test]
+fn an_empty_document_is_the_default() {
+    let config = StackConfig::from_toml_str("").unwrap();
+    assert_eq!(config, StackConfig::default());
+    assert_eq!(config.timeout.default, Duration::from_secs(1));
+    assert_eq!(config.compression.min_size, 1024);
+    assert!(Stack::from_config(&config).is_ok());
+}
+
+#[test]
+fn the_default_survives_a_round_trip_through_toml() {
+    let mut config = StackConfig::default();
+    config.compression.level = CompressionLevelConfig::Precise(5);
+    config.routes.insert(
+        "/api/slow".to_owned(),
+        rampart::RouteConfig {
+            timeout: Some(Duration::from_millis(1500)),
+        },
+    );
+    let text = toml::to_string(&config).unwrap();
+    assert_eq!(StackConfig::from_toml_str(&text).unwrap(), config);
+}
+
+#[test]
+fn unknown_fields_are_rejected_by_name() {
+    let (field, message) = error_for("[timeout]\ndefualt = \"1s\"\n");
+    assert_eq!(field, "timeout.defualt");
+    assert!(message.contains("unknown field `defualt`"), "{message}");
+
+    let (_, message) = error_for("[ratelimt]\nenabled = true\n");
+    assert!(message.contains("ratelimt"), "{message}");
+
+    let (field, message) = error_for("[routes.\"/a\"]\ntimout = \"1s\"\n");
+    assert_eq!(field, "routes./a.timout");
+    assert!(message.contains("unknown field `timout`"), "{message}");
+}
+
+#[test]
+fn invalid_values_name_their_field() {
+    let cases = [
+        ("[timeout]\ndefault = \"-1s\"\n", "timeout.default"),
+        ("[timeout]\ndefault = \"0s\"\n", "timeout.default"),
+        ("[timeout]\ndefault = 5\n", "timeout.default"),
+        ("[compression]\nmin_size = 0\n", "compression.min_size"),
+        ("[compression]\nmin_size = -1\n", "compression.min_size"),
+        (
+            "[compression]\nmin_size = \"big\"\n",
+            "compression.min_size",
+        ),
+        ("[compression]\nlevel = \"turbo\"\n", "compression.level"),
+        (
+            "[routes.\"/x\"]\ntimeout = \"0ms\"\n",
+            "routes.\"/x\".timeout",
+        ),
+        ("[routes.\"x\"]\ntimeout = \"1s\"\n", "routes.\"x\""),
+    ];
+    for (toml, expected) in cases {
+        let (field, message) = error_for(toml);
+        assert_eq!(field, expected, "{toml} -> {message}");
+        assert!(message.contains(expected), "{message}");
+    }
+}
+
+#[test]
+fn malformed_toml_is_an_error_not_a_panic() {
+    let (field, message) = error_for("[timeout\ndefault = ");
+    assert_eq!(field, "");
+    assert!(message.starts_with("invalid configuration"), "{message}");
+}
+
+#[test]
+fn levels_parse_by_name_or_number() {
+    let level = |text: &str| {
+        StackConfig::from_toml_str(&format!("[compression]\nlevel = {text}\n"))
+            .unwrap()
+            .compression
+            .level
+    };
+    assert_eq!(level("\"fastest\""), CompressionLevelConfig::Fastest);
+    assert_eq!(level("\"best\""), CompressionLevelConfig::Best);
+    assert_eq!(level("7"), CompressionLevelConfig::Precise(7));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let error = StackConfig::from_file("/nonexistent/rampart.toml").unwrap_err();
+    assert!(error.to_string().contains("/nonexistent/rampart.toml"));
+}

@@ -1,0 +1,179 @@
+//! The composed stack: order of the layers, per-route policy, isolation of two stacks.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use rampart::{RoutePolicy, Stack, StackConfig};
+use std::time::Duration;
+use tower::ServiceExt;
+
+async fn panics() -> &'static str {
+    panic!("bug")
+}
+
+fn router() -> Router {
+    Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                "slow"
+            }),
+        )
+        .route("/panic", get(panics))
+        .route(
+            "/big",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "{\"k\":\"value\"}".repeat(500),
+                )
+            }),
+        )
+}
+
+async fn get_path(app: &Router, path: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap) {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    body.collect().await.unwrap();
+    (parts.status, parts.headers)
+}
+
+fn count(stack: &Stack, route: &str, status: u16) -> bool {
+    stack.prometheus().render().lines().any(|line| {
+        line.starts_with("http_server_request_duration_seconds_count{")
+            && line.contains(&format!("http_route=\"{route}\""))
+            && line.contains(&format!("http_response_status_code=\"{status}\""))
+            && line.ends_with(" 1")
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn metrics_see_the_timeouts_made_inside_them() {
+    let stack = Stack::builder().build();
+    let app = stack.apply(router());
+    let (status, headers) = get_path(&app, "/slow", &[]).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert!(
+        count(&stack, "/slow", 504),
+        "{}",
+        stack.prometheus().render()
+    );
+    assert!(
+        stack
+            .prometheus()
+            .render()
+            .contains("rampart_timeouts_total{http_route=\"/slow\"} 1")
+    );
+}
+
+#[tokio::test]
+async fn metrics_see_panics_as_500s() {
+    let stack = Stack::builder().build();
+    let app = stack.apply(router());
+    let (status, _) = get_path(&app, "/panic", &[]).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        count(&stack, "/panic", 500),
+        "{}",
+        stack.prometheus().render()
+    );
+    assert!(
+        stack
+            .prometheus()
+            .render()
+            .contains("rampart_panics_total{http_route=\"/panic\"} 1")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_route_policy_overrides_the_default_deadline() {
+    let stack = Stack::builder()
+        .timeout(Duration::from_millis(100))
+        .route("/slow", RoutePolicy::new().timeout(Duration::from_secs(3)))
+        .build();
+    let (status, _) = get_path(&stack.apply(router()), "/slow", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_config_drives_the_same_stack() {
+    let config = StackConfig::from_toml_str(
+        "[timeout]\ndefault = \"5s\"\n[routes.\"/slow\"]\ntimeout = \"1s\"\n",
+    )
+    .unwrap();
+    let stack = Stack::from_config(&config).unwrap();
+    let (status, _) = get_path(&stack.apply(router()), "/slow", &[]).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+}
+
+#[tokio::test]
+async fn compression_is_on_and_metrics_count_the_bytes_sent() {
+    let stack = Stack::builder().build();
+    let app = stack.apply(router());
+    let (status, headers) = get_path(&app, "/big", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    let text = stack.prometheus().render();
+    let sent: f64 = text
+        .lines()
+        .find(|line| {
+            line.starts_with("http_server_response_body_size_bytes_sum{") && line.contains("/big")
+        })
+        .and_then(|line| line.rsplit_once(' '))
+        .map(|(_, value)| value.parse().unwrap())
+        .unwrap();
+    assert!(
+        sent > 0.0 && sent < 1000.0,
+        "counted {sent} bytes for a gzip body"
+    );
+}
+
+#[tokio::test]
+async fn compression_can_be_switched_off() {
+    let config = StackConfig::from_toml_str("[compression]\nenabled = false\n").unwrap();
+    let stack = Stack::from_config(&config).unwrap();
+    let (_, headers) = get_path(
+        &stack.apply(router()),
+        "/big",
+        &[("accept-encoding", "gzip, br")],
+    )
+    .await;
+    assert!(!headers.contains_key(header::CONTENT_ENCODING));
+}
+
+#[tokio::test]
+async fn unknown_paths_share_the_unmatched_label() {
+    let stack = Stack::builder().build();
+    let app = stack.apply(router());
+    for path in ["/a", "/b/c", "/d?e=f"] {
+        let (status, _) = get_path(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let text = stack.prometheus().render();
+    assert!(text.contains(
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"unmatched\",http_response_status_code=\"404\"} 3"
+    ), "{text}");
+}
+
+#[tokio::test]
+async fn two_stacks_in_one_process_keep_their_metrics_apart() {
+    let first = Stack::builder().build();
+    let second = Stack::builder().build();
+    get_path(&first.apply(router()), "/big", &[]).await;
+    assert!(first.prometheus().render().contains("/big"));
+    assert!(!second.prometheus().render().contains("/big"));
+}
