@@ -26,7 +26,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 ///
 /// let response = Problem::new(StatusCode::GATEWAY_TIMEOUT, "request_timeout")
 ///     .with_detail("the request did not complete within 1s")
-///     .into_response::<String>();
+///     .into_http_response::<String>();
 /// assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
 /// assert_eq!(response.headers()["content-type"], "application/problem+json");
 /// assert_eq!(response.headers()["cache-control"], "no-store");
@@ -96,13 +96,34 @@ impl Problem {
     }
 
     /// The problem as a response whose body type fits any layer over an inner body `B`.
-    pub fn into_response<B>(self) -> Response<ResponseBody<B>> {
+    ///
+    /// Handlers can return the `Problem` itself instead: it implements axum's `IntoResponse`.
+    pub fn into_http_response<B>(self) -> Response<ResponseBody<B>> {
         let mut response = Response::new(ResponseBody::synthetic(self.to_json()));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+/// Lets a handler return a `Problem` directly.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use http::StatusCode;
+/// use rampart_core::Problem;
+///
+/// async fn handler() -> Result<&'static str, Problem> {
+///     Err(Problem::new(StatusCode::BAD_REQUEST, "bad_request").with_detail("id must be a number"))
+/// }
+/// let app: Router = Router::new().route("/", get(handler));
+/// ```
+impl axum::response::IntoResponse for Problem {
+    fn into_response(self) -> axum::response::Response {
+        self.into_http_response::<axum::body::Body>()
+            .map(axum::body::Body::new)
     }
 }
 
@@ -115,7 +136,7 @@ mod tests {
     async fn body_is_an_rfc_9457_document() {
         let response = Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
             .with_detail("quota of 10 per second exceeded")
-            .into_response::<String>();
+            .into_http_response::<String>();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(

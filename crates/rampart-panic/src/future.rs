@@ -77,7 +77,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 fn internal_error<B>() -> Response<ResponseBody<B>> {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, PROBLEM_CODE)
         .with_detail("the server hit an unexpected error while handling the request")
-        .into_response()
+        .into_http_response()
 }
 
 impl<F, B, E> Future for ResponseFuture<F>

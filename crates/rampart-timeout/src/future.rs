@@ -84,7 +84,7 @@ where
             "the request did not complete within {}",
             DisplayDuration(this.expiry.deadline)
         ));
-        Poll::Ready(Ok(problem.into_response()))
+        Poll::Ready(Ok(problem.into_http_response()))
     }
 }
 

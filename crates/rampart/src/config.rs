@@ -1,6 +1,7 @@
 //! The serde configuration of a [`Stack`](crate::Stack), loadable from TOML.
 
 use rampart_compression::{CompressionLayer, CompressionLevel};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -247,6 +248,42 @@ impl StackConfig {
     }
 }
 
+/// Parses any configuration type from TOML, with errors that name the field at fault.
+///
+/// This only parses: a type with rules of its own checks them afterwards, as
+/// [`StackConfig::from_toml_str`] does. Applications embedding a [`StackConfig`] in a larger
+/// file use this for the file, then validate the stack's section with
+/// [`ConfigError::in_section`] for the field names.
+///
+/// # Errors
+///
+/// A [`ConfigError`] for malformed TOML, unknown fields and values of the wrong type.
+///
+/// # Example
+///
+/// ```
+/// use rampart::config::{StackConfig, from_toml_str};
+///
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct AppConfig {
+///     name: String,
+///     stack: StackConfig,
+/// }
+///
+/// let config: AppConfig = from_toml_str("name = \"shop\"\n[stack.timeout]\ndefault = \"2s\"").unwrap();
+/// config.stack.validate().map_err(|error| error.in_section("stack")).unwrap();
+///
+/// let error = from_toml_str::<AppConfig>("name = 7").err().unwrap();
+/// assert_eq!(error.field(), "name");
+/// ```
+pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
+    let deserializer = toml::de::Deserializer::parse(text)
+        .map_err(|error| ConfigError::new("", error.message()))?;
+    serde_path_to_error::deserialize(deserializer)
+        .map_err(|error| ConfigError::new(error.path().to_string(), error.inner().message()))
+}
+
 fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {
     if duration.is_zero() {
         Err(ConfigError::new(field, "must be greater than zero"))
@@ -268,6 +305,17 @@ impl ConfigError {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The same error, for a configuration embedded under `section` of a larger document.
+    #[must_use]
+    pub fn in_section(self, section: &str) -> Self {
+        let field = if self.field.is_empty() {
+            section.to_owned()
+        } else {
+            format!("{section}.{}", self.field)
+        };
+        Self { field, ..self }
     }
 
     /// The dotted path of the field (`timeout.default`), or `""` when the document as a whole

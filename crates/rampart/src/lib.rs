@@ -40,7 +40,7 @@
 //! document built by [`core::Problem`], with a stable `code` member saying which layer answered
 //! and why.
 
-mod config;
+pub mod config;
 mod policy;
 mod stack;
 
