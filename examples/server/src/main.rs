@@ -1,1 +1,154 @@
-fn main() {}
+//! Run with `cargo run --release -p example-server -- [--config FILE] [--listen ADDR]`.
+
+use example_server::{LogFormat, ServerConfig, serve};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "\
+usage: example-server [--config FILE] [--listen ADDR]
+
+  --config FILE   TOML configuration ([server] and [stack] sections)
+  --listen ADDR   address to listen on (default 127.0.0.1:3000)
+
+environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
+             RAMPART_ADMIN_TOKEN (enables /admin/*), TOKIO_WORKER_THREADS";
+
+struct Args {
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        config: None,
+        listen: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--config" => {
+                let path = args.next().ok_or("--config needs a file")?;
+                parsed.config = Some(PathBuf::from(path));
+            }
+            "--listen" => {
+                let addr = args.next().ok_or("--listen needs an address")?;
+                let addr = addr.parse().map_err(|_| {
+                    format!("--listen: `{addr}` is not an address like 127.0.0.1:3000")
+                })?;
+                parsed.listen = Some(addr);
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+fn load_config(args: &Args) -> Result<ServerConfig, String> {
+    let config = match &args.config {
+        Some(path) => ServerConfig::from_file(path),
+        None => Ok(ServerConfig::default()),
+    };
+    let mut config = config
+        .and_then(ServerConfig::with_env)
+        .map_err(|error| error.to_string())?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    Ok(config)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn run(config: ServerConfig) -> Result<(), String> {
+    let listen = config.server.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the bound address: {error}"))?;
+    tracing::info!(address = %bound, "listening on http://{bound}");
+    serve(listener, config, shutdown_signal())
+        .await
+        .map_err(|error| error.to_string())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{USAGE}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("example-server: {error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("example-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.server.log_format);
+
+    // A multi-thread runtime sized by TOKIO_WORKER_THREADS when set, else by the core count.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("example-server: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            eprintln!("example-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The example server's configuration file: a `[server]` section and the rampart `[stack]`.
+
+use rampart::config::{ConfigError, StackConfig, from_toml_str};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// Everything the example server reads from `--config FILE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `[server]`: how the process runs.
+    pub server: ServerSection,
+    /// `[stack]`: the rampart stack in front of every route.
+    pub stack: StackConfig,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on. Default `127.0.0.1:3000`; `--listen` overrides it.
+    pub listen: SocketAddr,
+    /// Bearer token for `/admin/*`. `RAMPART_ADMIN_TOKEN` overrides it. Without a token the
+    /// admin routes answer 404.
+    pub admin_token: Option<String>,
+    /// `text` or `json` log lines. `RAMPART_LOG_FORMAT` overrides it.
+    pub log_format: LogFormat,
+    /// How long a graceful shutdown waits for in-flight requests before closing anyway.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            admin_token: None,
+            log_format: LogFormat::Text,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl ServerConfig {
+    /// Parses and validates a TOML document.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the field at fault.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let config: Self = from_toml_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] when the file cannot be read or is invalid.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|error| {
+            ConfigError::new("", format!("cannot read {}: {error}", path.display()))
+        })?;
+        Self::from_toml_str(&text)
+    }
+
+    /// Checks the values that parse but cannot work.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.stack
+            .validate()
+            .map_err(|error| error.in_section("stack"))?;
+        if self.server.admin_token.as_deref() == Some("") {
+            return Err(ConfigError::new(
+                "server.admin_token",
+                "must not be empty; leave it out to disable the admin routes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies `RAMPART_ADMIN_TOKEN` and `RAMPART_LOG_FORMAT` from the environment.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] when a variable holds an invalid value.
+    pub fn with_env(mut self) -> Result<Self, ConfigError> {
+        if let Ok(token) = std::env::var("RAMPART_ADMIN_TOKEN") {
+            self.server.admin_token = Some(token);
+        }
+        if let Ok(format) = std::env::var("RAMPART_LOG_FORMAT") {
+            self.server.log_format = match format.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::new(
+                        "RAMPART_LOG_FORMAT",
+                        format!("unknown format `{other}`, expected `text` or `json`"),
+                    ));
+                }
+            };
+        }
+        self.validate()?;
+        Ok(self)
+    }
+}

@@ -1,0 +1,85 @@
+//! `/admin/*`: behind a bearer token, and absent (404) when no token is configured.
+
+use axum::Router;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use rampart::core::Problem;
+
+use crate::chaos::ChaosUpdate;
+use crate::state::AppState;
+
+/// Admin requests carry small JSON documents; anything larger is refused before it is read.
+const MAX_ADMIN_BODY: usize = 16 * 1024;
+
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    if state.admin_token.is_none() {
+        return Router::new();
+    }
+    Router::new()
+        .route("/chaos", get(chaos).post(set_chaos))
+        .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+}
+
+async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let expected = state.admin_token.as_deref().unwrap_or_default();
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => {
+            let mut response = Problem::new(StatusCode::UNAUTHORIZED, "unauthorized")
+                .with_detail("admin routes need `Authorization: Bearer <token>`")
+                .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rampart-admin\""),
+            );
+            response
+        }
+    }
+}
+
+/// Compares without an early exit, so response time says nothing about how much matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn chaos(State(state): State<AppState>) -> Response {
+    Json(state.chaos.settings()).into_response()
+}
+
+async fn set_chaos(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return Problem::new(rejection.status(), "invalid_body")
+                .with_detail(rejection.body_text())
+                .into_response();
+        }
+    };
+    let update: ChaosUpdate = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(error) => {
+            return Problem::new(StatusCode::BAD_REQUEST, "invalid_json")
+                .with_detail(error.to_string())
+                .into_response();
+        }
+    };
+    match state.chaos.update(&update) {
+        Ok(settings) => Json(settings).into_response(),
+        Err(detail) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_chaos")
+            .with_detail(detail)
+            .into_response(),
+    }
+}

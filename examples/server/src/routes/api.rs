@@ -1,0 +1,109 @@
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use rampart::core::Problem;
+use serde::Deserialize;
+use std::time::Duration;
+
+use crate::report;
+use crate::state::AppState;
+
+/// Longest sleep `/api/slow` accepts.
+const MAX_SLOW_MS: u64 = 60_000;
+
+pub(crate) async fn hello() -> &'static str {
+    "hello, world"
+}
+
+pub(crate) async fn item(Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid_item_id")
+            .with_detail("the item id must be a non-negative integer")
+            .into_response();
+    };
+    let body = report::item(id);
+    let etag = report::etag(&body);
+    cacheable(
+        &headers,
+        "public, max-age=30",
+        &etag,
+        "application/json",
+        body,
+    )
+}
+
+pub(crate) async fn report(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cacheable(
+        &headers,
+        "public, max-age=60",
+        &state.report_etag,
+        "application/json",
+        state.report.clone(),
+    )
+}
+
+/// A 200 with validators, or a 304 when the client already holds this version.
+fn cacheable(
+    request: &HeaderMap,
+    cache_control: &'static str,
+    etag: &str,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response {
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| report::if_none_match(value, etag));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = body.into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SlowParams {
+    #[serde(default)]
+    ms: u64,
+}
+
+pub(crate) async fn slow(params: Result<Query<SlowParams>, QueryRejection>) -> Response {
+    let ms = match params {
+        Ok(Query(SlowParams { ms })) if ms <= MAX_SLOW_MS => ms,
+        Ok(_) | Err(_) => {
+            return Problem::new(StatusCode::BAD_REQUEST, "invalid_query")
+                .with_detail(format!("ms must be an integer from 0 to {MAX_SLOW_MS}"))
+                .into_response();
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("slept {ms} ms").into_response()
+}
+
+pub(crate) async fn upstream(State(state): State<AppState>) -> Response {
+    match state.chaos.call().await {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"upstream":"ok"}"#,
+        )
+            .into_response(),
+        Err(()) => Problem::new(StatusCode::BAD_GATEWAY, "upstream_failed")
+            .with_detail("the simulated dependency failed")
+            .into_response(),
+    }
+}

@@ -1,0 +1,183 @@
+use axum::Router;
+use rampart::Stack;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::ServerConfig;
+use crate::request_id::{X_REQUEST_ID, drop_unusable_id};
+use crate::routes;
+use crate::state::AppState;
+
+/// The application: the example's routes, the rampart stack, request ids and access logs.
+///
+/// Returns the stack too, whose registry `/metrics` serves.
+///
+/// # Errors
+///
+/// A [`rampart::ConfigError`] when the stack configuration is invalid.
+pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigError> {
+    let state = AppState::new(config.server.admin_token.clone());
+    app_with_state(config, state)
+}
+
+fn app_with_state(
+    config: &ServerConfig,
+    state: AppState,
+) -> Result<(Router, Stack), rampart::ConfigError> {
+    let stack = Stack::from_config(&config.stack)?;
+    let routes = routes::router(state).route_service("/metrics", stack.metrics_endpoint());
+    let app = stack.apply(routes).layer(
+        ServiceBuilder::new()
+            .layer(MapRequestLayer::new(drop_unusable_id))
+            .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &http::Request<axum::body::Body>| {
+                        let id = request
+                            .headers()
+                            .get(&X_REQUEST_ID)
+                            .and_then(|id| id.to_str().ok())
+                            .unwrap_or_default();
+                        tracing::info_span!(
+                            "request",
+                            method = %request.method(),
+                            path = %request.uri().path(),
+                            request_id = %id,
+                        )
+                    })
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    // A 5xx here is an answer we chose (a 504, a failed dependency), not a fault
+                    // in the server: a warning, not an error.
+                    .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+            )
+            .layer(PropagateRequestIdLayer::new(X_REQUEST_ID)),
+    );
+    Ok((app, stack))
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then drains in-flight
+/// requests for at most `server.shutdown_grace` before returning.
+///
+/// # Errors
+///
+/// An invalid stack configuration, or an I/O error of the listener.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let state = AppState::new(config.server.admin_token.clone());
+    let (app, _stack) = app_with_state(&config, state.clone())
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+
+    let (stopping, stop_requested) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    });
+    let graceful = {
+        let mut stop_requested = stop_requested.clone();
+        async move {
+            let _ = stop_requested.wait_for(|stop| *stop).await;
+            state.stop_accepting();
+            tracing::info!("shutting down: draining in-flight requests");
+        }
+    };
+    let grace = config.server.shutdown_grace;
+    let drain_deadline = {
+        let mut stop_requested = stop_requested;
+        async move {
+            let _ = stop_requested.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        }
+    };
+
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
+    tokio::select! {
+        result = server => {
+            tracing::info!("stopped");
+            result
+        }
+        () = drain_deadline => {
+            tracing::warn!(grace = ?grace, "requests still in flight after the grace period; closing");
+            Ok(())
+        }
+    }
+}
+
+/// A server started by [`start`]; stops when [`RunningServer::stop`] is called or it is dropped.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+/// Binds `config.server.listen` (use port 0 for a free port) and serves in a task.
+///
+/// # Errors
+///
+/// When the address cannot be bound.
+pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
+    let listener = TcpListener::bind(config.server.listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub const fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://{addr}{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Starts a graceful shutdown and waits for it to finish.
+    ///
+    /// # Errors
+    ///
+    /// The server's I/O error, if it stopped with one.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(60), &mut self.task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(io::Error::other(join)),
+            Err(_) => Err(io::Error::other("the server did not stop within 60 s")),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
