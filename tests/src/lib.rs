@@ -1,1 +1,81 @@
+//! Helpers for the black-box tests: a server on a free loopback port, a client that never goes
+//! through a proxy, and readers for the Prometheus text and for encoded bodies.
 
+use example_server::{RunningServer, ServerConfig};
+use std::io::Read;
+use std::time::Duration;
+
+/// Starts the example server on a free port of 127.0.0.1 with `toml` as its configuration.
+///
+/// # Panics
+///
+/// When the configuration is invalid or no port can be bound: the test cannot run.
+pub async fn start(toml: &str) -> RunningServer {
+    let mut config = ServerConfig::from_toml_str(toml).expect("valid test configuration");
+    config.server.listen = ([127, 0, 0, 1], 0).into();
+    example_server::start(config)
+        .await
+        .expect("bind a loopback port")
+}
+
+/// An HTTP client for loopback tests: no proxy, no automatic decompression, bounded waits.
+///
+/// # Panics
+///
+/// When the client cannot be built.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build client")
+}
+
+/// The value of the first series named `name` whose labels include every pair of `labels`.
+pub fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    series_lines(text, name, labels)
+        .next()
+        .and_then(|line| line.rsplit_once(' '))
+        .and_then(|(_, value)| value.parse().ok())
+}
+
+/// Every line of a series named `name` whose labels include every pair of `labels`.
+pub fn series_lines<'a>(
+    text: &'a str,
+    name: &'a str,
+    labels: &'a [(&'a str, &'a str)],
+) -> impl Iterator<Item = &'a str> + 'a {
+    text.lines().filter(move |line| {
+        let Some((series, _)) = line.rsplit_once(' ') else {
+            return false;
+        };
+        let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+        series_name == name
+            && labels
+                .iter()
+                .all(|(key, value)| rest.contains(&format!("{key}=\"{value}\"")))
+    })
+}
+
+/// Decodes a body sent with `Content-Encoding: encoding` (`None` for identity).
+///
+/// # Panics
+///
+/// When the body is not valid in that encoding, or the encoding is unknown.
+pub fn decode(encoding: Option<&str>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let result = match encoding {
+        None => {
+            out.extend_from_slice(body);
+            Ok(0)
+        }
+        Some("gzip") => flate2::read::GzDecoder::new(body).read_to_end(&mut out),
+        Some("deflate") => flate2::read::ZlibDecoder::new(body).read_to_end(&mut out),
+        Some("br") => brotli::Decompressor::new(body, 4096).read_to_end(&mut out),
+        Some("zstd") => zstd::stream::read::Decoder::new(body)
+            .and_then(|mut decoder| decoder.read_to_end(&mut out)),
+        Some(other) => panic!("unexpected content-encoding {other}"),
+    };
+    result.expect("a body valid in its encoding");
+    out
+}

@@ -1,0 +1,115 @@
+//! The `example-server` binary as a user runs it: flags, logs, config errors, graceful stop.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn server() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+    command
+        .env("RUST_LOG", "info")
+        .env_remove("RAMPART_ADMIN_TOKEN")
+        .env_remove("RAMPART_LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Reads the log until the server says where it listens.
+async fn bound_address(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let find = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                let addr = rest.split_whitespace().next().unwrap().to_owned();
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                return addr;
+            }
+        }
+        panic!("the server exited without saying where it listens");
+    };
+    tokio::time::timeout(Duration::from_secs(30), find)
+        .await
+        .unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[tokio::test]
+async fn it_logs_its_address_serves_and_drains_on_sigterm() {
+    let mut child = server().args(["--listen", "127.0.0.1:0"]).spawn().unwrap();
+    let addr = bound_address(&mut child).await;
+    let client = client();
+
+    let hello = client
+        .get(format!("http://{addr}/api/hello"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hello.status(), 200);
+
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        let url = format!("http://{addr}/api/slow?ms=700");
+        async move { client.get(url).send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the in-flight request was not drained"
+    );
+    assert_eq!(response.text().await.unwrap(), "slept 700 ms");
+
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn an_invalid_config_names_the_field_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("rampart-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[stack.timeout]\ndefault = \"0s\"\n").unwrap();
+
+    let output = server().arg("--config").arg(&path).output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stack.timeout.default"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_flags_are_explained() {
+    let output = server()
+        .args(["--listen", "nowhere"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--listen"));
+
+    let help = server().arg("--help").output().await.unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--config FILE"));
+}

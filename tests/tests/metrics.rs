@@ -1,0 +1,148 @@
+//! `/metrics` over TCP: labels, cardinality, and the in-flight gauge after aborted requests.
+
+#![allow(clippy::unwrap_used)]
+
+use rampart_tests::{client, series, start};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+async fn scrape(server: &example_server::RunningServer) -> String {
+    let response = client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    response.text().await.unwrap()
+}
+
+const DURATION_COUNT: &str = "http_server_request_duration_seconds_count";
+
+#[tokio::test]
+async fn labels_are_route_templates() {
+    let server = start("").await;
+    let client = client();
+    for id in [1, 2, 3, 77] {
+        client
+            .get(server.url(&format!("/api/items/{id}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .get(server.url("/api/items/zzz"))
+        .send()
+        .await
+        .unwrap();
+    let text = scrape(&server).await;
+    let ok = [
+        ("http_request_method", "GET"),
+        ("http_route", "/api/items/{id}"),
+        ("http_response_status_code", "200"),
+    ];
+    assert_eq!(series(&text, DURATION_COUNT, &ok), Some(4.0), "{text}");
+    let bad = [
+        ("http_route", "/api/items/{id}"),
+        ("http_response_status_code", "400"),
+    ];
+    assert_eq!(series(&text, DURATION_COUNT, &bad), Some(1.0));
+    assert!(!text.contains("/api/items/77"), "raw path in labels");
+    assert!(text.contains("# TYPE http_server_request_duration_seconds histogram"));
+}
+
+/// The identities (name and labels, without values) of every series in a scrape.
+fn series_set(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn unknown_paths_add_no_label_values() {
+    let server = start("").await;
+    let client = client();
+    client
+        .get(server.url("/first/unknown"))
+        .send()
+        .await
+        .unwrap();
+    // Scrape twice, so the series of /metrics itself exist before the comparison.
+    scrape(&server).await;
+    let before = series_set(&scrape(&server).await);
+
+    for i in 0..50 {
+        client
+            .get(server.url(&format!("/probe/{i}/x?y={i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = scrape(&server).await;
+    assert_eq!(series_set(&text), before, "new series appeared");
+    assert!(!text.contains("/probe/"));
+    let unmatched = [
+        ("http_route", "unmatched"),
+        ("http_response_status_code", "404"),
+    ];
+    assert_eq!(series(&text, DURATION_COUNT, &unmatched), Some(51.0));
+}
+
+#[tokio::test]
+async fn in_flight_gauge_returns_to_zero_after_clients_disconnect() {
+    let server = start("[stack.routes.\"/api/slow\"]\ntimeout = \"30s\"\n").await;
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        let mut socket = TcpStream::connect(server.addr()).await.unwrap();
+        socket
+            .write_all(b"GET /api/slow?ms=20000 HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        sockets.push(socket);
+    }
+    let gauge = "http_server_active_requests";
+    let slow = [("http_route", "/api/slow")];
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = series(&scrape(&server).await, gauge, &slow);
+        if seen == Some(5.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, Some(5.0), "five requests in flight");
+
+    drop(sockets);
+    for _ in 0..100 {
+        seen = series(&scrape(&server).await, gauge, &slow);
+        if seen == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        seen,
+        Some(0.0),
+        "aborted requests left the gauge at {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn timeouts_are_counted_per_route() {
+    let server = start("[stack.timeout]\ndefault = \"100ms\"\n").await;
+    let response = client()
+        .get(server.url("/api/slow?ms=1000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    let text = scrape(&server).await;
+    let route = [("http_route", "/api/slow")];
+    assert_eq!(series(&text, "rampart_timeouts_total", &route), Some(1.0));
+    let gateway_timeouts = [
+        ("http_route", "/api/slow"),
+        ("http_response_status_code", "504"),
+    ];
+    assert_eq!(series(&text, DURATION_COUNT, &gateway_timeouts), Some(1.0));
+}
