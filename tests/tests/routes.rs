@@ -101,7 +101,7 @@ async fn slow_sleeps_and_the_default_deadline_answers_504() {
     assert_eq!(quick.status(), StatusCode::OK);
     assert_eq!(quick.text().await.unwrap(), "slept 20 ms");
 
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let late = client
         .get(server.url("/api/slow?ms=1500"))
         .send()
