@@ -16,7 +16,7 @@
 //! - **Levels for servers, not archives**: [`CompressionLevel::Default`] is the one to use. In
 //!   tower-http it means gzip 6, deflate 6, zstd 3 and brotli 4 (not brotli's own default of
 //!   11, which is 20–50× slower). `docs/compression.md` has the measurement behind keeping
-//!   these: see `benches/levels.rs`.
+//!   these: see `benches/benches/compression_levels.rs`.
 //!
 //! # Example
 //!

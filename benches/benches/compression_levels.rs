@@ -1,7 +1,7 @@
 //! Which level per algorithm suits a server: time to compress a 64 KiB JSON report through
 //! the layer, and the size it comes out at (printed once per level).
 //!
-//! Run with `cargo bench -p rampart-compression --bench levels`.
+//! Run with `cargo bench -p rampart-benches --bench compression_levels`.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 #![allow(clippy::unwrap_used)]
