@@ -271,3 +271,17 @@ async fn request_ids_are_generated_echoed_or_replaced() {
         .unwrap();
     assert_eq!(replaced.headers()["x-request-id"].len(), 36);
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_problem_with_allow() {
+    let server = start("").await;
+    let method = reqwest::Method::from_bytes(b"PURGE").unwrap();
+    let response = client()
+        .request(method, server.url("/api/items/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET,HEAD");
+    assert_eq!(problem(response).await["code"], "method_not_allowed");
+}

@@ -58,3 +58,8 @@ pub use rampart_core as core;
 pub use rampart_metrics as metrics;
 pub use rampart_panic as panic;
 pub use rampart_timeout as timeout;
+
+/// Compiles and runs the Rust snippets of the README, so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeSnippets;

@@ -22,9 +22,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .nest("/admin", admin::router(&state))
         .fallback(not_found)
+        // Applies to the routes above; axum still adds the `Allow` header.
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
 async fn not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found").with_detail("no route matches this path")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        .with_detail("this route does not answer that method; see the Allow header")
 }
