@@ -19,6 +19,7 @@
 //! [rampart]: https://docs.rs/rampart
 
 mod body;
+pub mod deadline;
 pub mod names;
 mod problem;
 mod recorder;

@@ -73,7 +73,8 @@ where
         if this.sleep.poll(cx).is_pending() {
             return Poll::Pending;
         }
-        this.state.set(State::Expired);
+        // Layers below (the circuit breaker) count this drop as a timeout, not a disconnect.
+        rampart_core::deadline::expire(|| this.state.set(State::Expired));
         let route = this
             .expiry
             .route

@@ -1,0 +1,175 @@
+use http::{HeaderValue, Response, StatusCode, header};
+use pin_project_lite::pin_project;
+use rampart_core::{Problem, ResponseBody};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use tokio::time::Instant;
+
+use crate::breaker::{Breaker, Permit};
+use crate::layer::Fallback;
+use crate::telemetry::CallOutcome;
+use crate::{CircuitOpen, Classifier};
+
+/// The stable `code` of the problem document a rejection answers with.
+pub const PROBLEM_CODE: &str = "circuit_open";
+
+/// A call in flight through a breaker. Dropped unfinished, it tells the breaker why.
+pub(crate) struct Call<C> {
+    breaker: Arc<Breaker>,
+    permit: Permit,
+    start: Instant,
+    classifier: C,
+    finished: bool,
+}
+
+impl<C> Call<C> {
+    pub(crate) const fn new(
+        breaker: Arc<Breaker>,
+        permit: Permit,
+        start: Instant,
+        classifier: C,
+    ) -> Self {
+        Self {
+            breaker,
+            permit,
+            start,
+            classifier,
+            finished: false,
+        }
+    }
+
+    fn finish(&mut self, failed: bool) {
+        self.finished = true;
+        let now = Instant::now();
+        let slow =
+            now.saturating_duration_since(self.start) > self.breaker.config().slow_call_duration;
+        self.breaker.record(self.permit, failed, slow, now);
+        let outcome = match (failed, slow) {
+            (true, _) => CallOutcome::Failure,
+            (false, true) => CallOutcome::Slow,
+            (false, false) => CallOutcome::Success,
+        };
+        self.breaker.telemetry().call(outcome);
+    }
+}
+
+impl<C> Drop for Call<C> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if rampart_core::deadline::is_expiring() {
+            // The timeout layer above gave up on this call: a failure, as a timeout is.
+            self.finish(true);
+        } else {
+            // The client went away: no verdict on the dependency, and a probe goes back.
+            self.breaker.abandon(self.permit);
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`CircuitBreaker`](crate::CircuitBreaker).
+    pub struct ResponseFuture<F, C> {
+        #[pin]
+        kind: Kind<F, C>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, C> {
+        Passthrough { #[pin] inner: F },
+        Guarded { #[pin] inner: F, call: Call<C> },
+        Rejected { rejection: Option<CircuitOpen>, fallback: Option<Fallback> },
+    }
+}
+
+impl<F, C> ResponseFuture<F, C> {
+    pub(crate) const fn passthrough(inner: F) -> Self {
+        Self {
+            kind: Kind::Passthrough { inner },
+        }
+    }
+
+    pub(crate) const fn guarded(inner: F, call: Call<C>) -> Self {
+        Self {
+            kind: Kind::Guarded { inner, call },
+        }
+    }
+
+    pub(crate) const fn rejected(rejection: CircuitOpen, fallback: Option<Fallback>) -> Self {
+        Self {
+            kind: Kind::Rejected {
+                rejection: Some(rejection),
+                fallback,
+            },
+        }
+    }
+}
+
+impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, C, B, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    C: Classifier<B, E>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Passthrough { inner } => {
+                let result = ready!(inner.poll(cx));
+                Poll::Ready(result.map(|response| response.map(ResponseBody::new)))
+            }
+            KindProj::Guarded { inner, call } => {
+                let result = ready!(inner.poll(cx));
+                let failed = call.classifier.is_failure(result.as_ref());
+                call.finish(failed);
+                Poll::Ready(result.map(|response| response.map(ResponseBody::new)))
+            }
+            KindProj::Rejected {
+                rejection,
+                fallback,
+            } => {
+                // Taking the rejection leaves an empty 503 for a caller that polls again.
+                let rejection = rejection.take().unwrap_or_else(|| CircuitOpen {
+                    breaker: Arc::from(""),
+                    state: crate::BreakerState::Open,
+                    retry_after: None,
+                });
+                Poll::Ready(Ok(match fallback {
+                    Some(fallback) => {
+                        let mut response = fallback(&rejection).map(ResponseBody::synthetic);
+                        response.extensions_mut().insert(rejection);
+                        response
+                    }
+                    None => rejection_response(rejection),
+                }))
+            }
+        }
+    }
+}
+
+/// `503` problem+json with `Retry-After` (whole seconds, rounded up) when the wait is known.
+fn rejection_response<B>(rejection: CircuitOpen) -> Response<ResponseBody<B>> {
+    let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
+        .with_detail(rejection.to_string())
+        .into_http_response();
+    if let Some(wait) = rejection.retry_after {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    }
+    response.extensions_mut().insert(rejection);
+    response
+}
