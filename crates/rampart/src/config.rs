@@ -1,5 +1,6 @@
 //! The serde configuration of a [`Stack`](crate::Stack), loadable from TOML.
 
+use rampart_breaker::BreakerConfig;
 use rampart_compression::{CompressionLayer, CompressionLevel};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -39,7 +40,7 @@ use crate::RoutePolicy;
 /// let error = StackConfig::from_toml_str("[timeout]\ndefault = \"0s\"").unwrap_err();
 /// assert_eq!(error.field(), "timeout.default");
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StackConfig {
     /// Request deadlines.
@@ -174,21 +175,28 @@ impl<'de> Deserialize<'de> for CompressionLevelConfig {
 }
 
 /// `[routes."/template"]`: what one route gets that differs from the defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConfig {
     /// The route's own request deadline.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// `[routes."/template".breaker]`: a circuit breaker for the route; fields left out take
+    /// [`BreakerConfig`]'s defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerConfig>,
 }
 
 impl RouteConfig {
     pub(crate) fn policy(&self) -> RoutePolicy {
-        let policy = RoutePolicy::new();
-        match self.timeout {
-            Some(deadline) => policy.timeout(deadline),
-            None => policy,
+        let mut policy = RoutePolicy::new();
+        if let Some(deadline) = self.timeout {
+            policy = policy.timeout(deadline);
         }
+        if let Some(breaker) = &self.breaker {
+            policy = policy.breaker(breaker.clone());
+        }
+        policy
     }
 }
 
@@ -242,6 +250,14 @@ impl StackConfig {
             }
             if let Some(deadline) = route.timeout {
                 positive(&format!("routes.\"{template}\".timeout"), deadline)?;
+            }
+            if let Some(breaker) = &route.breaker {
+                breaker.validate().map_err(|error| {
+                    ConfigError::new(
+                        format!("routes.\"{template}\".breaker.{}", error.field()),
+                        error.message(),
+                    )
+                })?;
             }
         }
         Ok(())

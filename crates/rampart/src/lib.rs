@@ -27,6 +27,7 @@
 //! | request metrics | [`metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
 //! | catch panic | [`panic`] | a panic anywhere inside becomes a 500 that metrics still records |
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
+//! | circuit breaker | [`breaker`] | right around the handler, judging only the handler's own outcomes; on routes given one |
 //! | compression | [`compression`] | innermost, so that a cache placed above it stores encoded bytes |
 //!
 //! `docs/architecture.md` argues the order in full; [`StackLayer`] implements it.
@@ -53,6 +54,7 @@ pub use policy::RoutePolicy;
 #[doc(inline)]
 pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 
+pub use rampart_breaker as breaker;
 pub use rampart_compression as compression;
 pub use rampart_core as core;
 pub use rampart_metrics as metrics;

@@ -1,34 +1,48 @@
+use rampart_breaker::BreakerConfig;
 use std::time::Duration;
 
 /// What one route gets that differs from the stack's defaults.
 ///
-/// Unset fields fall back to the stack's defaults.
+/// Unset fields fall back to the stack's defaults; a route has a circuit breaker only when its
+/// policy gives it one.
 ///
 /// # Example
 ///
 /// ```
+/// use rampart::breaker::BreakerConfig;
 /// use rampart::{RoutePolicy, Stack};
 /// use std::time::Duration;
 ///
 /// let stack = Stack::builder()
 ///     .route("/api/export", RoutePolicy::new().timeout(Duration::from_secs(30)))
+///     .route("/api/upstream", RoutePolicy::new().breaker(BreakerConfig::default()))
 ///     .build();
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[must_use]
 pub struct RoutePolicy {
     pub(crate) timeout: Option<Duration>,
+    pub(crate) breaker: Option<BreakerConfig>,
 }
 
 impl RoutePolicy {
     /// A policy that changes nothing.
     pub const fn new() -> Self {
-        Self { timeout: None }
+        Self {
+            timeout: None,
+            breaker: None,
+        }
     }
 
     /// The route's own request deadline.
     pub const fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = Some(deadline);
+        self
+    }
+
+    /// A circuit breaker for the route (routes have none unless given one).
+    pub fn breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = Some(config);
         self
     }
 }

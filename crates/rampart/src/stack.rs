@@ -1,4 +1,5 @@
 use axum::Router;
+use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClassifier};
 use rampart_compression::{Compression, CompressionLayer};
 use rampart_core::RouteTable;
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
@@ -11,7 +12,8 @@ use tower_layer::Layer;
 use crate::{ConfigError, RoutePolicy, StackConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
-pub type StackService<S> = Metrics<CatchPanic<Timeout<Compression<S>>>>;
+pub type StackService<S> =
+    Metrics<CatchPanic<Timeout<CircuitBreaker<Compression<S>, DefaultClassifier>>>>;
 
 /// Every rampart layer, composed in one order. Made by [`Stack::layer`].
 ///
@@ -32,6 +34,7 @@ pub struct StackLayer {
     metrics: MetricsLayer,
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
+    breaker: CircuitBreakerLayer,
     compression: CompressionLayer,
 }
 
@@ -43,7 +46,12 @@ impl<S> Layer<S> for StackLayer {
         // Compression is innermost: it only transforms bodies, and anything that stores
         // responses (the cache, to come) must sit above it to store encoded bytes.
         let service = self.compression.layer(inner);
+        // The breaker sits right around the handler, so it judges the handler's own outcomes
+        // and nothing the layers above decided; the cache (to come) goes above it, so hits
+        // never touch the breaker and stale entries can answer while it is open.
+        let service = self.breaker.layer(service);
         // The deadline bounds everything below it, compression of the first bytes included.
+        // The breaker counts a call this layer gives up on as a failure.
         let service = self.timeout.layer(service);
         // A panic anywhere below, in a handler or (never, we hope) in a rampart layer, becomes
         // a 500 here rather than a dropped connection.
@@ -128,6 +136,11 @@ impl Stack {
         &self.prometheus
     }
 
+    /// The stack's circuit breakers, for an admin read-out and for forcing states.
+    pub fn breakers(&self) -> Breakers {
+        self.layer.breaker.breakers()
+    }
+
     /// A service answering `GET` with the stack's metrics in the Prometheus text format.
     pub fn metrics_endpoint(&self) -> MetricsEndpoint {
         self.prometheus.endpoint()
@@ -206,10 +219,18 @@ impl StackBuilder {
                 RouteTable::new(self.timeout),
                 |table, (template, deadline)| table.with_route(template.as_str(), deadline),
             );
+        let breakers = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.breaker.clone()?)))
+            .fold(RouteTable::new(None), |table, (template, config)| {
+                table.with_route(template.as_str(), Some(config))
+            });
         let layer = StackLayer {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
-            timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder),
+            timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder.clone()),
+            breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
             compression: self.compression,
         };
         Stack { prometheus, layer }

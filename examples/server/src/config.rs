@@ -1,19 +1,53 @@
 //! The example server's configuration file: a `[server]` section and the rampart `[stack]`.
 
-use rampart::config::{ConfigError, StackConfig, from_toml_str};
+use rampart::breaker::{BreakerConfig, Window};
+use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 /// Everything the example server reads from `--config FILE`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Without a file (or without a `[stack]` table in it), the stack gets the example's defaults:
+/// the default `StackConfig`, plus a circuit breaker on `/api/upstream` (count window 20,
+/// minimum 10 calls, 50 % failures or 80 % calls slower than 2 s, open 5 s, 3 probes). A
+/// `[stack]` table replaces all of that; `examples/server/rampart.toml` spells it out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// `[server]`: how the process runs.
     pub server: ServerSection,
     /// `[stack]`: the rampart stack in front of every route.
     pub stack: StackConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let mut stack = StackConfig::default();
+        stack.routes.insert(
+            "/api/upstream".to_owned(),
+            RouteConfig {
+                breaker: Some(upstream_breaker()),
+                ..RouteConfig::default()
+            },
+        );
+        Self {
+            server: ServerSection::default(),
+            stack,
+        }
+    }
+}
+
+/// The breaker the example puts on `/api/upstream` by default.
+pub fn upstream_breaker() -> BreakerConfig {
+    BreakerConfig::default()
+        .window(Window::Count(20))
+        .minimum_calls(10)
+        .failure_rate_threshold(50.0)
+        .slow_call(Duration::from_secs(2), 80.0)
+        .wait_duration(Duration::from_secs(5))
+        .permitted_calls_in_half_open(3)
 }
 
 /// `[server]`.
@@ -119,5 +153,29 @@ impl ServerConfig {
         }
         self.validate()?;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_file_spells_out_the_defaults() {
+        let shipped = include_str!("../rampart.toml");
+        let parsed = ServerConfig::from_toml_str(shipped).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(parsed, ServerConfig::default());
+    }
+
+    #[test]
+    fn breaker_errors_name_their_field() {
+        let error = ServerConfig::from_toml_str(
+            "[stack.routes.\"/api/upstream\".breaker]\nminimum_calls = 0\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.field(),
+            "stack.routes.\"/api/upstream\".breaker.minimum_calls"
+        );
     }
 }

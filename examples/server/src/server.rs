@@ -26,17 +26,14 @@ use crate::state::AppState;
 ///
 /// A [`rampart::ConfigError`] when the stack configuration is invalid.
 pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigError> {
-    let state = AppState::new(config.server.admin_token.clone());
-    app_with_state(config, state)
+    let stack = Stack::from_config(&config.stack)?;
+    let state = AppState::new(config.server.admin_token.clone(), stack.breakers());
+    Ok((app_with_state(&stack, state), stack))
 }
 
-fn app_with_state(
-    config: &ServerConfig,
-    state: AppState,
-) -> Result<(Router, Stack), rampart::ConfigError> {
-    let stack = Stack::from_config(&config.stack)?;
+fn app_with_state(stack: &Stack, state: AppState) -> Router {
     let routes = routes::router(state).route_service("/metrics", stack.metrics_endpoint());
-    let app = stack.apply(routes).layer(
+    stack.apply(routes).layer(
         ServiceBuilder::new()
             .layer(MapRequestLayer::new(drop_unusable_id))
             .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
@@ -61,8 +58,7 @@ fn app_with_state(
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(X_REQUEST_ID)),
-    );
-    Ok((app, stack))
+    )
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then drains in-flight
@@ -76,9 +72,10 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let state = AppState::new(config.server.admin_token.clone());
-    let (app, _stack) = app_with_state(&config, state.clone())
+    let stack = Stack::from_config(&config.stack)
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+    let state = AppState::new(config.server.admin_token.clone(), stack.breakers());
+    let app = app_with_state(&stack, state.clone());
 
     let (stopping, stop_requested) = watch::channel(false);
     tokio::spawn(async move {

@@ -1,4 +1,5 @@
 use bytes::Bytes;
+use rampart::breaker::Breakers;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,17 +13,19 @@ pub(crate) struct AppState {
     pub(crate) report: Bytes,
     pub(crate) report_etag: Arc<str>,
     pub(crate) admin_token: Option<Arc<str>>,
+    pub(crate) breakers: Breakers,
     ready: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub(crate) fn new(admin_token: Option<String>) -> Self {
+    pub(crate) fn new(admin_token: Option<String>, breakers: Breakers) -> Self {
         let report = report::report();
         Self {
             chaos: Arc::default(),
             report_etag: report::etag(&report).into(),
             report,
             admin_token: admin_token.map(Into::into),
+            breakers,
             ready: Arc::new(AtomicBool::new(true)),
         }
     }

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
+use rampart::breaker::ForcedState;
 use rampart::core::Problem;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::chaos::ChaosUpdate;
 use crate::state::AppState;
@@ -22,6 +25,7 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     }
     Router::new()
         .route("/chaos", get(chaos).post(set_chaos))
+        .route("/breakers", get(breakers).post(force_breaker))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
 }
@@ -59,22 +63,20 @@ async fn chaos(State(state): State<AppState>) -> Response {
     Json(state.chaos.settings()).into_response()
 }
 
+/// Parses a small JSON request body, or says precisely what is wrong with it.
+fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
+    let body = body.map_err(|rejection| {
+        Problem::new(rejection.status(), "invalid_body").with_detail(rejection.body_text())
+    })?;
+    serde_json::from_slice(&body).map_err(|error| {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_json").with_detail(error.to_string())
+    })
+}
+
 async fn set_chaos(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            return Problem::new(rejection.status(), "invalid_body")
-                .with_detail(rejection.body_text())
-                .into_response();
-        }
-    };
-    let update: ChaosUpdate = match serde_json::from_slice(&body) {
+    let update: ChaosUpdate = match json_body(body) {
         Ok(update) => update,
-        Err(error) => {
-            return Problem::new(StatusCode::BAD_REQUEST, "invalid_json")
-                .with_detail(error.to_string())
-                .into_response();
-        }
+        Err(problem) => return problem.into_response(),
     };
     match state.chaos.update(&update) {
         Ok(settings) => Json(settings).into_response(),
@@ -82,4 +84,39 @@ async fn set_chaos(State(state): State<AppState>, body: Result<Bytes, BytesRejec
             .with_detail(detail)
             .into_response(),
     }
+}
+
+async fn breakers(State(state): State<AppState>) -> Response {
+    Json(state.breakers.snapshot()).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceBreaker {
+    breaker: String,
+    state: ForcedState,
+}
+
+async fn force_breaker(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let request: ForceBreaker = match json_body(body) {
+        Ok(request) => request,
+        Err(problem) => return problem.into_response(),
+    };
+    if !state.breakers.force(&request.breaker, request.state) {
+        return Problem::new(StatusCode::NOT_FOUND, "unknown_breaker")
+            .with_detail(format!(
+                "no breaker named `{}` has seen a call yet",
+                request.breaker
+            ))
+            .into_response();
+    }
+    let snapshot = state
+        .breakers
+        .snapshot()
+        .into_iter()
+        .find(|snapshot| snapshot.name == request.breaker);
+    Json(snapshot).into_response()
 }
