@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use rampart::breaker::{BreakerConfig, Window};
 use rampart::{CompressionLevelConfig, Stack, StackConfig};
 use std::time::Duration;
 
@@ -27,6 +28,11 @@ fn the_default_survives_a_round_trip_through_toml() {
         "/api/slow".to_owned(),
         rampart::RouteConfig {
             timeout: Some(Duration::from_millis(1500)),
+            breaker: Some(
+                BreakerConfig::default()
+                    .window(Window::Time(Duration::from_secs(10)))
+                    .minimum_calls(3),
+            ),
         },
     );
     let text = toml::to_string(&config).unwrap();
@@ -65,6 +71,18 @@ fn invalid_values_name_their_field() {
             "routes.\"/x\".timeout",
         ),
         ("[routes.\"x\"]\ntimeout = \"1s\"\n", "routes.\"x\""),
+        (
+            "[routes.\"/x\".breaker]\nfailure_rate_threshold = 0\n",
+            "routes.\"/x\".breaker.failure_rate_threshold",
+        ),
+        (
+            "[routes.\"/x\".breaker]\nwindow = { count = 0 }\n",
+            "routes.\"/x\".breaker.window",
+        ),
+        (
+            "[routes.\"/x\".breaker]\nwindow = { hours = 1 }\n",
+            "routes./x.breaker.window",
+        ),
     ];
     for (toml, expected) in cases {
         let (field, message) = error_for(toml);

@@ -177,3 +177,25 @@ async fn two_stacks_in_one_process_keep_their_metrics_apart() {
     assert!(first.prometheus().render().contains("/big"));
     assert!(!second.prometheus().render().contains("/big"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_breaker_sits_inside_the_timeout_and_counts_its_expiries() {
+    use rampart::breaker::{BreakerConfig, Window};
+    let breaker = BreakerConfig::default()
+        .window(Window::Count(10))
+        .minimum_calls(3)
+        .wait_duration(Duration::from_secs(30));
+    let stack = Stack::builder()
+        .route("/slow", RoutePolicy::new().breaker(breaker))
+        .build();
+    let app = stack.apply(router());
+    for _ in 0..3 {
+        let (status, _) = get_path(&app, "/slow", &[]).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    }
+    let (status, headers) = get_path(&app, "/slow", &[]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers[header::RETRY_AFTER], "30");
+    // Routes without a breaker policy have no breaker.
+    assert_eq!(stack.breakers().snapshot().len(), 1);
+}
