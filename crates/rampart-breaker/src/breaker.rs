@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::telemetry::BreakerTelemetry;
 use crate::window::{SlidingWindow, Tally};
-use crate::{BreakerConfig, BreakerState, ForcedState};
+use crate::{BreakerConfig, BreakerState, ForcedState, Window};
 
 /// The atomic word: generation (32 bits), probes left (24 bits), state (8 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,15 +239,19 @@ impl Breaker {
             }
             (core.probes, self.config.permitted_calls_in_half_open)
         } else if word.state == BreakerState::Closed {
-            let second = self.second(now);
+            // Only a time window needs the second; skip the clock arithmetic otherwise.
+            let second = match self.config.window {
+                Window::Time(_) => self.second(now),
+                Window::Count(_) => 0,
+            };
             core.window.record(second, failed, slow);
             (core.window.tally(second), self.config.minimum_calls)
         } else {
             return;
         };
         let trips = tally.calls >= minimum
-            && (tally.failure_rate() >= self.config.failure_rate_threshold
-                || tally.slow_rate() >= self.config.slow_call_rate_threshold);
+            && (tally.reaches(tally.failures, self.config.failure_rate_threshold)
+                || tally.reaches(tally.slow, self.config.slow_call_rate_threshold));
         if trips {
             self.to_open(&mut core, word, now);
         } else if permit.probe {

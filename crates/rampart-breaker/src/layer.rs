@@ -2,9 +2,10 @@ use bytes::Bytes;
 use http::Response;
 use rampart_core::{MetricsRecorder, RouteTable};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
+use crate::service::Shared;
 use crate::{
     BreakerConfig, BreakerScope, Breakers, CircuitBreaker, CircuitOpen, DefaultClassifier,
     InvalidBreakerConfig,
@@ -151,7 +152,14 @@ impl<S, C: Clone> Layer<S> for CircuitBreakerLayer<C> {
     fn layer(&self, inner: S) -> Self::Service {
         CircuitBreaker {
             inner,
-            layer: self.clone(),
+            shared: Arc::new(Shared {
+                configs: Arc::clone(&self.configs),
+                scope: self.scope.clone(),
+                classifier: self.classifier.clone(),
+                breakers: self.breakers.clone(),
+                fallback: self.fallback.clone(),
+                last: OnceLock::new(),
+            }),
         }
     }
 }

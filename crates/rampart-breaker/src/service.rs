@@ -1,28 +1,58 @@
 use http::{Request, Response};
-use rampart_core::ResponseBody;
+use rampart_core::{ResponseBody, RouteTable};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower_service::Service;
 
-use crate::breaker::Admission;
+use crate::breaker::{Admission, Breaker};
 use crate::future::{Call, ResponseFuture};
+use crate::layer::Fallback;
 use crate::telemetry::CallOutcome;
-use crate::{CircuitBreakerLayer, CircuitOpen, Classifier};
+use crate::{BreakerConfig, BreakerScope, Breakers, CircuitOpen, Classifier};
 
-/// Guards the inner service with circuit breakers. Made by [`CircuitBreakerLayer`].
+/// Guards the inner service with circuit breakers. Made by
+/// [`CircuitBreakerLayer`](crate::CircuitBreakerLayer).
 #[derive(Clone)]
 pub struct CircuitBreaker<S, C> {
     pub(crate) inner: S,
-    pub(crate) layer: CircuitBreakerLayer<C>,
+    pub(crate) shared: Arc<Shared<C>>,
+}
+
+/// What one wrapped service needs, behind one `Arc` (axum clones the service per request).
+pub(crate) struct Shared<C> {
+    pub(crate) configs: Arc<RouteTable<Option<BreakerConfig>>>,
+    pub(crate) scope: BreakerScope,
+    pub(crate) classifier: C,
+    pub(crate) breakers: Breakers,
+    pub(crate) fallback: Option<Fallback>,
+    /// The first breaker this service used. Inside a router each route has its own service,
+    /// so with the route scope every call hits this and skips the registry.
+    pub(crate) last: OnceLock<Arc<Breaker>>,
+}
+
+impl<C> Shared<C> {
+    fn breaker(&self, name: &str, config: &BreakerConfig) -> Arc<Breaker> {
+        if let Some(breaker) = self.last.get() {
+            if **breaker.name() == *name {
+                return Arc::clone(breaker);
+            }
+        }
+        let breaker = self.breakers.get_or_create(name, config);
+        let _ = self.last.set(Arc::clone(&breaker));
+        breaker
+    }
 }
 
 impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for CircuitBreaker<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreaker")
             .field("inner", &self.inner)
-            .field("layer", &self.layer)
-            .finish()
+            .field("scope", &self.shared.scope)
+            .field("classifier", &self.shared.classifier)
+            .field("breakers", &self.shared.breakers)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,15 +70,15 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let Some(config) = self.layer.configs.get(&request) else {
+        let shared = &self.shared;
+        let Some(config) = shared.configs.get(&request) else {
             return ResponseFuture::passthrough(self.inner.call(request));
         };
-        let name = self.layer.scope.name(&request);
-        let breaker = self.layer.breakers.get_or_create(name, config);
+        let breaker = shared.breaker(shared.scope.name(&request), config);
         let now = Instant::now();
         match breaker.admit(now) {
             Admission::Tracked(permit) => {
-                let call = Call::new(breaker, permit, now, self.layer.classifier.clone());
+                let call = Call::new(breaker, permit, now, shared.classifier.clone());
                 ResponseFuture::guarded(self.inner.call(request), call)
             }
             Admission::Untracked => ResponseFuture::passthrough(self.inner.call(request)),
@@ -59,7 +89,7 @@ where
                     state,
                     retry_after,
                 };
-                ResponseFuture::rejected(rejection, self.layer.fallback.clone())
+                ResponseFuture::rejected(rejection, shared.fallback.clone())
             }
         }
     }

@@ -34,6 +34,12 @@ impl Tally {
     pub(crate) fn slow_rate(self) -> f64 {
         percent(self.slow, self.calls)
     }
+
+    /// Whether `part` of the calls reach `threshold` percent: `part / calls >= threshold / 100`
+    /// without a division on the hot path.
+    pub(crate) fn reaches(self, part: u32, threshold: f64) -> bool {
+        f64::from(part) * 100.0 >= threshold * f64::from(self.calls)
+    }
 }
 
 fn percent(part: u32, whole: u32) -> f64 {
@@ -96,7 +102,11 @@ impl SlidingWindow {
                 }
                 *slot = if failed { FAILED } else { 0 } | if slow { SLOW } else { 0 };
                 tally.add(failed, slow);
-                *next = (*next + 1) % ring.len();
+                // A compare instead of `%`: a division per call is measurable here.
+                *next += 1;
+                if *next == ring.len() {
+                    *next = 0;
+                }
             }
             Self::Time { .. } => {
                 self.advance(second);
