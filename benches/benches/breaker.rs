@@ -11,7 +11,8 @@ use http::{Request, Response, StatusCode};
 use rampart_breaker::{BreakerConfig, BreakerScope, CircuitBreakerLayer};
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tower::{Layer, Service, service_fn};
 
 async fn ok(_: Request<()>) -> Result<Response<()>, Infallible> {
