@@ -8,7 +8,7 @@ use hashbrown::{Equivalent, HashMap};
 use http::Method;
 use metrics::{Gauge, Histogram, Unit};
 use rampart_core::MetricsRecorder;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use rampart_core::names;
 
@@ -49,6 +49,34 @@ struct RouteKeyRef<'a> {
 impl Equivalent<RouteKey> for RouteKeyRef<'_> {
     fn equivalent(&self, key: &RouteKey) -> bool {
         self.method == key.method && self.route == &*key.route
+    }
+}
+
+/// The handles one wrapped service used, by method.
+///
+/// Inside a router each route has its own service, so the route is the same on every call:
+/// the first handles seen per method answer all later calls without the shared map's lock.
+#[derive(Default)]
+pub(crate) struct ServiceHandles {
+    by_method: [OnceLock<Arc<RouteHandles>>; METHODS.len()],
+}
+
+impl ServiceHandles {
+    pub(crate) fn route(
+        &self,
+        cache: &HandleCache,
+        method: &Method,
+        route: &str,
+    ) -> Arc<RouteHandles> {
+        let slot = &self.by_method[usize::from(method_index(method))];
+        if let Some(handles) = slot.get() {
+            if *handles.route == *route {
+                return Arc::clone(handles);
+            }
+        }
+        let handles = cache.route(method, route);
+        let _ = slot.set(Arc::clone(&handles));
+        handles
     }
 }
 
@@ -115,8 +143,14 @@ pub(crate) struct RouteHandles {
     method: &'static str,
     route: Box<str>,
     pub(crate) active: Gauge,
-    statuses: RwLock<Vec<(u16, StatusHandles)>>,
+    /// The first statuses a route answers with, found without a lock: most routes answer
+    /// with a handful of statuses, and these slots are filled first come, first served.
+    common: [OnceLock<(u16, StatusHandles)>; COMMON_STATUSES],
+    /// Any further statuses.
+    rare: RwLock<Vec<(u16, StatusHandles)>>,
 }
+
+const COMMON_STATUSES: usize = 6;
 
 struct StatusHandles {
     duration: Histogram,
@@ -139,7 +173,8 @@ impl RouteHandles {
             method,
             route: route.into(),
             active,
-            statuses: RwLock::new(Vec::new()),
+            common: Default::default(),
+            rare: RwLock::new(Vec::new()),
         }
     }
 
@@ -157,17 +192,25 @@ impl RouteHandles {
             handles.request_size.record(request_bytes as f64);
             handles.response_size.record(response_bytes as f64);
         };
-        {
-            let statuses = self.statuses.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((_, handles)) = statuses.iter().find(|(code, _)| *code == status) {
+        for slot in &self.common {
+            let (code, handles) = match slot.get() {
+                Some(entry) => entry,
+                // An empty slot: claim it for this status, unless another thread just did.
+                None => slot.get_or_init(|| (status, self.register(status))),
+            };
+            if *code == status {
                 record(handles);
                 return;
             }
         }
-        let mut statuses = self
-            .statuses
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        {
+            let rare = self.rare.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, handles)) = rare.iter().find(|(code, _)| *code == status) {
+                record(handles);
+                return;
+            }
+        }
+        let mut statuses = self.rare.write().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, handles)) = statuses.iter().find(|(code, _)| *code == status) {
             record(handles);
             return;

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::Metrics;
-use crate::handles::HandleCache;
+use crate::handles::{HandleCache, ServiceHandles};
+use crate::service::Shared;
 
 /// Records request metrics for the services it wraps.
 ///
@@ -64,7 +65,10 @@ impl<S> Layer<S> for MetricsLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Metrics {
             inner,
-            cache: Arc::clone(&self.cache),
+            shared: Arc::new(Shared {
+                cache: Arc::clone(&self.cache),
+                local: ServiceHandles::default(),
+            }),
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::future::{InFlight, ResponseFuture};
-use crate::handles::HandleCache;
+use crate::handles::{HandleCache, ServiceHandles};
 use crate::request_size;
 use crate::{MetricsBody, MetricsLayer};
 
@@ -22,7 +22,13 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Clone)]
 pub struct Metrics<S> {
     pub(crate) inner: S,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What one wrapped service needs, behind one `Arc` (axum clones the service per request).
+pub(crate) struct Shared {
     pub(crate) cache: Arc<HandleCache>,
+    pub(crate) local: ServiceHandles,
 }
 
 impl<S> Metrics<S> {
@@ -56,7 +62,10 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
-        let handles = self.cache.route(request.method(), route_label(&request));
+        let shared = &*self.shared;
+        let handles = shared
+            .local
+            .route(&shared.cache, request.method(), route_label(&request));
         let (request, request_size) = request_size::observe(request);
         handles.active.increment(1.0);
         let in_flight = InFlight {
