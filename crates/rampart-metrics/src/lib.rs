@@ -29,7 +29,7 @@
 //!
 //! It rebuilds the metric key and its label strings on every request (about 15 000 instructions
 //! per request in our measurements). This layer registers each label set once and keeps the
-//! handles, so the hot path is a read-locked lookup and a few atomic operations.
+//! handles, so the hot path is a lookup in the route's own cache and a few atomic operations.
 //!
 //! # Naming scheme for rampart's own metrics
 //!
