@@ -1,0 +1,284 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+use crate::gcra::{Decision, decide};
+use crate::store::KeyedStore;
+use crate::{InvalidQuota, Key, Quota};
+
+/// The default cap on keys tracked per policy.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+/// One or more quotas, each with its own per-key state, decided together: a request must pass
+/// every policy, and consumes nothing from any of them when one refuses it.
+///
+/// # Example
+///
+/// ```
+/// use rampart_ratelimit::{Key, Quota, RateLimiter};
+/// use tokio::time::Instant;
+///
+/// let limiter = RateLimiter::builder()
+///     .policy("per-client", Quota::per_second(20))
+///     .policy("everyone", Quota::per_minute(5_000))
+///     .build()
+///     .unwrap();
+/// let now = Instant::now();
+/// let client = Key::text("203.0.113.9");
+/// let allowed = limiter.check(&[client, Key::Global], now).unwrap();
+/// assert_eq!(allowed.policy(), "per-client"); // the policy closest to refusing
+/// assert_eq!(allowed.remaining(), 19);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    base: Instant,
+    policies: Box<[PolicyState]>,
+}
+
+#[derive(Debug)]
+struct PolicyState {
+    name: Box<str>,
+    quota: Quota,
+    interval: u64,
+    burst: u64,
+    store: KeyedStore,
+}
+
+/// Builds a [`RateLimiter`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct RateLimiterBuilder {
+    policies: Vec<(Box<str>, Quota)>,
+    max_keys: Option<usize>,
+}
+
+impl RateLimiterBuilder {
+    /// Adds a policy; requests are checked against policies in the order they were added.
+    pub fn policy(mut self, name: impl Into<Box<str>>, quota: Quota) -> Self {
+        self.policies.push((name.into(), quota));
+        self
+    }
+
+    /// Caps the keys each policy tracks (default [`DEFAULT_MAX_KEYS`]).
+    pub const fn max_keys(mut self, max: usize) -> Self {
+        self.max_keys = Some(max);
+        self
+    }
+
+    /// The limiter.
+    ///
+    /// # Errors
+    ///
+    /// When a quota admits nothing, or there is no policy at all.
+    pub fn build(self) -> Result<RateLimiter, InvalidQuota> {
+        if self.policies.is_empty() {
+            return Err(InvalidQuota::new(
+                "a rate limiter needs at least one policy",
+            ));
+        }
+        let max = self.max_keys.unwrap_or(DEFAULT_MAX_KEYS).max(1);
+        let policies = self
+            .policies
+            .into_iter()
+            .map(|(name, quota)| {
+                quota.validate()?;
+                Ok(PolicyState {
+                    name,
+                    interval: quota.interval_nanos(),
+                    burst: u64::from(quota.burst()),
+                    quota,
+                    store: KeyedStore::new(max),
+                })
+            })
+            .collect::<Result<_, InvalidQuota>>()?;
+        Ok(RateLimiter {
+            inner: Arc::new(Inner {
+                base: Instant::now(),
+                policies,
+            }),
+        })
+    }
+}
+
+/// An admitted request: what the policy closest to refusing has left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowance {
+    name: Box<str>,
+    quota: Quota,
+    remaining: u64,
+    reset: Duration,
+}
+
+impl Allowance {
+    /// The policy's name.
+    pub fn policy(&self) -> &str {
+        &self.name
+    }
+
+    /// Its quota.
+    pub const fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// Requests it would still admit right now.
+    pub const fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    /// Time until its quota is whole again.
+    pub const fn reset(&self) -> Duration {
+        self.reset
+    }
+}
+
+/// A refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limited {
+    name: Box<str>,
+    quota: Quota,
+    retry_after: Duration,
+    reset: Duration,
+}
+
+impl Limited {
+    /// The policy that refused.
+    pub fn policy(&self) -> &str {
+        &self.name
+    }
+
+    /// Its quota.
+    pub const fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    /// How long until the same request would pass every policy.
+    pub const fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// Time until the refusing policy's quota is whole again.
+    pub const fn reset(&self) -> Duration {
+        self.reset
+    }
+}
+
+impl fmt::Display for Limited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rate limit `{}` ({}) exceeded", self.name, self.quota)
+    }
+}
+
+impl std::error::Error for Limited {}
+
+impl RateLimiter {
+    /// A builder with no policy yet.
+    pub fn builder() -> RateLimiterBuilder {
+        RateLimiterBuilder::default()
+    }
+
+    fn nanos(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.inner.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Decides one request at `now`; `keys[i]` is its key for the `i`-th policy.
+    ///
+    /// # Errors
+    ///
+    /// [`Limited`] when a policy refuses; nothing was consumed from any policy then.
+    ///
+    /// # Panics
+    ///
+    /// When `keys` does not hold one key per policy: a programming error.
+    pub fn check(&self, keys: &[Key], now: Instant) -> Result<Allowance, Limited> {
+        let policies = &self.inner.policies;
+        assert_eq!(keys.len(), policies.len(), "one key per policy");
+        let now = self.nanos(now);
+        let mut closest: Option<(usize, u64, u64)> = None;
+        for (index, (policy, key)) in policies.iter().zip(keys).enumerate() {
+            let decision = policy.store.update(key, now, |tat| {
+                let decision = decide(tat, now, policy.interval, policy.burst);
+                match decision {
+                    Decision::Allow { tat, .. } => (Some(tat), decision),
+                    Decision::Deny { .. } => (None, decision),
+                }
+            });
+            match decision {
+                Decision::Allow {
+                    remaining, reset, ..
+                } => {
+                    if closest.is_none_or(|(_, least, _)| remaining < least) {
+                        closest = Some((index, remaining, reset));
+                    }
+                }
+                Decision::Deny { retry_after, reset } => {
+                    self.refund(&keys[..index], now);
+                    let retry_after = self.longest_wait(index, retry_after, keys, now);
+                    return Err(Limited {
+                        name: policy.name.clone(),
+                        quota: policy.quota,
+                        retry_after: Duration::from_nanos(retry_after),
+                        reset: Duration::from_nanos(reset),
+                    });
+                }
+            }
+        }
+        let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
+        let policy = &policies[index];
+        Ok(Allowance {
+            name: policy.name.clone(),
+            quota: policy.quota,
+            remaining,
+            reset: Duration::from_nanos(reset),
+        })
+    }
+
+    /// Gives back what the first `keys.len()` policies granted to a request that a later one
+    /// refused. TATs only grow by whole intervals while they are ahead of the clock, so taking
+    /// one interval off undoes this request's share whatever others did meanwhile.
+    fn refund(&self, keys: &[Key], now: u64) {
+        for (policy, key) in self.inner.policies.iter().zip(keys) {
+            policy.store.update(key, now, |tat| {
+                (Some(tat.saturating_sub(policy.interval)), ())
+            });
+        }
+    }
+
+    /// The wait until every policy from `from` on would admit the request, not only the first
+    /// one that refused.
+    fn longest_wait(&self, from: usize, first: u64, keys: &[Key], now: u64) -> u64 {
+        self.inner.policies[from + 1..]
+            .iter()
+            .zip(&keys[from + 1..])
+            .map(|(policy, key)| {
+                match decide(policy.store.peek(key), now, policy.interval, policy.burst) {
+                    Decision::Deny { retry_after, .. } => retry_after,
+                    Decision::Allow { .. } => 0,
+                }
+            })
+            .fold(first, u64::max)
+    }
+
+    /// Drops the state of keys that are whole again (it is as good as absent).
+    pub fn prune(&self, now: Instant) {
+        let now = self.nanos(now);
+        for policy in self.inner.policies.iter() {
+            policy.store.prune(now);
+        }
+    }
+
+    /// Keys tracked per policy, in policy order.
+    pub fn tracked_keys(&self) -> Vec<usize> {
+        self.inner.policies.iter().map(|p| p.store.len()).collect()
+    }
+
+    /// The policies' names and quotas, in order.
+    pub fn policies(&self) -> impl Iterator<Item = (&str, Quota)> {
+        self.inner.policies.iter().map(|p| (&*p.name, p.quota))
+    }
+}
