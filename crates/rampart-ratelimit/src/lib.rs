@@ -1,11 +1,33 @@
 //! Keyed GCRA rate limiting: exact decisions, several policies at once, bounded memory.
 //!
-//! This crate is being built (issue 3). What is here is the decision core:
+//! # Example
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use rampart_ratelimit::{ClientIp, KeySource, Policy, Quota, RateLimitLayer};
+//!
+//! let limits = RateLimitLayer::new(vec![
+//!     Policy::new("per_ip", Quota::per_second(20), KeySource::ClientIp(ClientIp::default())),
+//!     Policy::new("everyone", Quota::per_minute(5_000), KeySource::Global),
+//! ])
+//! .unwrap();
+//! let app: Router = Router::new().route("/api", get(|| async { "ok" })).layer(limits);
+//! ```
 //!
 //! - [`Quota`]: "N per period, burst B", with constructors that say what they mean.
-//! - [`Key`]: global, a client address (IPv6 grouped by prefix), or any text.
+//! - [`Policy`]: a named quota and its [`KeySource`]: global, the client address
+//!   ([`ClientIp`]: trusted proxies, forwarding chains walked from the right, IPv6 grouped by
+//!   prefix), a header, a request extension, or a closure; and what to do when a request has no
+//!   key ([`OnMissingKey`]).
 //! - [`RateLimiter`]: one or more policies decided together. A request must pass all of them
 //!   and, when one refuses, consumes nothing from the others.
+//! - [`RateLimitLayer`]: the Tower layer. Over quota: `429 Too Many Requests`, RFC 9457
+//!   problem+json (code `rate_limited`), `Retry-After` in whole seconds rounded up, the typed
+//!   [`Limited`] in the response extensions. Every response of a limited route carries the
+//!   `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-09.
+//!   `rampart_ratelimit_requests_total{policy, outcome="allowed|limited|error"}` counts.
+//!
+//! Still to come (issue 3): the Redis backend for quotas shared across instances.
 //!
 //! # Why not governor
 //!
@@ -16,15 +38,31 @@
 //! each policy keeps one atomic theoretical arrival time per key, updated by compare-and-swap,
 //! refunded exactly when a later policy refuses, in a store with a hard cap on keys.
 
+mod client_ip;
+mod future;
 mod gcra;
+mod headers;
 mod key;
+mod layer;
 mod limiter;
+mod policy;
 mod quota;
+mod service;
 mod store;
 
 #[doc(inline)]
+pub use client_ip::{Cidr, ClientIp, InvalidCidr};
+#[doc(inline)]
+pub use future::{PROBLEM_CODE, ResponseFuture};
+#[doc(inline)]
 pub use key::Key;
+#[doc(inline)]
+pub use layer::{REQUESTS, RateLimitLayer};
 #[doc(inline)]
 pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder};
 #[doc(inline)]
+pub use policy::{KeyFn, KeySource, OnMissingKey, Policy};
+#[doc(inline)]
 pub use quota::{InvalidQuota, Quota};
+#[doc(inline)]
+pub use service::RateLimit;

@@ -1,0 +1,184 @@
+use http::HeaderValue;
+use metrics::{Counter, Unit};
+use rampart_core::{MetricsRecorder, RouteTable};
+use std::fmt;
+use std::sync::Arc;
+use tower_layer::Layer;
+
+use crate::headers::policy_header;
+use crate::{InvalidQuota, Policy, RateLimit, RateLimiter};
+
+/// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
+pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
+
+/// The policies of one route-table entry, with their shared state.
+pub(crate) struct RouteLimit {
+    pub(crate) policies: Box<[Policy]>,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) policy_header: Option<HeaderValue>,
+    pub(crate) counters: Box<[PolicyCounters]>,
+}
+
+pub(crate) struct PolicyCounters {
+    pub(crate) allowed: Counter,
+    pub(crate) limited: Counter,
+    pub(crate) error: Counter,
+}
+
+impl RouteLimit {
+    fn new(policies: Vec<Policy>, recorder: &MetricsRecorder) -> Result<Self, InvalidQuota> {
+        let mut builder = RateLimiter::builder();
+        for policy in &policies {
+            let valid_name = !policy.name.is_empty()
+                && policy
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !valid_name {
+                return Err(InvalidQuota::new(
+                    "a policy name is letters, digits, `_`, `-` and `.`",
+                ));
+            }
+            builder = builder.policy(policy.name.clone(), policy.quota);
+        }
+        Ok(Self {
+            limiter: builder.build()?,
+            policy_header: policy_header(&policies),
+            counters: counters(&policies, recorder),
+            policies: policies.into_boxed_slice(),
+        })
+    }
+}
+
+fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCounters]> {
+    policies
+        .iter()
+        .map(|policy| {
+            let counter = |outcome: &str| {
+                recorder.counter(
+                    REQUESTS,
+                    &[
+                        ("policy", policy.name.to_string()),
+                        ("outcome", outcome.to_owned()),
+                    ],
+                )
+            };
+            PolicyCounters {
+                allowed: counter("allowed"),
+                limited: counter("limited"),
+                error: counter("error"),
+            }
+        })
+        .collect()
+}
+
+/// Rate limits the services it wraps.
+///
+/// One set of policies for every route ([`RateLimitLayer::new`]), or a table with a set per
+/// route template ([`RateLimitLayer::from_table`]); all routes using the table's default share
+/// its state. Every response of a limited route carries the `RateLimit-Policy` and
+/// `RateLimit` header fields unless [`RateLimitLayer::headers`] turns them off.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart_ratelimit::{ClientIp, KeySource, Policy, Quota, RateLimitLayer};
+///
+/// let layer = RateLimitLayer::new(vec![Policy::new(
+///     "per_ip",
+///     Quota::per_second(100),
+///     KeySource::ClientIp(ClientIp::default()),
+/// )])
+/// .unwrap();
+/// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(layer);
+/// ```
+#[derive(Clone)]
+pub struct RateLimitLayer {
+    pub(crate) routes: Arc<RouteTable<Option<Arc<RouteLimit>>>>,
+    pub(crate) headers: bool,
+}
+
+impl RateLimitLayer {
+    /// The same policies on every route, sharing their state.
+    ///
+    /// # Errors
+    ///
+    /// When a quota admits nothing or a policy name cannot go in a header.
+    pub fn new(policies: Vec<Policy>) -> Result<Self, InvalidQuota> {
+        Self::from_table(RouteTable::new(Some(policies)))
+    }
+
+    /// Policies per route template; `None` leaves a route unlimited.
+    ///
+    /// # Errors
+    ///
+    /// When a quota admits nothing or a policy name cannot go in a header.
+    pub fn from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, InvalidQuota> {
+        Self::build(table, &MetricsRecorder::global())
+    }
+
+    /// Like [`RateLimitLayer::from_table`], recording into `recorder`.
+    ///
+    /// # Errors
+    ///
+    /// When a quota admits nothing or a policy name cannot go in a header.
+    pub fn from_table_with_recorder(
+        table: RouteTable<Option<Vec<Policy>>>,
+        recorder: &MetricsRecorder,
+    ) -> Result<Self, InvalidQuota> {
+        Self::build(table, recorder)
+    }
+
+    fn build(
+        table: RouteTable<Option<Vec<Policy>>>,
+        recorder: &MetricsRecorder,
+    ) -> Result<Self, InvalidQuota> {
+        recorder.describe_counter(
+            REQUESTS,
+            Unit::Count,
+            "Requests seen by a rate limit policy.",
+        );
+        let entry = |policies: &Option<Vec<Policy>>| -> Result<_, InvalidQuota> {
+            policies
+                .clone()
+                .filter(|policies| !policies.is_empty())
+                .map(|policies| RouteLimit::new(policies, recorder).map(Arc::new))
+                .transpose()
+        };
+        let mut routes = RouteTable::new(entry(table.default_value())?);
+        for (template, policies) in table.routes() {
+            routes = routes.with_route(template, entry(policies)?);
+        }
+        Ok(Self {
+            routes: Arc::new(routes),
+            headers: true,
+        })
+    }
+
+    /// Sends `RateLimit-Policy` and `RateLimit` on responses of limited routes (default true).
+    #[must_use]
+    pub const fn headers(mut self, enabled: bool) -> Self {
+        self.headers = enabled;
+        self
+    }
+}
+
+impl fmt::Debug for RateLimitLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimitLayer")
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+use http::{Request, Response, StatusCode};
+use rampart_core::{Problem, ResponseBody};
+use std::fmt;
+use std::task::{Context, Poll};
+use tokio::time::Instant;
+use tower_service::Service;
+
+use crate::future::{Rejection, ResponseFuture};
+use crate::headers::ratelimit_header;
+use crate::{Key, RateLimitLayer};
+
+/// Rate limits the inner service. Made by [`RateLimitLayer`].
+#[derive(Clone)]
+pub struct RateLimit<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: RateLimitLayer,
+}
+
+impl<S: fmt::Debug> fmt::Debug for RateLimit<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(limit) = self.layer.routes.get(&request).clone() else {
+            return ResponseFuture::passthrough(self.inner.call(request), None);
+        };
+        let mut keys: Vec<Key> = Vec::with_capacity(limit.policies.len());
+        for (policy, counters) in limit.policies.iter().zip(limit.counters.iter()) {
+            match policy.key(&request) {
+                Ok(key) => keys.push(key),
+                Err(status) => {
+                    counters.error.increment(1);
+                    let problem = missing_key(status, policy.name());
+                    return ResponseFuture::rejected(Rejection::Problem(problem));
+                }
+            }
+        }
+        let headers = self.layer.headers;
+        match limit.limiter.check(&keys, Instant::now()) {
+            Ok(allowance) => {
+                for counters in limit.counters.iter() {
+                    counters.allowed.increment(1);
+                }
+                let headers = headers.then(|| {
+                    (
+                        limit.policy_header.clone(),
+                        ratelimit_header(
+                            allowance.policy(),
+                            allowance.remaining(),
+                            allowance.reset(),
+                        ),
+                    )
+                });
+                ResponseFuture::passthrough(self.inner.call(request), headers)
+            }
+            Err(limited) => {
+                if let Some(index) = limit
+                    .policies
+                    .iter()
+                    .position(|p| p.name() == limited.policy())
+                {
+                    limit.counters[index].limited.increment(1);
+                }
+                let headers = headers.then(|| {
+                    (
+                        limit.policy_header.clone(),
+                        ratelimit_header(limited.policy(), 0, limited.retry_after()),
+                    )
+                });
+                ResponseFuture::rejected(Rejection::Limited { limited, headers })
+            }
+        }
+    }
+}
+
+fn missing_key(status: StatusCode, policy: &str) -> Problem {
+    Problem::new(status, "rate_limit_key_missing").with_detail(format!(
+        "the request carries no usable key for rate limit policy `{policy}`"
+    ))
+}

@@ -1,0 +1,233 @@
+//! The rate limit layer in a router: 429s, headers, keys, proxies, metrics.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use rampart_core::RouteTable;
+use rampart_metrics::Prometheus;
+use rampart_ratelimit::{ClientIp, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower::ServiceExt;
+
+fn per_ip(quota: Quota, client_ip: ClientIp) -> Policy {
+    Policy::new("per_ip", quota, KeySource::ClientIp(client_ip))
+}
+
+fn app_with(layer: RateLimitLayer) -> Router {
+    Router::new()
+        .route("/api", get(|| async { "ok" }))
+        .route("/health", get(|| async { "up" }))
+        .layer(layer)
+}
+
+async fn send(
+    app: &Router,
+    path: &str,
+    peer: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, String) {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    let peer: SocketAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn over_quota_is_429_problem_with_retry_after_rounded_up() {
+    // 10 per second, burst 2: after two, the next is allowed in 100 ms: Retry-After 1.
+    let layer = RateLimitLayer::new(vec![per_ip(
+        Quota::per_second(10).with_burst(2),
+        ClientIp::default(),
+    )])
+    .unwrap();
+    let app = app_with(layer);
+    for remaining in ["1", "0"] {
+        let (status, headers, _) = send(&app, "/api", "192.0.2.1:1000", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["ratelimit-policy"], "\"per_ip\";q=10;w=1");
+        assert_eq!(
+            headers["ratelimit"],
+            format!("\"per_ip\";r={remaining};t=1")
+        );
+    }
+    let (status, headers, body) = send(&app, "/api", "192.0.2.1:1000", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(headers["ratelimit"], "\"per_ip\";r=0;t=1");
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(problem["status"], 429);
+
+    // Another client is not affected; and 100 ms later this one may go again.
+    assert_eq!(
+        send(&app, "/api", "192.0.2.2:1000", &[]).await.0,
+        StatusCode::OK
+    );
+    tokio::time::advance(Duration::from_millis(100)).await;
+    assert_eq!(
+        send(&app, "/api", "192.0.2.1:1000", &[]).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
+    let layer = RateLimitLayer::new(vec![per_ip(Quota::per_hour(2), ClientIp::default())]).unwrap();
+    let app = app_with(layer);
+    for i in 0..2 {
+        let spoof = format!("10.9.9.{i}");
+        let (status, ..) = send(
+            &app,
+            "/api",
+            "203.0.113.5:1",
+            &[("x-forwarded-for", &spoof)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, ..) = send(
+        &app,
+        "/api",
+        "203.0.113.5:1",
+        &[("x-forwarded-for", "10.9.9.77")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
+    let proxy = ClientIp::default().trust("10.0.0.0/8".parse().unwrap());
+    let layer = RateLimitLayer::new(vec![per_ip(Quota::per_hour(1), proxy)]).unwrap();
+    let app = app_with(layer);
+    let via = |client: &'static str| [("x-forwarded-for", client)];
+    assert_eq!(
+        send(&app, "/api", "10.0.0.1:1", &via("198.51.100.1"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, "/api", "10.0.0.1:1", &via("198.51.100.2"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, "/api", "10.0.0.2:1", &via("198.51.100.1"))
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_api_key_is_refused_or_falls_back() {
+    let api_key = Policy::new(
+        "per_key",
+        Quota::per_hour(1),
+        KeySource::Header("x-api-key".parse().unwrap()),
+    )
+    .on_missing_key(OnMissingKey::Reject(StatusCode::UNAUTHORIZED));
+    let app = app_with(RateLimitLayer::new(vec![api_key]).unwrap());
+    let (status, headers, body) = send(&app, "/api", "192.0.2.1:1", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert!(body.contains("rate_limit_key_missing"));
+    assert_eq!(
+        send(&app, "/api", "192.0.2.1:1", &[("x-api-key", "k1")])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, "/api", "192.0.2.1:1", &[("x-api-key", "k1")])
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let fallback = Policy::new(
+        "per_key",
+        Quota::per_hour(1),
+        KeySource::Header("x-api-key".parse().unwrap()),
+    )
+    .on_missing_key(OnMissingKey::Fallback(Box::new(KeySource::ClientIp(
+        ClientIp::default(),
+    ))));
+    let by_ip = app_with(RateLimitLayer::new(vec![fallback]).unwrap());
+    assert_eq!(
+        send(&by_ip, "/api", "192.0.2.1:1", &[]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&by_ip, "/api", "192.0.2.1:1", &[]).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send(&by_ip, "/api", "192.0.2.2:1", &[]).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn routes_without_policies_are_not_limited_and_metrics_count() {
+    let prometheus = Prometheus::new();
+    let table = RouteTable::new(Some(vec![per_ip(Quota::per_hour(1), ClientIp::default())]))
+        .with_route("/health", None);
+    let layer = RateLimitLayer::from_table_with_recorder(table, &prometheus.recorder()).unwrap();
+    let app = app_with(layer);
+    for _ in 0..5 {
+        let (status, headers, _) = send(&app, "/health", "192.0.2.1:1", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.get("ratelimit").is_none());
+    }
+    send(&app, "/api", "192.0.2.1:1", &[]).await;
+    send(&app, "/api", "192.0.2.1:1", &[]).await;
+    let text = prometheus.render();
+    assert!(
+        text.contains("rampart_ratelimit_requests_total{policy=\"per_ip\",outcome=\"allowed\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rampart_ratelimit_requests_total{policy=\"per_ip\",outcome=\"limited\"} 1")
+    );
+}
+
+#[test]
+fn quotas_that_admit_nothing_and_bad_names_are_refused() {
+    assert!(
+        RateLimitLayer::new(vec![Policy::new(
+            "p",
+            Quota::per_second(0),
+            KeySource::Global
+        )])
+        .is_err()
+    );
+    assert!(
+        RateLimitLayer::new(vec![Policy::new(
+            "p\"q",
+            Quota::per_second(1),
+            KeySource::Global
+        )])
+        .is_err()
+    );
+}
