@@ -10,6 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::RoutePolicy;
+use crate::ratelimit_config::{PolicyConfig, RateLimitConfig, policies};
+use rampart_ratelimit::ClientIp;
 
 /// The whole configuration of a [`Stack`](crate::Stack). Every field has a default, unknown
 /// fields are errors, and [`StackConfig::validate`] rejects values that cannot work.
@@ -47,6 +49,8 @@ pub struct StackConfig {
     pub timeout: TimeoutConfig,
     /// Response compression.
     pub compression: CompressionConfig,
+    /// Rate limits.
+    pub ratelimit: RateLimitConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
 }
@@ -185,18 +189,30 @@ pub struct RouteConfig {
     /// [`BreakerConfig`]'s defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<BreakerConfig>,
+    /// The route's own rate-limit policies, with state of their own; `[]` for none at all.
+    /// Left out: the `[ratelimit]` policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<Vec<PolicyConfig>>,
 }
 
 impl RouteConfig {
-    pub(crate) fn policy(&self) -> RoutePolicy {
+    pub(crate) fn policy(
+        &self,
+        template: &str,
+        client_ip: &ClientIp,
+    ) -> Result<RoutePolicy, ConfigError> {
         let mut policy = RoutePolicy::new();
+        if let Some(limits) = &self.ratelimit {
+            let field = format!("routes.\"{template}\".ratelimit");
+            policy = policy.rate_limit(policies(limits, &field, client_ip)?);
+        }
         if let Some(deadline) = self.timeout {
             policy = policy.timeout(deadline);
         }
         if let Some(breaker) = &self.breaker {
             policy = policy.breaker(breaker.clone());
         }
-        policy
+        Ok(policy)
     }
 }
 
@@ -235,6 +251,11 @@ impl StackConfig {
     /// A [`ConfigError`] naming the first invalid field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         positive("timeout.default", self.timeout.default)?;
+        policies(
+            &self.ratelimit.policies,
+            "ratelimit.policies",
+            &self.ratelimit.client_ip,
+        )?;
         if self.compression.min_size == 0 {
             return Err(ConfigError::new(
                 "compression.min_size",
@@ -251,6 +272,8 @@ impl StackConfig {
             if let Some(deadline) = route.timeout {
                 positive(&format!("routes.\"{template}\".timeout"), deadline)?;
             }
+            // Building the policy is how its rate limits are checked.
+            let _checked = route.policy(template, &self.ratelimit.client_ip)?;
             if let Some(breaker) = &route.breaker {
                 breaker.validate().map_err(|error| {
                     ConfigError::new(

@@ -27,6 +27,7 @@
 //! | request metrics | [`metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
 //! | catch panic | [`panic`] | a panic anywhere inside becomes a 500 that metrics still records |
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
+//! | rate limit | [`ratelimit`] | refuses excess before any work is done on it; on routes given policies |
 //! | circuit breaker | [`breaker`] | right around the handler, judging only the handler's own outcomes; on routes given one |
 //! | compression | [`compression`] | innermost, so that a cache placed above it stores encoded bytes |
 //!
@@ -43,6 +44,7 @@
 
 pub mod config;
 mod policy;
+mod ratelimit_config;
 mod stack;
 
 #[doc(inline)]
@@ -52,6 +54,8 @@ pub use config::{
 #[doc(inline)]
 pub use policy::RoutePolicy;
 #[doc(inline)]
+pub use ratelimit_config::{KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig};
+#[doc(inline)]
 pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 
 pub use rampart_breaker as breaker;
@@ -59,6 +63,7 @@ pub use rampart_compression as compression;
 pub use rampart_core as core;
 pub use rampart_metrics as metrics;
 pub use rampart_panic as panic;
+pub use rampart_ratelimit as ratelimit;
 pub use rampart_timeout as timeout;
 
 /// Compiles and runs the Rust snippets of the README, so they cannot rot.

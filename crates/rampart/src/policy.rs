@@ -1,4 +1,5 @@
 use rampart_breaker::BreakerConfig;
+use rampart_ratelimit::Policy;
 use std::time::Duration;
 
 /// What one route gets that differs from the stack's defaults.
@@ -18,11 +19,12 @@ use std::time::Duration;
 ///     .route("/api/upstream", RoutePolicy::new().breaker(BreakerConfig::default()))
 ///     .build();
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RoutePolicy {
     pub(crate) timeout: Option<Duration>,
     pub(crate) breaker: Option<BreakerConfig>,
+    pub(crate) rate_limit: Option<Vec<Policy>>,
 }
 
 impl RoutePolicy {
@@ -31,12 +33,20 @@ impl RoutePolicy {
         Self {
             timeout: None,
             breaker: None,
+            rate_limit: None,
         }
     }
 
     /// The route's own request deadline.
     pub const fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = Some(deadline);
+        self
+    }
+
+    /// The route's own rate-limit policies, with state of their own, instead of the stack's;
+    /// an empty list leaves the route unlimited.
+    pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
+        self.rate_limit = Some(policies);
         self
     }
 

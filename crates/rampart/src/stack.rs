@@ -4,6 +4,7 @@ use rampart_compression::{Compression, CompressionLayer};
 use rampart_core::RouteTable;
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
+use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
 use rampart_timeout::{Timeout, TimeoutLayer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use crate::{ConfigError, RoutePolicy, StackConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
 pub type StackService<S> =
-    Metrics<CatchPanic<Timeout<CircuitBreaker<Compression<S>, DefaultClassifier>>>>;
+    Metrics<CatchPanic<Timeout<RateLimit<CircuitBreaker<Compression<S>, DefaultClassifier>>>>>;
 
 /// Every rampart layer, composed in one order. Made by [`Stack::layer`].
 ///
@@ -34,6 +35,7 @@ pub struct StackLayer {
     metrics: MetricsLayer,
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
+    rate_limit: RateLimitLayer,
     breaker: CircuitBreakerLayer,
     compression: CompressionLayer,
 }
@@ -50,6 +52,10 @@ impl<S> Layer<S> for StackLayer {
         // and nothing the layers above decided; the cache (to come) goes above it, so hits
         // never touch the breaker and stale entries can answer while it is open.
         let service = self.breaker.layer(service);
+        // Excess is refused before any work is done on it, above the cache (to come) so that a
+        // client over its quota cannot keep even cached answers coming; below the deadline, so
+        // that a Redis-backed decision is bounded too.
+        let service = self.rate_limit.layer(service);
         // The deadline bounds everything below it, compression of the first bytes included.
         // The breaker counts a call this layer gives up on as a failure.
         let service = self.timeout.layer(service);
@@ -106,13 +112,20 @@ impl Stack {
     /// A [`ConfigError`] naming the first invalid field.
     pub fn from_config(config: &StackConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let client_ip = &config.ratelimit.client_ip;
         let mut builder = Self::builder()
             .timeout(config.timeout.default)
-            .compression(config.compression.layer());
+            .compression(config.compression.layer())
+            .rate_limit(crate::ratelimit_config::policies(
+                &config.ratelimit.policies,
+                "ratelimit.policies",
+                client_ip,
+            )?)
+            .rate_limit_headers(config.ratelimit.headers);
         for (template, route) in &config.routes {
-            builder = builder.route(template.as_str(), route.policy());
+            builder = builder.route(template.as_str(), route.policy(template, client_ip)?);
         }
-        Ok(builder.build())
+        builder.try_build()
     }
 
     /// Puts the stack in front of every route of `router`, and its fallback.
@@ -167,6 +180,8 @@ pub struct StackBuilder {
     prometheus: Option<Prometheus>,
     timeout: Duration,
     compression: CompressionLayer,
+    rate_limit: Vec<Policy>,
+    rate_limit_headers: bool,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -176,6 +191,8 @@ impl Default for StackBuilder {
             prometheus: None,
             timeout: StackConfig::default().timeout.default,
             compression: CompressionLayer::new(),
+            rate_limit: Vec::new(),
+            rate_limit_headers: true,
             routes: BTreeMap::new(),
         }
     }
@@ -194,6 +211,19 @@ impl StackBuilder {
         self
     }
 
+    /// Rate-limit policies for every route without policies of its own; all those routes share
+    /// their state. Default: none.
+    pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
+        self.rate_limit = policies;
+        self
+    }
+
+    /// Sends the `RateLimit-Policy` and `RateLimit` fields on limited routes (default true).
+    pub const fn rate_limit_headers(mut self, enabled: bool) -> Self {
+        self.rate_limit_headers = enabled;
+        self
+    }
+
     /// The policy of one route, by its template as given to `Router::route`
     /// (`/api/items/{id}`). A second call for the same template replaces the first.
     pub fn route(mut self, template: impl Into<String>, policy: RoutePolicy) -> Self {
@@ -208,7 +238,24 @@ impl StackBuilder {
     }
 
     /// The stack.
+    ///
+    /// # Panics
+    ///
+    /// When a rate-limit quota admits nothing or a policy name cannot go in a header: a
+    /// programming error; [`StackBuilder::try_build`] returns it instead.
     pub fn build(self) -> Stack {
+        match self.try_build() {
+            Ok(stack) => stack,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The stack, or what is wrong with its rate-limit policies.
+    ///
+    /// # Errors
+    ///
+    /// When a rate-limit quota admits nothing or a policy name cannot go in a header.
+    pub fn try_build(self) -> Result<Stack, ConfigError> {
         let prometheus = self.prometheus.unwrap_or_default();
         let recorder = prometheus.recorder();
         let deadlines = self
@@ -226,13 +273,26 @@ impl StackBuilder {
             .fold(RouteTable::new(None), |table, (template, config)| {
                 table.with_route(template.as_str(), Some(config))
             });
+        let default_limits = Some(self.rate_limit).filter(|policies| !policies.is_empty());
+        let limits = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.rate_limit.clone()?)))
+            .fold(
+                RouteTable::new(default_limits),
+                |table, (template, policies)| table.with_route(template.as_str(), Some(policies)),
+            );
+        let rate_limit = RateLimitLayer::from_table_with_recorder(limits, &recorder)
+            .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
+            .headers(self.rate_limit_headers);
         let layer = StackLayer {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder.clone()),
+            rate_limit,
             breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
             compression: self.compression,
         };
-        Stack { prometheus, layer }
+        Ok(Stack { prometheus, layer })
     }
 }

@@ -33,8 +33,19 @@ fn the_default_survives_a_round_trip_through_toml() {
                     .window(Window::Time(Duration::from_secs(10)))
                     .minimum_calls(3),
             ),
+            ratelimit: Some(vec![]),
         },
     );
+    config.ratelimit.client_ip =
+        rampart::ratelimit::ClientIp::default().trust("10.0.0.0/8".parse().unwrap());
+    config.ratelimit.policies.push(rampart::PolicyConfig {
+        name: "per_key".to_owned(),
+        limit: 10,
+        period: Duration::from_secs(60),
+        burst: Some(3),
+        key: rampart::KeyConfig::Header("x-api-key".to_owned()),
+        on_missing_key: Some(rampart::MissingKeyConfig::Unauthorized),
+    });
     let text = toml::to_string(&config).unwrap();
     assert_eq!(StackConfig::from_toml_str(&text).unwrap(), config);
 }
@@ -82,6 +93,26 @@ fn invalid_values_name_their_field() {
         (
             "[routes.\"/x\".breaker]\nwindow = { hours = 1 }\n",
             "routes./x.breaker.window",
+        ),
+        (
+            "[[ratelimit.policies]]\nname = \"p\"\nlimit = 0\nperiod = \"1s\"\nkey = \"global\"\n",
+            "ratelimit.policies[0]",
+        ),
+        (
+            "[[ratelimit.policies]]\nname = \"bad name\"\nlimit = 1\nperiod = \"1s\"\nkey = \"global\"\n",
+            "ratelimit.policies[0].name",
+        ),
+        (
+            "[[ratelimit.policies]]\nname = \"p\"\nlimit = 1\nperiod = \"1s\"\nkey = { header = \"bad header\" }\n",
+            "ratelimit.policies[0].key",
+        ),
+        (
+            "[ratelimit]\nclient_ip = { trusted_proxies = [\"10.0.0.0/99\"] }\n",
+            "ratelimit.client_ip.trusted_proxies[0]",
+        ),
+        (
+            "[routes.\"/x\"]\nratelimit = [{ name = \"p\", limit = 1, period = \"0s\", key = \"global\" }]\n",
+            "routes.\"/x\".ratelimit[0]",
         ),
     ];
     for (toml, expected) in cases {

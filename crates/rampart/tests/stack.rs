@@ -199,3 +199,39 @@ async fn the_breaker_sits_inside_the_timeout_and_counts_its_expiries() {
     // Routes without a breaker policy have no breaker.
     assert_eq!(stack.breakers().snapshot().len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn rate_limits_answer_429_that_metrics_record_and_routes_can_opt_out() {
+    use rampart::ratelimit::{KeySource, Policy, Quota};
+    let stack = Stack::builder()
+        .rate_limit(vec![Policy::new(
+            "everyone",
+            Quota::per_hour(2),
+            KeySource::Global,
+        )])
+        .route("/panic", RoutePolicy::new().rate_limit(vec![]))
+        .build();
+    let app = stack.apply(router());
+    for _ in 0..2 {
+        let (status, headers) = get_path(&app, "/big", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.contains_key("ratelimit"));
+    }
+    let (status, headers) = get_path(&app, "/big", &[]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(headers[header::RETRY_AFTER], "1800");
+    assert!(
+        count(&stack, "/big", 429),
+        "{}",
+        stack.prometheus().render()
+    );
+    // Unmatched paths share the default quota, which is spent.
+    assert_eq!(
+        get_path(&app, "/nope", &[]).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // /panic opted out: its requests reach the handler (and its 500).
+    let (status, headers) = get_path(&app, "/panic", &[]).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!headers.contains_key("ratelimit"));
+}

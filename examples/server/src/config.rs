@@ -2,6 +2,7 @@
 
 use rampart::breaker::{BreakerConfig, Window};
 use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
+use rampart::{KeyConfig, PolicyConfig};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,9 +11,11 @@ use std::time::Duration;
 /// Everything the example server reads from `--config FILE`.
 ///
 /// Without a file (or without a `[stack]` table in it), the stack gets the example's defaults:
-/// the default `StackConfig`, plus a circuit breaker on `/api/upstream` (count window 20,
-/// minimum 10 calls, 50 % failures or 80 % calls slower than 2 s, open 5 s, 3 probes). A
-/// `[stack]` table replaces all of that; `examples/server/rampart.toml` spells it out.
+/// the default `StackConfig`, plus 100 requests per second (burst 100) per client address on
+/// every route but `/metrics`, `/health/*` and `/admin/*`, and a circuit breaker on
+/// `/api/upstream` (count window 20, minimum 10 calls, 50 % failures or 80 % calls slower than
+/// 2 s, open 5 s, 3 probes). A `[stack]` table replaces all of that;
+/// `examples/server/rampart.toml` spells it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -25,6 +28,30 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         let mut stack = StackConfig::default();
+        stack.ratelimit.policies.push(PolicyConfig {
+            name: "per_ip".to_owned(),
+            limit: 100,
+            period: Duration::from_secs(1),
+            burst: Some(100),
+            key: KeyConfig::ClientIp,
+            on_missing_key: None,
+        });
+        // The quota is for the API; operations endpoints stay reachable whatever a client did.
+        for unlimited in [
+            "/metrics",
+            "/health/live",
+            "/health/ready",
+            "/admin/chaos",
+            "/admin/breakers",
+        ] {
+            stack.routes.insert(
+                unlimited.to_owned(),
+                RouteConfig {
+                    ratelimit: Some(Vec::new()),
+                    ..RouteConfig::default()
+                },
+            );
+        }
         stack.routes.insert(
             "/api/upstream".to_owned(),
             RouteConfig {

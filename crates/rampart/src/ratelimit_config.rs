@@ -1,0 +1,152 @@
+//! `[ratelimit]` and `[routes."/x"] ratelimit = [...]`: rate-limit policies in TOML.
+
+use http::{HeaderName, StatusCode};
+use rampart_ratelimit::{ClientIp, KeySource, OnMissingKey, Policy, Quota};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::ConfigError;
+
+/// `[ratelimit]`: the policies every route gets unless it lists its own.
+///
+/// ```toml
+/// [ratelimit]
+/// headers = true
+/// client_ip = { trusted_proxies = ["10.0.0.0/8"], ipv6_prefix = 64 }
+///
+/// [[ratelimit.policies]]
+/// name = "per_ip"
+/// limit = 100
+/// period = "1s"
+/// burst = 100
+/// key = "client_ip"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Send `RateLimit-Policy` and `RateLimit` on responses of limited routes. Default: true.
+    pub headers: bool,
+    /// How client addresses are found behind proxies (for `key = "client_ip"`).
+    pub client_ip: ClientIp,
+    /// Policies for every route that does not list its own; empty: no limit.
+    pub policies: Vec<PolicyConfig>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            headers: true,
+            client_ip: ClientIp::default(),
+            policies: Vec::new(),
+        }
+    }
+}
+
+/// One policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The name in headers and metrics: letters, digits, `_`, `-`, `.`.
+    pub name: String,
+    /// Requests per period.
+    pub limit: u32,
+    /// The period (`"1s"`, `"1m"`).
+    #[serde(with = "humantime_serde")]
+    pub period: Duration,
+    /// The largest burst; default `limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    /// Whose quota: `"global"`, `"client_ip"`, or `{ header = "x-api-key" }`.
+    pub key: KeyConfig,
+    /// Without a key: `"reject"` (400), `"unauthorized"` (401), `"global"` or `"client_ip"`.
+    /// Default: `"reject"`, or `"global"` for client addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_missing_key: Option<MissingKeyConfig>,
+}
+
+/// Where a policy's keys come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyConfig {
+    /// One quota for everybody.
+    Global,
+    /// The client address.
+    ClientIp,
+    /// A request header's value.
+    Header(String),
+}
+
+/// What to do when a request has no key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingKeyConfig {
+    /// 400 problem+json.
+    Reject,
+    /// 401 problem+json.
+    Unauthorized,
+    /// Count it under the global quota.
+    Global,
+    /// Count it under the client address.
+    ClientIp,
+}
+
+impl PolicyConfig {
+    /// The policy, or the field at fault (`field` is this policy's path).
+    pub(crate) fn policy(&self, field: &str, client_ip: &ClientIp) -> Result<Policy, ConfigError> {
+        let quota =
+            Quota::new(self.limit, self.period).with_burst(self.burst.unwrap_or(self.limit));
+        quota
+            .validate()
+            .map_err(|error| ConfigError::new(field, error.to_string()))?;
+        let source = |key: &KeyConfig| -> Result<KeySource, ConfigError> {
+            Ok(match key {
+                KeyConfig::Global => KeySource::Global,
+                KeyConfig::ClientIp => KeySource::ClientIp(client_ip.clone()),
+                KeyConfig::Header(name) => {
+                    KeySource::Header(HeaderName::try_from(name.as_str()).map_err(|_| {
+                        ConfigError::new(
+                            format!("{field}.key"),
+                            format!("`{name}` is not a header name"),
+                        )
+                    })?)
+                }
+            })
+        };
+        let mut policy = Policy::new(self.name.as_str(), quota, source(&self.key)?);
+        if let Some(missing) = self.on_missing_key {
+            policy = policy.on_missing_key(match missing {
+                MissingKeyConfig::Reject => OnMissingKey::Reject(StatusCode::BAD_REQUEST),
+                MissingKeyConfig::Unauthorized => OnMissingKey::Reject(StatusCode::UNAUTHORIZED),
+                MissingKeyConfig::Global => OnMissingKey::Fallback(Box::new(KeySource::Global)),
+                MissingKeyConfig::ClientIp => {
+                    OnMissingKey::Fallback(Box::new(KeySource::ClientIp(client_ip.clone())))
+                }
+            });
+        }
+        let valid_name = !self.name.is_empty()
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+        if !valid_name {
+            return Err(ConfigError::new(
+                format!("{field}.name"),
+                "letters, digits, `_`, `-` and `.` only",
+            ));
+        }
+        Ok(policy)
+    }
+}
+
+/// Every policy of a list, or the first field at fault.
+pub(crate) fn policies(
+    configs: &[PolicyConfig],
+    field: &str,
+    client_ip: &ClientIp,
+) -> Result<Vec<Policy>, ConfigError> {
+    configs
+        .iter()
+        .enumerate()
+        .map(|(index, config)| config.policy(&format!("{field}[{index}]"), client_ip))
+        .collect()
+}
