@@ -1,13 +1,17 @@
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use pin_project_lite::pin_project;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use tower_service::Service;
 
-use crate::Limited;
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY, ceil_seconds};
+use crate::layer::RouteLimit;
+use crate::service::judge;
+use crate::{BackendUnavailable, Limited, Verdict};
 
 /// The stable `code` of the problem document a 429 answers with.
 pub const PROBLEM_CODE: &str = "rate_limited";
@@ -15,32 +19,48 @@ pub const PROBLEM_CODE: &str = "rate_limited";
 /// `RateLimit-Policy` and `RateLimit` values for a response.
 pub(crate) type Headers = (Option<HeaderValue>, Option<HeaderValue>);
 
+type Decision = Pin<Box<dyn Future<Output = Verdict> + Send>>;
+
 pub(crate) enum Rejection {
-    Limited {
-        limited: Limited,
-        headers: Option<Headers>,
-    },
+    /// Boxed: rejections are the rare path, and this keeps every future small.
+    Limited(Box<(Limited, Option<Headers>)>),
+    Unavailable(BackendUnavailable),
     Problem(Problem),
 }
 
 pin_project! {
     /// Response future of [`RateLimit`](crate::RateLimit).
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         #[pin]
-        kind: Kind<F>,
+        kind: Kind<S, ReqBody>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
-        Passthrough { #[pin] inner: F, headers: Option<Headers> },
+    enum Kind<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Deciding {
+            decision: Decision,
+            pending: Option<(S, Request<ReqBody>)>,
+            limit: Arc<RouteLimit>,
+            headers: bool,
+        },
+        Passthrough { #[pin] inner: S::Future, headers: Option<Headers> },
         Rejected { rejection: Option<Rejection> },
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) const fn passthrough(inner: F, headers: Option<Headers>) -> Self {
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) const fn passthrough(inner: S::Future, headers: Option<Headers>) -> Self {
         Self {
             kind: Kind::Passthrough { inner, headers },
         }
@@ -53,9 +73,29 @@ impl<F> ResponseFuture<F> {
             },
         }
     }
+
+    pub(crate) fn deciding(
+        decision: Decision,
+        service: S,
+        request: Request<ReqBody>,
+        limit: Arc<RouteLimit>,
+        headers: bool,
+    ) -> Self {
+        Self {
+            kind: Kind::Deciding {
+                decision,
+                pending: Some((service, request)),
+                limit,
+                headers,
+            },
+        }
+    }
 }
 
-impl<F> fmt::Debug for ResponseFuture<F> {
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
@@ -74,31 +114,66 @@ fn insert_headers<B>(response: &mut Response<B>, headers: Option<Headers>) {
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<S, ReqBody, B> Future for ResponseFuture<S, ReqBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<ReqBody>, Response = Response<B>>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<ResponseBody<B>>, S::Error>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Passthrough { inner, headers } => {
-                let mut response = ready!(inner.poll(cx))?.map(ResponseBody::new);
-                insert_headers(&mut response, headers.take());
-                Poll::Ready(Ok(response))
-            }
-            KindProj::Rejected { rejection } => {
-                let response = match rejection.take() {
-                    Some(Rejection::Limited { limited, headers }) => {
-                        too_many_requests(limited, headers)
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let next = match self.as_mut().project().kind.project() {
+                KindProj::Deciding {
+                    decision,
+                    pending,
+                    limit,
+                    headers,
+                } => {
+                    let verdict = ready!(decision.as_mut().poll(cx));
+                    match (judge(limit, verdict, *headers), pending.take()) {
+                        (Ok(headers), Some((mut service, request))) => Kind::Passthrough {
+                            inner: service.call(request),
+                            headers,
+                        },
+                        (Err(rejection), _) => Kind::Rejected {
+                            rejection: Some(rejection),
+                        },
+                        (Ok(_), None) => Kind::Rejected { rejection: None },
                     }
-                    Some(Rejection::Problem(problem)) => problem.into_http_response(),
-                    None => Problem::new(StatusCode::TOO_MANY_REQUESTS, PROBLEM_CODE)
-                        .into_http_response(),
-                };
-                Poll::Ready(Ok(response))
-            }
+                }
+                KindProj::Passthrough { inner, headers } => {
+                    let mut response = ready!(inner.poll(cx))?.map(ResponseBody::new);
+                    insert_headers(&mut response, headers.take());
+                    return Poll::Ready(Ok(response));
+                }
+                KindProj::Rejected { rejection } => {
+                    return Poll::Ready(Ok(rejection_response(rejection.take())));
+                }
+            };
+            self.as_mut().project().kind.set(next);
         }
+    }
+}
+
+fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<B>> {
+    match rejection {
+        Some(Rejection::Limited(limited)) => {
+            let (limited, headers) = *limited;
+            too_many_requests(limited, headers)
+        }
+        Some(Rejection::Unavailable(error)) => {
+            let mut response =
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limit_unavailable")
+                    .with_detail("the shared rate limit could not be checked; try again shortly")
+                    .into_http_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.extensions_mut().insert(error);
+            response
+        }
+        Some(Rejection::Problem(problem)) => problem.into_http_response(),
+        None => Problem::new(StatusCode::TOO_MANY_REQUESTS, PROBLEM_CODE).into_http_response(),
     }
 }
 

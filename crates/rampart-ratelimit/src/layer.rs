@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::headers::policy_header;
-use crate::{InvalidQuota, Policy, RateLimit, RateLimiter};
+use crate::{InvalidQuota, Policy, RateLimit, RateLimiter, RedisBackend};
 
 /// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
 pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
@@ -26,8 +26,15 @@ pub(crate) struct PolicyCounters {
 }
 
 impl RouteLimit {
-    fn new(policies: Vec<Policy>, recorder: &MetricsRecorder) -> Result<Self, InvalidQuota> {
+    fn new(
+        policies: Vec<Policy>,
+        recorder: &MetricsRecorder,
+        backend: Option<&RedisBackend>,
+    ) -> Result<Self, InvalidQuota> {
         let mut builder = RateLimiter::builder();
+        if let Some(backend) = backend {
+            builder = builder.redis(backend.clone());
+        }
         for policy in &policies {
             let valid_name = !policy.name.is_empty()
                 && policy
@@ -115,7 +122,7 @@ impl RateLimitLayer {
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
     pub fn from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, InvalidQuota> {
-        Self::build(table, &MetricsRecorder::global())
+        Self::build(table, &MetricsRecorder::global(), None)
     }
 
     /// Like [`RateLimitLayer::from_table`], recording into `recorder`.
@@ -127,12 +134,27 @@ impl RateLimitLayer {
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
     ) -> Result<Self, InvalidQuota> {
-        Self::build(table, recorder)
+        Self::build(table, recorder, None)
+    }
+
+    /// Like [`RateLimitLayer::from_table_with_recorder`], with the quotas kept in Redis and
+    /// shared by every instance.
+    ///
+    /// # Errors
+    ///
+    /// When a quota admits nothing or a policy name cannot go in a header.
+    pub fn shared(
+        table: RouteTable<Option<Vec<Policy>>>,
+        recorder: &MetricsRecorder,
+        backend: &RedisBackend,
+    ) -> Result<Self, InvalidQuota> {
+        Self::build(table, recorder, Some(backend))
     }
 
     fn build(
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
+        backend: Option<&RedisBackend>,
     ) -> Result<Self, InvalidQuota> {
         recorder.describe_counter(
             REQUESTS,
@@ -143,7 +165,7 @@ impl RateLimitLayer {
             policies
                 .clone()
                 .filter(|policies| !policies.is_empty())
-                .map(|policies| RouteLimit::new(policies, recorder).map(Arc::new))
+                .map(|policies| RouteLimit::new(policies, recorder, backend).map(Arc::new))
                 .transpose()
         };
         let mut routes = RouteTable::new(entry(table.default_value())?);

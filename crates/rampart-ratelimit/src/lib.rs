@@ -27,7 +27,8 @@
 //!   `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-09.
 //!   `rampart_ratelimit_requests_total{policy, outcome="allowed|limited|error"}` counts.
 //!
-//! Still to come (issue 3): the Redis backend for quotas shared across instances.
+//! - [`RedisBackend`]: quotas shared by every instance, GCRA evaluated atomically in Redis,
+//!   with a deadline and a [`FailMode`] for when Redis is down or slow.
 //!
 //! # Why not governor
 //!
@@ -47,6 +48,7 @@ mod layer;
 mod limiter;
 mod policy;
 mod quota;
+mod redis_backend;
 mod service;
 mod store;
 
@@ -59,10 +61,12 @@ pub use key::Key;
 #[doc(inline)]
 pub use layer::{REQUESTS, RateLimitLayer};
 #[doc(inline)]
-pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder};
+pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder, Verdict};
 #[doc(inline)]
 pub use policy::{KeyFn, KeySource, OnMissingKey, Policy};
 #[doc(inline)]
 pub use quota::{InvalidQuota, Quota};
+#[doc(inline)]
+pub use redis_backend::{BackendUnavailable, FailMode, RedisBackend};
 #[doc(inline)]
 pub use service::RateLimit;

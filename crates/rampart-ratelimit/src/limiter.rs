@@ -4,6 +4,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::gcra::{Decision, decide};
+use crate::redis_backend::{BackendUnavailable, FailMode, RedisBackend};
 use crate::store::KeyedStore;
 use crate::{InvalidQuota, Key, Quota};
 
@@ -39,6 +40,7 @@ pub struct RateLimiter {
 struct Inner {
     base: Instant,
     policies: Box<[PolicyState]>,
+    backend: Option<RedisBackend>,
 }
 
 #[derive(Debug)]
@@ -56,6 +58,7 @@ struct PolicyState {
 pub struct RateLimiterBuilder {
     policies: Vec<(Box<str>, Quota)>,
     max_keys: Option<usize>,
+    backend: Option<RedisBackend>,
 }
 
 impl RateLimiterBuilder {
@@ -68,6 +71,13 @@ impl RateLimiterBuilder {
     /// Caps the keys each policy tracks (default [`DEFAULT_MAX_KEYS`]).
     pub const fn max_keys(mut self, max: usize) -> Self {
         self.max_keys = Some(max);
+        self
+    }
+
+    /// Keeps the quotas in Redis, shared by every instance using the same server and prefix;
+    /// this instance's own state is then the fallback when Redis fails (see [`FailMode`]).
+    pub fn redis(mut self, backend: RedisBackend) -> Self {
+        self.backend = Some(backend);
         self
     }
 
@@ -101,6 +111,7 @@ impl RateLimiterBuilder {
             inner: Arc::new(Inner {
                 base: Instant::now(),
                 policies,
+                backend: self.backend,
             }),
         })
     }
@@ -175,6 +186,26 @@ impl fmt::Display for Limited {
 }
 
 impl std::error::Error for Limited {}
+
+/// What the limiter says about one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go ahead.
+    Allowed(Allowance),
+    /// Over a quota.
+    Limited(Limited),
+    /// Redis could not decide and the fail mode is [`FailMode::Closed`].
+    Unavailable(BackendUnavailable),
+}
+
+impl From<Result<Allowance, Limited>> for Verdict {
+    fn from(result: Result<Allowance, Limited>) -> Self {
+        match result {
+            Ok(allowance) => Self::Allowed(allowance),
+            Err(limited) => Self::Limited(limited),
+        }
+    }
+}
 
 impl RateLimiter {
     /// A builder with no policy yet.
@@ -262,6 +293,85 @@ impl RateLimiter {
                 }
             })
             .fold(first, u64::max)
+    }
+
+    /// The Redis backend, if the quotas are shared.
+    pub fn backend(&self) -> Option<&RedisBackend> {
+        self.inner.backend.as_ref()
+    }
+
+    /// Decides one request: in Redis when there is a backend, else locally.
+    ///
+    /// With Redis, every policy is decided in one pipelined round trip; when one refuses, what
+    /// the others granted is given back. When Redis fails or misses its deadline, the
+    /// backend's [`FailMode`] decides: this instance's own state, or
+    /// [`Verdict::Unavailable`].
+    pub async fn decide(&self, keys: &[Key]) -> Verdict {
+        let Some(backend) = &self.inner.backend else {
+            return self.check(keys, Instant::now()).into();
+        };
+        let policies = &self.inner.policies;
+        assert_eq!(keys.len(), policies.len(), "one key per policy");
+        let names: Vec<String> = policies
+            .iter()
+            .zip(keys)
+            .map(|(policy, key)| backend.redis_key(&policy.name, key))
+            .collect();
+        let micros = |policy: &PolicyState| (policy.interval / 1_000).max(1);
+        let decisions = futures_util::future::join_all(
+            policies
+                .iter()
+                .zip(&names)
+                .map(|(policy, name)| backend.decide(name, micros(policy), policy.burst)),
+        )
+        .await;
+        let mut closest: Option<(usize, u64, u64)> = None;
+        let mut refused: Option<(usize, u64, u64)> = None;
+        for (index, decision) in decisions.iter().enumerate() {
+            match decision {
+                Err(error) => {
+                    return match backend.fail_mode_value() {
+                        FailMode::Open => self.check(keys, Instant::now()).into(),
+                        FailMode::Closed => Verdict::Unavailable(error.clone()),
+                    };
+                }
+                Ok(Decision::Allow {
+                    remaining, reset, ..
+                }) => {
+                    if closest.is_none_or(|(_, least, _)| *remaining < least) {
+                        closest = Some((index, *remaining, *reset));
+                    }
+                }
+                Ok(Decision::Deny { retry_after, reset }) => {
+                    let longest = refused.map_or(0, |(_, wait, _)| wait);
+                    let first = refused.map_or(index, |(first, _, _)| first);
+                    refused = Some((first, (*retry_after).max(longest), *reset));
+                }
+            }
+        }
+        if let Some((index, retry_after, reset)) = refused {
+            let refunds = decisions
+                .iter()
+                .zip(policies.iter().zip(&names))
+                .filter(|(decision, _)| matches!(decision, Ok(Decision::Allow { .. })))
+                .map(|(_, (policy, name))| backend.refund(name, micros(policy)));
+            futures_util::future::join_all(refunds).await;
+            let policy = &policies[index];
+            return Verdict::Limited(Limited {
+                name: policy.name.clone(),
+                quota: policy.quota,
+                retry_after: Duration::from_nanos(retry_after),
+                reset: Duration::from_nanos(reset),
+            });
+        }
+        let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
+        let policy = &policies[index];
+        Verdict::Allowed(Allowance {
+            name: policy.name.clone(),
+            quota: policy.quota,
+            remaining,
+            reset: Duration::from_nanos(reset),
+        })
     }
 
     /// Drops the state of keys that are whole again (it is as good as absent).

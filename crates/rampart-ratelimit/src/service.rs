@@ -1,13 +1,15 @@
 use http::{Request, Response, StatusCode};
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::future::{Rejection, ResponseFuture};
 use crate::headers::ratelimit_header;
-use crate::{Key, RateLimitLayer};
+use crate::layer::RouteLimit;
+use crate::{Key, RateLimitLayer, Verdict};
 
 /// Rate limits the inner service. Made by [`RateLimitLayer`].
 #[derive(Clone)]
@@ -27,11 +29,11 @@ impl<S: fmt::Debug> fmt::Debug for RateLimit<S> {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S, ReqBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -53,39 +55,61 @@ where
             }
         }
         let headers = self.layer.headers;
-        match limit.limiter.check(&keys, Instant::now()) {
-            Ok(allowance) => {
-                for counters in limit.counters.iter() {
-                    counters.allowed.increment(1);
-                }
-                let headers = headers.then(|| {
-                    (
-                        limit.policy_header.clone(),
-                        ratelimit_header(
-                            allowance.policy(),
-                            allowance.remaining(),
-                            allowance.reset(),
-                        ),
-                    )
-                });
-                ResponseFuture::passthrough(self.inner.call(request), headers)
+        if limit.limiter.backend().is_some() {
+            // The decision takes a round trip: the ready inner service waits with the request.
+            let clone = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, clone);
+            let deciding = Arc::clone(&limit);
+            let decision = Box::pin(async move { deciding.limiter.decide(&keys).await });
+            return ResponseFuture::deciding(decision, ready, request, limit, headers);
+        }
+        let verdict = limit.limiter.check(&keys, Instant::now()).into();
+        match judge(&limit, verdict, headers) {
+            Ok(headers) => ResponseFuture::passthrough(self.inner.call(request), headers),
+            Err(rejection) => ResponseFuture::rejected(rejection),
+        }
+    }
+}
+
+/// Counts a verdict and turns it into the headers for an admitted request, or a rejection.
+pub(crate) fn judge(
+    limit: &RouteLimit,
+    verdict: Verdict,
+    headers: bool,
+) -> Result<Option<crate::future::Headers>, Rejection> {
+    match verdict {
+        Verdict::Allowed(allowance) => {
+            for counters in limit.counters.iter() {
+                counters.allowed.increment(1);
             }
-            Err(limited) => {
-                if let Some(index) = limit
-                    .policies
-                    .iter()
-                    .position(|p| p.name() == limited.policy())
-                {
-                    limit.counters[index].limited.increment(1);
-                }
-                let headers = headers.then(|| {
-                    (
-                        limit.policy_header.clone(),
-                        ratelimit_header(limited.policy(), 0, limited.retry_after()),
-                    )
-                });
-                ResponseFuture::rejected(Rejection::Limited { limited, headers })
+            Ok(headers.then(|| {
+                (
+                    limit.policy_header.clone(),
+                    ratelimit_header(allowance.policy(), allowance.remaining(), allowance.reset()),
+                )
+            }))
+        }
+        Verdict::Limited(limited) => {
+            if let Some(index) = limit
+                .policies
+                .iter()
+                .position(|p| p.name() == limited.policy())
+            {
+                limit.counters[index].limited.increment(1);
             }
+            let headers = headers.then(|| {
+                (
+                    limit.policy_header.clone(),
+                    ratelimit_header(limited.policy(), 0, limited.retry_after()),
+                )
+            });
+            Err(Rejection::Limited(Box::new((limited, headers))))
+        }
+        Verdict::Unavailable(error) => {
+            for counters in limit.counters.iter() {
+                counters.error.increment(1);
+            }
+            Err(Rejection::Unavailable(error))
         }
     }
 }

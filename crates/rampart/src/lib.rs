@@ -54,7 +54,9 @@ pub use config::{
 #[doc(inline)]
 pub use policy::RoutePolicy;
 #[doc(inline)]
-pub use ratelimit_config::{KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig};
+pub use ratelimit_config::{
+    KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig, RedisConfig,
+};
 #[doc(inline)]
 pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 

@@ -1,7 +1,7 @@
 //! `[ratelimit]` and `[routes."/x"] ratelimit = [...]`: rate-limit policies in TOML.
 
 use http::{HeaderName, StatusCode};
-use rampart_ratelimit::{ClientIp, KeySource, OnMissingKey, Policy, Quota};
+use rampart_ratelimit::{ClientIp, FailMode, KeySource, OnMissingKey, Policy, Quota, RedisBackend};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -30,6 +30,66 @@ pub struct RateLimitConfig {
     pub client_ip: ClientIp,
     /// Policies for every route that does not list its own; empty: no limit.
     pub policies: Vec<PolicyConfig>,
+    /// `[ratelimit.redis]`: keep the quotas in Redis, shared by every instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisConfig>,
+}
+
+/// `[ratelimit.redis]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// How long a decision may wait for Redis. Default: 50 ms.
+    #[serde(default = "default_deadline", with = "humantime_serde")]
+    pub deadline: Duration,
+    /// `"open"` (decide locally, the default) or `"closed"` (503) when Redis fails.
+    #[serde(default)]
+    pub fail_mode: FailMode,
+    /// Key namespace. Default: `rampart:rl`.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+}
+
+fn default_deadline() -> Duration {
+    Duration::from_millis(50)
+}
+
+fn default_prefix() -> String {
+    "rampart:rl".to_owned()
+}
+
+impl RedisConfig {
+    /// Redis at `url`, with the default deadline, fail mode and prefix.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            deadline: default_deadline(),
+            fail_mode: FailMode::default(),
+            prefix: default_prefix(),
+        }
+    }
+
+    /// The backend this configures.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for `ratelimit.redis.*` when the URL or the deadline cannot work.
+    pub fn backend(&self) -> Result<RedisBackend, ConfigError> {
+        if self.deadline.is_zero() {
+            return Err(ConfigError::new(
+                "ratelimit.redis.deadline",
+                "must be greater than zero",
+            ));
+        }
+        let backend = RedisBackend::new(&self.url)
+            .map_err(|error| ConfigError::new("ratelimit.redis.url", error.to_string()))?;
+        Ok(backend
+            .deadline(self.deadline)
+            .fail_mode(self.fail_mode)
+            .prefix(&self.prefix))
+    }
 }
 
 impl Default for RateLimitConfig {
@@ -38,6 +98,7 @@ impl Default for RateLimitConfig {
             headers: true,
             client_ip: ClientIp::default(),
             policies: Vec::new(),
+            redis: None,
         }
     }
 }

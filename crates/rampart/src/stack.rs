@@ -4,7 +4,7 @@ use rampart_compression::{Compression, CompressionLayer};
 use rampart_core::RouteTable;
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
-use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
+use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer, RedisBackend};
 use rampart_timeout::{Timeout, TimeoutLayer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -122,6 +122,9 @@ impl Stack {
                 client_ip,
             )?)
             .rate_limit_headers(config.ratelimit.headers);
+        if let Some(redis) = &config.ratelimit.redis {
+            builder = builder.rate_limit_redis(redis.backend()?);
+        }
         for (template, route) in &config.routes {
             builder = builder.route(template.as_str(), route.policy(template, client_ip)?);
         }
@@ -182,6 +185,7 @@ pub struct StackBuilder {
     compression: CompressionLayer,
     rate_limit: Vec<Policy>,
     rate_limit_headers: bool,
+    rate_limit_redis: Option<RedisBackend>,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -193,6 +197,7 @@ impl Default for StackBuilder {
             compression: CompressionLayer::new(),
             rate_limit: Vec::new(),
             rate_limit_headers: true,
+            rate_limit_redis: None,
             routes: BTreeMap::new(),
         }
     }
@@ -221,6 +226,12 @@ impl StackBuilder {
     /// Sends the `RateLimit-Policy` and `RateLimit` fields on limited routes (default true).
     pub const fn rate_limit_headers(mut self, enabled: bool) -> Self {
         self.rate_limit_headers = enabled;
+        self
+    }
+
+    /// Keeps every rate-limit quota in Redis, shared by all instances using it.
+    pub fn rate_limit_redis(mut self, backend: RedisBackend) -> Self {
+        self.rate_limit_redis = Some(backend);
         self
     }
 
@@ -282,9 +293,12 @@ impl StackBuilder {
                 RouteTable::new(default_limits),
                 |table, (template, policies)| table.with_route(template.as_str(), Some(policies)),
             );
-        let rate_limit = RateLimitLayer::from_table_with_recorder(limits, &recorder)
-            .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
-            .headers(self.rate_limit_headers);
+        let rate_limit = match &self.rate_limit_redis {
+            Some(backend) => RateLimitLayer::shared(limits, &recorder, backend),
+            None => RateLimitLayer::from_table_with_recorder(limits, &recorder),
+        }
+        .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
+        .headers(self.rate_limit_headers);
         let layer = StackLayer {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),

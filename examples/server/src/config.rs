@@ -2,7 +2,7 @@
 
 use rampart::breaker::{BreakerConfig, Window};
 use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
-use rampart::{KeyConfig, PolicyConfig};
+use rampart::{KeyConfig, PolicyConfig, RedisConfig};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -157,7 +157,20 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// Applies `RAMPART_ADMIN_TOKEN` and `RAMPART_LOG_FORMAT` from the environment.
+    /// Shares the rate-limit quotas through Redis at `url` (`--redis-url`,
+    /// `RAMPART_REDIS_URL`), keeping any other `[stack.ratelimit.redis]` settings.
+    #[must_use]
+    pub fn with_redis_url(mut self, url: String) -> Self {
+        let redis = match self.stack.ratelimit.redis.take() {
+            Some(redis) => RedisConfig { url, ..redis },
+            None => RedisConfig::new(url),
+        };
+        self.stack.ratelimit.redis = Some(redis);
+        self
+    }
+
+    /// Applies `RAMPART_ADMIN_TOKEN`, `RAMPART_LOG_FORMAT` and `RAMPART_REDIS_URL` from the
+    /// environment.
     ///
     /// # Errors
     ///
@@ -165,6 +178,9 @@ impl ServerConfig {
     pub fn with_env(mut self) -> Result<Self, ConfigError> {
         if let Ok(token) = std::env::var("RAMPART_ADMIN_TOKEN") {
             self.server.admin_token = Some(token);
+        }
+        if let Ok(url) = std::env::var("RAMPART_REDIS_URL") {
+            self = self.with_redis_url(url);
         }
         if let Ok(format) = std::env::var("RAMPART_LOG_FORMAT") {
             self.server.log_format = match format.as_str() {

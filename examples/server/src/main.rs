@@ -9,23 +9,27 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
-usage: example-server [--config FILE] [--listen ADDR]
+usage: example-server [--config FILE] [--listen ADDR] [--redis-url URL]
 
-  --config FILE   TOML configuration ([server] and [stack] sections)
-  --listen ADDR   address to listen on (default 127.0.0.1:3000)
+  --config FILE      TOML configuration ([server] and [stack] sections)
+  --listen ADDR      address to listen on (default 127.0.0.1:3000)
+  --redis-url URL    share rate-limit quotas through Redis (redis://127.0.0.1:6379/)
 
 environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
-             RAMPART_ADMIN_TOKEN (enables /admin/*), TOKIO_WORKER_THREADS";
+             RAMPART_ADMIN_TOKEN (enables /admin/*), RAMPART_REDIS_URL,
+             TOKIO_WORKER_THREADS";
 
 struct Args {
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    redis_url: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut parsed = Args {
         config: None,
         listen: None,
+        redis_url: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -40,6 +44,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     format!("--listen: `{addr}` is not an address like 127.0.0.1:3000")
                 })?;
                 parsed.listen = Some(addr);
+            }
+            "--redis-url" => {
+                parsed.redis_url = Some(args.next().ok_or("--redis-url needs a URL")?);
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -57,6 +64,9 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
         .map_err(|error| error.to_string())?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(url) = &args.redis_url {
+        config = config.with_redis_url(url.clone());
     }
     Ok(config)
 }

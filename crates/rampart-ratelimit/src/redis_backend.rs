@@ -1,0 +1,251 @@
+//! Quotas shared by every instance of a service: GCRA evaluated atomically inside Redis.
+//!
+//! Each decision is one server-side script over one key, so it is atomic and cluster-safe
+//! (the whole key is a hash tag). The script reads Redis's own clock (`TIME`), so instances
+//! with skewed clocks still share one timeline. It is loaded once and called by its SHA1;
+//! after a `NOSCRIPT` (a restarted or failed-over Redis) it is loaded again.
+//!
+//! The client is `redis` (redis-rs) with its `ConnectionManager`: the most used Rust client,
+//! maintained with Redis itself, one multiplexed connection that pipelines concurrent requests
+//! (so decisions under load share round trips) and reconnects on its own with backoff.
+
+use redis::aio::ConnectionManager;
+use redis::{Client, RedisResult, Script};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::Key;
+use crate::gcra::Decision;
+
+/// GCRA on one key. ARGV: interval and burst span in microseconds. Returns
+/// `{1, remaining, reset_us}` when admitted, `{0, retry_after_us, reset_us}` when refused.
+/// The key expires when its quota is whole again, so Redis holds only active clients.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local span = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local ahead = tat + interval - now
+if ahead <= span then
+  redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(ahead / 1000))
+  return {1, math.floor((span - ahead) / interval), ahead}
+end
+return {0, ahead - span, tat - now}
+";
+
+/// Gives back one interval granted to a request that another policy refused.
+const REFUND: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat and tat - tonumber(ARGV[1]) > now then
+  redis.call('SET', KEYS[1], tat - tonumber(ARGV[1]), 'KEEPTTL')
+end
+return 0
+";
+
+/// What the limiter does when Redis cannot answer in time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    /// Decide with this instance's own state, as if there were no Redis (the default).
+    #[default]
+    Open,
+    /// Refuse with `503 Service Unavailable`.
+    Closed,
+}
+
+/// Why Redis gave no decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendUnavailable(String);
+
+impl fmt::Display for BackendUnavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redis rate limit backend unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for BackendUnavailable {}
+
+/// A Redis server (or cluster entry point) holding shared quotas.
+///
+/// # Example
+///
+/// ```no_run
+/// use rampart_ratelimit::{FailMode, RedisBackend};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let backend = RedisBackend::new("redis://127.0.0.1:6379/")
+///     .unwrap()
+///     .deadline(Duration::from_millis(20))
+///     .fail_mode(FailMode::Open)
+///     .prefix("shop");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: ConnectionManager,
+    gcra: Script,
+    refund: Script,
+    prefix: Box<str>,
+    deadline: Duration,
+    fail_mode: FailMode,
+    down: AtomicBool,
+}
+
+impl RedisBackend {
+    /// A backend for `url` (`redis://host:port/db`). Connects lazily and reconnects by itself,
+    /// so a Redis that is down at start-up is not an error; needs a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is not a Redis URL.
+    pub fn new(url: &str) -> RedisResult<Self> {
+        let client = Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(2));
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                connection,
+                gcra: Script::new(GCRA),
+                refund: Script::new(REFUND),
+                prefix: "rampart:rl".into(),
+                deadline: Duration::from_millis(50),
+                fail_mode: FailMode::Open,
+                down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let inner = &self.inner;
+        let mut next = Inner {
+            connection: inner.connection.clone(),
+            gcra: Script::new(GCRA),
+            refund: Script::new(REFUND),
+            prefix: inner.prefix.clone(),
+            deadline: inner.deadline,
+            fail_mode: inner.fail_mode,
+            down: AtomicBool::new(false),
+        };
+        change(&mut next);
+        Self {
+            inner: Arc::new(next),
+        }
+    }
+
+    /// How long a decision may wait for Redis before the fail mode applies (default 50 ms).
+    #[must_use]
+    pub fn deadline(self, deadline: Duration) -> Self {
+        self.rebuild(|inner| inner.deadline = deadline)
+    }
+
+    /// What happens when Redis is down or slow (default [`FailMode::Open`]).
+    #[must_use]
+    pub fn fail_mode(self, fail_mode: FailMode) -> Self {
+        self.rebuild(|inner| inner.fail_mode = fail_mode)
+    }
+
+    /// Namespaces every key as `<prefix>:{<policy>:<key>}` (default `rampart:rl`).
+    #[must_use]
+    pub fn prefix(self, prefix: &str) -> Self {
+        let prefix = prefix.into();
+        self.rebuild(|inner| inner.prefix = prefix)
+    }
+
+    pub(crate) fn fail_mode_value(&self) -> FailMode {
+        self.inner.fail_mode
+    }
+
+    /// The Redis key of `key` under `policy`: the braces make the whole name the hash tag, so
+    /// each key lives on one cluster slot and keys spread over all of them.
+    pub(crate) fn redis_key(&self, policy: &str, key: &Key) -> String {
+        format!("{}:{{{policy}:{key}}}", self.inner.prefix)
+    }
+
+    /// One GCRA decision in Redis, bounded by the deadline.
+    pub(crate) async fn decide(
+        &self,
+        redis_key: &str,
+        interval_us: u64,
+        burst: u64,
+    ) -> Result<Decision, BackendUnavailable> {
+        let inner = &self.inner;
+        let mut connection = inner.connection.clone();
+        let mut invocation = inner.gcra.key(redis_key);
+        invocation
+            .arg(interval_us)
+            .arg(interval_us.saturating_mul(burst));
+        let call = invocation.invoke_async::<(u8, u64, u64)>(&mut connection);
+        let result = match tokio::time::timeout(inner.deadline, call).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(error)) => Err(BackendUnavailable(error.to_string())),
+            Err(_) => Err(BackendUnavailable(format!(
+                "no answer within {:?}",
+                inner.deadline
+            ))),
+        };
+        self.note(result.as_ref().err());
+        let (allowed, value, reset) = result?;
+        let micros = |us: u64| us.saturating_mul(1_000);
+        Ok(if allowed == 1 {
+            Decision::Allow {
+                tat: 0,
+                remaining: value,
+                reset: micros(reset),
+            }
+        } else {
+            Decision::Deny {
+                retry_after: micros(value),
+                reset: micros(reset),
+            }
+        })
+    }
+
+    /// Gives back one interval on `redis_key`; best effort, within the deadline.
+    pub(crate) async fn refund(&self, redis_key: &str, interval_us: u64) {
+        let inner = &self.inner;
+        let mut connection = inner.connection.clone();
+        let mut invocation = inner.refund.key(redis_key);
+        invocation.arg(interval_us);
+        let call = invocation.invoke_async::<i64>(&mut connection);
+        let _ = tokio::time::timeout(inner.deadline, call).await;
+    }
+
+    /// Logs when Redis goes away and when it comes back, not on every request.
+    fn note(&self, error: Option<&BackendUnavailable>) {
+        let was_down = self.inner.down.swap(error.is_some(), Ordering::Relaxed);
+        match (was_down, error) {
+            (false, Some(error)) => tracing::warn!(
+                %error,
+                fail_mode = ?self.inner.fail_mode,
+                "rate limit backend unavailable; deciding without it"
+            ),
+            (true, None) => tracing::info!("rate limit backend available again"),
+            _ => {}
+        }
+    }
+}
+
+impl fmt::Debug for RedisBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("prefix", &self.inner.prefix)
+            .field("deadline", &self.inner.deadline)
+            .field("fail_mode", &self.inner.fail_mode)
+            .finish_non_exhaustive()
+    }
+}
