@@ -1,0 +1,119 @@
+//! A real `redis-server` on a free loopback port, started for one test and stopped after it.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A `redis-server` child process. Dropping it kills the server.
+#[derive(Debug)]
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port of 127.0.0.1, or returns `None` (with a loud message)
+    /// when `redis-server` is not installed.
+    ///
+    /// # Panics
+    ///
+    /// When `redis-server` is missing and `RAMPART_REQUIRE_REDIS=1` (as in CI), or when it
+    /// does not start answering within 10 s.
+    pub async fn start() -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            let required = std::env::var("RAMPART_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "redis-server is not installed and RAMPART_REQUIRE_REDIS=1"
+            );
+            eprintln!(
+                "\n!!!!! SKIPPED: redis-server is not installed; this Redis test did not run. \
+                 Install it (apt-get install redis-server) or set RAMPART_REQUIRE_REDIS=1 to \
+                 make this a failure. !!!!!\n"
+            );
+            return None;
+        }
+        let port = free_port();
+        let mut server = Self { port, child: None };
+        server.spawn().await;
+        Some(server)
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    async fn spawn(&mut self) {
+        let child = self.command().spawn().expect("start redis-server");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if ping(self.port).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "redis-server on port {} did not answer within 10 s",
+            self.port
+        );
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+async fn ping(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    if stream.write_all(b"PING\r\n").await.is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), stream.read_exact(&mut reply)).await,
+        Ok(Ok(_))
+    ) && &reply == b"+PONG\r\n"
+}
