@@ -107,13 +107,15 @@ impl RateLimiterBuilder {
                 })
             })
             .collect::<Result<_, InvalidQuota>>()?;
-        Ok(RateLimiter {
+        let limiter = RateLimiter {
             inner: Arc::new(Inner {
                 base: Instant::now(),
                 policies,
                 backend: self.backend,
             }),
-        })
+        };
+        spawn_pruning(Arc::downgrade(&limiter.inner));
+        Ok(limiter)
     }
 }
 
@@ -186,6 +188,30 @@ impl fmt::Display for Limited {
 }
 
 impl std::error::Error for Limited {}
+
+/// How often keys that are whole again are dropped in the background.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Prunes every [`PRUNE_INTERVAL`] until the limiter is dropped. A plain thread: the limiter
+/// may be built outside a runtime, and pruning must go on while the runtime's workers are busy.
+fn spawn_pruning(limiter: std::sync::Weak<Inner>) {
+    let spawned = std::thread::Builder::new()
+        .name("rampart-ratelimit-prune".to_owned())
+        .spawn(move || {
+            loop {
+                #[allow(clippy::disallowed_methods)]
+                std::thread::sleep(PRUNE_INTERVAL);
+                let Some(inner) = limiter.upgrade() else {
+                    return;
+                };
+                RateLimiter { inner }.prune(Instant::now());
+            }
+        });
+    if let Err(error) = spawned {
+        // The cap still holds: a full store prunes on the request path.
+        tracing::warn!(%error, "cannot start the rate limit pruning thread");
+    }
+}
 
 /// What the limiter says about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
