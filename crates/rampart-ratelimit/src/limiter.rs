@@ -28,7 +28,7 @@ pub const DEFAULT_MAX_KEYS: usize = 100_000;
 /// let now = Instant::now();
 /// let client = Key::text("203.0.113.9");
 /// let allowed = limiter.check(&[client, Key::Global], now).unwrap();
-/// assert_eq!(allowed.policy(), "per-client"); // the policy closest to refusing
+/// assert_eq!(allowed.policy_index(), 0); // "per-client", the policy closest to refusing
 /// assert_eq!(allowed.remaining(), 19);
 /// ```
 #[derive(Debug, Clone)]
@@ -120,18 +120,21 @@ impl RateLimiterBuilder {
 }
 
 /// An admitted request: what the policy closest to refusing has left.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It names the policy by its position (see [`RateLimiter::policies`]), so that admitting a
+/// request copies no string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allowance {
-    name: Box<str>,
+    policy: usize,
     quota: Quota,
     remaining: u64,
     reset: Duration,
 }
 
 impl Allowance {
-    /// The policy's name.
-    pub fn policy(&self) -> &str {
-        &self.name
+    /// The policy's position among the limiter's policies.
+    pub const fn policy_index(&self) -> usize {
+        self.policy
     }
 
     /// Its quota.
@@ -288,7 +291,7 @@ impl RateLimiter {
         let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
         let policy = &policies[index];
         Ok(Allowance {
-            name: policy.name.clone(),
+            policy: index,
             quota: policy.quota,
             remaining,
             reset: Duration::from_nanos(reset),
@@ -393,7 +396,7 @@ impl RateLimiter {
         let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
         let policy = &policies[index];
         Verdict::Allowed(Allowance {
-            name: policy.name.clone(),
+            policy: index,
             quota: policy.quota,
             remaining,
             reset: Duration::from_nanos(reset),

@@ -85,7 +85,11 @@ pub(crate) fn judge(
             Ok(headers.then(|| {
                 (
                     limit.policy_header.clone(),
-                    ratelimit_header(allowance.policy(), allowance.remaining(), allowance.reset()),
+                    ratelimit_header(
+                        limit.policies[allowance.policy_index()].name(),
+                        allowance.remaining(),
+                        allowance.reset(),
+                    ),
                 )
             }))
         }
