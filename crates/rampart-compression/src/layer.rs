@@ -107,6 +107,7 @@ impl<S> Layer<S> for CompressionLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Compression {
             inner: self.tower_http().layer(MarkEncoded { inner }),
+            predicate: self.predicate,
         }
     }
 }

@@ -13,6 +13,9 @@
 //!   becomes weak (`"v1"` → `W/"v1"`). A strong validator promises byte-identical bodies, which
 //!   the gzip and the identity representation are not; the weak one still matches
 //!   `If-None-Match`, which compares weakly.
+//! - **Small responses through the layers above**: tower-http's encoding body holds every
+//!   encoder's state inline (about 6 KB) and each layer above moves the response; here it is
+//!   boxed, and not created at all for a request without `Accept-Encoding`.
 //! - **Levels for servers, not archives**: [`CompressionLevel::Default`] is the one to use. In
 //!   tower-http it means gzip 6, deflate 6, zstd 3 and brotli 4 (not brotli's own default of
 //!   11, which is 20–50× slower). `docs/compression.md` has the measurement behind keeping
@@ -43,12 +46,15 @@
 //! # }
 //! ```
 
+mod body;
 mod future;
 mod layer;
 mod mark;
 mod predicate;
 mod service;
 
+#[doc(inline)]
+pub use body::CompressedBody;
 #[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]
@@ -59,5 +65,3 @@ pub use predicate::CompressiblePredicate;
 pub use service::Compression;
 #[doc(no_inline)]
 pub use tower_http::CompressionLevel;
-#[doc(no_inline)]
-pub use tower_http::compression::CompressionBody;

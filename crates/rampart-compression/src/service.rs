@@ -1,16 +1,16 @@
-use http::{Request, Response};
+use http::{Request, Response, header};
 use http_body::Body;
 use std::task::{Context, Poll};
-use tower_http::compression::CompressionBody;
 use tower_service::Service;
 
 use crate::mark::MarkEncoded;
-use crate::{CompressiblePredicate, ResponseFuture};
+use crate::{CompressedBody, CompressiblePredicate, ResponseFuture};
 
 /// Compresses the inner service's responses. Made by [`CompressionLayer`](crate::CompressionLayer).
 #[derive(Clone)]
 pub struct Compression<S> {
     pub(crate) inner: tower_http::compression::Compression<MarkEncoded<S>, CompressiblePredicate>,
+    pub(crate) predicate: CompressiblePredicate,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Compression<S>
@@ -18,7 +18,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: Body,
 {
-    type Response = Response<CompressionBody<ResBody>>;
+    type Response = Response<CompressedBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -27,8 +27,11 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        ResponseFuture {
-            inner: self.inner.call(request),
+        if request.headers().contains_key(header::ACCEPT_ENCODING) {
+            ResponseFuture::encoded(self.inner.call(request))
+        } else {
+            // Nothing to negotiate: the response goes out as it is.
+            ResponseFuture::plain(self.inner.get_mut().inner.call(request), self.predicate)
         }
     }
 }

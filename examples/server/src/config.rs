@@ -91,6 +91,9 @@ pub struct ServerSection {
     /// How long a graceful shutdown waits for in-flight requests before closing anyway.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Serve the routes with no middleware at all (`--bare`): the baseline of the load
+    /// benchmark. `/metrics` then answers an empty page.
+    pub bare: bool,
 }
 
 impl Default for ServerSection {
@@ -100,6 +103,7 @@ impl Default for ServerSection {
             admin_token: None,
             log_format: LogFormat::Text,
             shutdown_grace: Duration::from_secs(30),
+            bare: false,
         }
     }
 }

@@ -9,11 +9,12 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
-usage: example-server [--config FILE] [--listen ADDR] [--redis-url URL]
+usage: example-server [--config FILE] [--listen ADDR] [--redis-url URL] [--bare]
 
   --config FILE      TOML configuration ([server] and [stack] sections)
   --listen ADDR      address to listen on (default 127.0.0.1:3000)
   --redis-url URL    share rate-limit quotas through Redis (redis://127.0.0.1:6379/)
+  --bare             serve the routes without any middleware (the benchmark baseline)
 
 environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
              RAMPART_ADMIN_TOKEN (enables /admin/*), RAMPART_REDIS_URL,
@@ -23,6 +24,7 @@ struct Args {
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
     redis_url: Option<String>,
+    bare: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -30,6 +32,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         config: None,
         listen: None,
         redis_url: None,
+        bare: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -45,6 +48,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 })?;
                 parsed.listen = Some(addr);
             }
+            "--bare" => parsed.bare = true,
             "--redis-url" => {
                 parsed.redis_url = Some(args.next().ok_or("--redis-url needs a URL")?);
             }
@@ -68,6 +72,7 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
     if let Some(url) = &args.redis_url {
         config = config.with_redis_url(url.clone());
     }
+    config.server.bare |= args.bare;
     Ok(config)
 }
 

@@ -31,6 +31,18 @@ pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigErro
     Ok((app_with_state(&stack, state), stack))
 }
 
+/// The same routes with no middleware at all: the baseline the load benchmark compares with.
+pub fn bare(config: &ServerConfig) -> Router {
+    bare_app(AppState::new(
+        config.server.admin_token.clone(),
+        rampart::breaker::Breakers::new(rampart::core::MetricsRecorder::global()),
+    ))
+}
+
+fn bare_app(state: AppState) -> Router {
+    routes::router(state).route("/metrics", axum::routing::get(|| async { "" }))
+}
+
 fn app_with_state(stack: &Stack, state: AppState) -> Router {
     let routes = routes::router(state).route_service("/metrics", stack.metrics_endpoint());
     stack.apply(routes).layer(
@@ -75,7 +87,11 @@ pub async fn serve(
     let stack = Stack::from_config(&config.stack)
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let state = AppState::new(config.server.admin_token.clone(), stack.breakers());
-    let app = app_with_state(&stack, state.clone());
+    let app = if config.server.bare {
+        bare_app(state.clone())
+    } else {
+        app_with_state(&stack, state.clone())
+    };
 
     let (stopping, stop_requested) = watch::channel(false);
     tokio::spawn(async move {
