@@ -40,6 +40,13 @@ impl RouteCounters {
         }
     }
 
+    /// Adds one to the counter of the route a request matched, or of [`UNMATCHED_ROUTE`].
+    ///
+    /// [`UNMATCHED_ROUTE`]: crate::UNMATCHED_ROUTE
+    pub fn increment_matched(&self, route: Option<&axum::extract::MatchedPath>) {
+        self.increment(route.map_or(crate::UNMATCHED_ROUTE, axum::extract::MatchedPath::as_str));
+    }
+
     /// Adds one to the counter of `route` (a template, or [`UNMATCHED_ROUTE`]).
     ///
     /// [`UNMATCHED_ROUTE`]: crate::UNMATCHED_ROUTE

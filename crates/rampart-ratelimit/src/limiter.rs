@@ -279,23 +279,33 @@ impl RateLimiter {
                 Decision::Deny { retry_after, reset } => {
                     self.refund(&keys[..index], now);
                     let retry_after = self.longest_wait(index, retry_after, keys, now);
-                    return Err(Limited {
-                        name: policy.name.clone(),
-                        quota: policy.quota,
-                        retry_after: Duration::from_nanos(retry_after),
-                        reset: Duration::from_nanos(reset),
-                    });
+                    return Err(self.limited(index, retry_after, reset));
                 }
             }
         }
+        Ok(self.allowance(closest))
+    }
+
+    /// The admission, described by the policy closest to refusing (`(index, remaining, reset)`).
+    fn allowance(&self, closest: Option<(usize, u64, u64)>) -> Allowance {
         let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
-        let policy = &policies[index];
-        Ok(Allowance {
+        Allowance {
             policy: index,
-            quota: policy.quota,
+            quota: self.inner.policies[index].quota,
             remaining,
             reset: Duration::from_nanos(reset),
-        })
+        }
+    }
+
+    /// The refusal by policy `index`.
+    fn limited(&self, index: usize, retry_after: u64, reset: u64) -> Limited {
+        let policy = &self.inner.policies[index];
+        Limited {
+            name: policy.name.clone(),
+            quota: policy.quota,
+            retry_after: Duration::from_nanos(retry_after),
+            reset: Duration::from_nanos(reset),
+        }
     }
 
     /// Gives back what the first `keys.len()` policies granted to a request that a later one
@@ -385,22 +395,9 @@ impl RateLimiter {
                 .filter(|(decision, _)| matches!(decision, Ok(Decision::Allow { .. })))
                 .map(|(_, (policy, name))| backend.refund(name, micros(policy)));
             futures_util::future::join_all(refunds).await;
-            let policy = &policies[index];
-            return Verdict::Limited(Limited {
-                name: policy.name.clone(),
-                quota: policy.quota,
-                retry_after: Duration::from_nanos(retry_after),
-                reset: Duration::from_nanos(reset),
-            });
+            return Verdict::Limited(self.limited(index, retry_after, reset));
         }
-        let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));
-        let policy = &policies[index];
-        Verdict::Allowed(Allowance {
-            policy: index,
-            quota: policy.quota,
-            remaining,
-            reset: Duration::from_nanos(reset),
-        })
+        Verdict::Allowed(self.allowance(closest))
     }
 
     /// Drops the state of keys that are whole again (it is as good as absent).

@@ -1,7 +1,7 @@
 use axum::extract::MatchedPath;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody, RouteCounters, UNMATCHED_ROUTE};
+use rampart_core::{Problem, ResponseBody, RouteCounters};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -75,12 +75,9 @@ where
         }
         // Layers below (the circuit breaker) count this drop as a timeout, not a disconnect.
         rampart_core::deadline::expire(|| this.state.set(State::Expired));
-        let route = this
-            .expiry
-            .route
-            .as_ref()
-            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-        this.expiry.counters.increment(route);
+        this.expiry
+            .counters
+            .increment_matched(this.expiry.route.as_ref());
         let problem = Problem::new(StatusCode::GATEWAY_TIMEOUT, PROBLEM_CODE).with_detail(format!(
             "the request did not complete within {}",
             DisplayDuration(this.expiry.deadline)
