@@ -51,6 +51,12 @@ async fn get_path(app: &Router, path: &str, headers: &[(&str, &str)]) -> (Status
     (parts.status, parts.headers)
 }
 
+/// Fails with the whole exposition when `line` is not in it.
+fn assert_renders(stack: &Stack, line: &str) {
+    let text = stack.prometheus().render();
+    assert!(text.contains(line), "missing `{line}` in:\n{text}");
+}
+
 fn count(stack: &Stack, route: &str, status: u16) -> bool {
     stack.prometheus().render().lines().any(|line| {
         line.starts_with("http_server_request_duration_seconds_count{")
@@ -72,12 +78,7 @@ async fn metrics_see_the_timeouts_made_inside_them() {
         "{}",
         stack.prometheus().render()
     );
-    assert!(
-        stack
-            .prometheus()
-            .render()
-            .contains("rampart_timeouts_total{http_route=\"/slow\"} 1")
-    );
+    assert_renders(&stack, "rampart_timeouts_total{http_route=\"/slow\"} 1");
 }
 
 #[tokio::test]
@@ -91,12 +92,7 @@ async fn metrics_see_panics_as_500s() {
         "{}",
         stack.prometheus().render()
     );
-    assert!(
-        stack
-            .prometheus()
-            .render()
-            .contains("rampart_panics_total{http_route=\"/panic\"} 1")
-    );
+    assert_renders(&stack, "rampart_panics_total{http_route=\"/panic\"} 1");
 }
 
 #[tokio::test(start_paused = true)]
