@@ -43,3 +43,34 @@ pub fn expire<R>(drop_work: impl FnOnce() -> R) -> R {
 pub fn is_expiring() -> bool {
     EXPIRING.with(Cell::get)
 }
+
+/// When the request must be answered, as set by the timeout layer in the request's extensions.
+///
+/// A layer below the timeout that can still answer on its own when time runs out (the cache,
+/// with a stale entry) reads it to answer just before the timeout would.
+///
+/// # Example
+///
+/// ```
+/// use rampart_core::deadline::Deadline;
+/// use tokio::time::{Duration, Instant};
+///
+/// let at = Instant::now() + Duration::from_secs(1);
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(Deadline::new(at));
+/// assert_eq!(request.extensions().get::<Deadline>().map(|d| d.at()), Some(at));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(tokio::time::Instant);
+
+impl Deadline {
+    /// A deadline at `at`.
+    pub const fn new(at: tokio::time::Instant) -> Self {
+        Self(at)
+    }
+
+    /// The instant the request times out.
+    pub const fn at(&self) -> tokio::time::Instant {
+        self.0
+    }
+}

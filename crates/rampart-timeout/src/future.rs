@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::time::{Sleep, sleep};
+use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::PROBLEM_CODE;
 
@@ -40,10 +40,10 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, expiry: Expiry) -> Self {
+    pub(crate) fn new(inner: F, expiry: Expiry, at: Instant) -> Self {
         Self {
             state: State::Running { inner },
-            sleep: sleep(expiry.deadline),
+            sleep: sleep_until(at),
             expiry,
         }
     }
@@ -65,6 +65,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        // The inner future goes first: a layer below that races the same `Deadline` (the cache
+        // serving a stale entry) answers in the poll where the deadline passes, before we do.
         if let StateProj::Running { inner } = this.state.as_mut().project() {
             if let Poll::Ready(result) = inner.poll(cx) {
                 return Poll::Ready(result.map(|response| response.map(ResponseBody::new)));

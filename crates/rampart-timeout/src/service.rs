@@ -1,7 +1,9 @@
 use axum::extract::MatchedPath;
 use http::{Request, Response};
 use rampart_core::ResponseBody;
+use rampart_core::deadline::Deadline;
 use std::task::{Context, Poll};
+use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::TimeoutLayer;
@@ -27,13 +29,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let deadline = *self.layer.deadlines.get(&request);
+        let at = Instant::now() + deadline;
+        request.extensions_mut().insert(Deadline::new(at));
         let expiry = Expiry {
             route: request.extensions().get::<MatchedPath>().cloned(),
             deadline,
             counters: self.layer.counters.clone(),
         };
-        ResponseFuture::new(self.inner.call(request), expiry)
+        ResponseFuture::new(self.inner.call(request), expiry, at)
     }
 }

@@ -1,0 +1,166 @@
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pin_project! {
+    /// The body of a response that went through the cache: the inner body untouched, stored
+    /// bytes (shared, never copied per hit), or frames the cache read ahead followed by the
+    /// rest of the inner body.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use http_body::Body;
+    /// use rampart_cache::CacheBody;
+    ///
+    /// let body = CacheBody::<String>::stored(bytes::Bytes::from_static(b"cached"));
+    /// assert_eq!(body.size_hint().exact(), Some(6));
+    /// ```
+    pub struct CacheBody<B: Body> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B: Body> {
+        Inner { #[pin] body: B },
+        Stored { bytes: Option<Bytes> },
+        // Frames read while deciding whether to store, then the rest of the body, or the
+        // error that stopped the reading.
+        // Boxed: only responses the cache read ahead and then could not store take this path.
+        ReadAhead {
+            frames: VecDeque<Frame<Bytes>>,
+            rest: Option<Pin<Box<B>>>,
+            error: Option<B::Error>,
+        },
+    }
+}
+
+impl<B: Body> CacheBody<B> {
+    /// The inner body, untouched.
+    pub const fn inner(body: B) -> Self {
+        Self {
+            kind: Kind::Inner { body },
+        }
+    }
+
+    /// Stored bytes.
+    pub const fn stored(bytes: Bytes) -> Self {
+        Self {
+            kind: Kind::Stored { bytes: Some(bytes) },
+        }
+    }
+
+    /// Frames already read, then `rest` (if the body had not ended) or `error`.
+    pub(crate) const fn read_ahead(
+        frames: VecDeque<Frame<Bytes>>,
+        rest: Option<Pin<Box<B>>>,
+        error: Option<B::Error>,
+    ) -> Self {
+        Self {
+            kind: Kind::ReadAhead {
+                frames,
+                rest,
+                error,
+            },
+        }
+    }
+}
+
+impl<B: Body> fmt::Debug for CacheBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Inner { .. } => "inner",
+            Kind::Stored { .. } => "stored",
+            Kind::ReadAhead { .. } => "read ahead",
+        };
+        f.debug_struct("CacheBody").field("kind", &kind).finish()
+    }
+}
+
+impl<B> Body for CacheBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Stored { bytes } => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            KindProj::ReadAhead {
+                frames,
+                rest,
+                error,
+            } => {
+                if let Some(frame) = frames.pop_front() {
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                if let Some(error) = error.take() {
+                    return Poll::Ready(Some(Err(error)));
+                }
+                match rest {
+                    Some(rest) => rest.as_mut().poll_frame(cx),
+                    None => Poll::Ready(None),
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Stored { bytes } => bytes.as_ref().is_none_or(Bytes::is_empty),
+            Kind::ReadAhead {
+                frames,
+                rest,
+                error,
+            } => {
+                frames.is_empty()
+                    && error.is_none()
+                    && rest.as_ref().is_none_or(|rest| rest.is_end_stream())
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Stored { bytes } => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Kind::ReadAhead { frames, rest, .. } => {
+                let read: u64 = frames
+                    .iter()
+                    .filter_map(Frame::data_ref)
+                    .map(|data| data.len() as u64)
+                    .sum();
+                let hint = rest
+                    .as_ref()
+                    .map_or_else(|| SizeHint::with_exact(0), |rest| rest.size_hint());
+                let upper = hint.upper().map(|upper| upper + read);
+                let mut total = SizeHint::new();
+                total.set_lower(hint.lower() + read);
+                if let Some(upper) = upper {
+                    total.set_upper(upper);
+                }
+                total
+            }
+        }
+    }
+}

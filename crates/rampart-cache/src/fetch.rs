@@ -1,0 +1,504 @@
+//! Everything that is not a fresh local hit: stale entries, misses, coalescing, revalidation,
+//! storing, the shared tier. One boxed future per such request; hits never come here.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use http::{HeaderMap, Method, Request, Response, StatusCode, request};
+use http_body::{Body, Frame};
+use rampart_core::Problem;
+use rampart_core::deadline::Deadline;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::time::{Instant, sleep_until, timeout_at};
+use tower_service::Service;
+
+use crate::body::CacheBody;
+use crate::conditional::not_modified;
+use crate::directives::RequestDirectives;
+use crate::entry::{Stored, admit};
+use crate::flight::{FlightGuard, Landing, Role, landed};
+use crate::key::{encoding_flight_key, variant_key};
+use crate::layer::Shared;
+use crate::status::{CacheStatus, Forward};
+use crate::store::{Lookup, slots};
+use crate::{CacheRule, Purge};
+
+/// What every step of a request's way through the cache needs.
+pub(crate) struct Ctx {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) rule: CacheRule,
+    pub(crate) resource: String,
+    pub(crate) directives: RequestDirectives,
+}
+
+/// The answer of a stored entry to a client: `304` when the client's validators match.
+pub(crate) fn answer<B: Body>(
+    entry: &Stored,
+    method: &Method,
+    headers: &HeaderMap,
+    now: std::time::SystemTime,
+    status: CacheStatus,
+) -> Response<CacheBody<B>> {
+    if not_modified(headers, entry.status, &entry.headers) {
+        entry.respond_not_modified(now, status)
+    } else {
+        entry.respond(method, now, status)
+    }
+}
+
+/// A GET or HEAD the local tier could not answer from a fresh entry.
+pub(crate) async fn lookup_miss<S, ReqBody, ResBody>(
+    ctx: Ctx,
+    inner: S,
+    request: Request<ReqBody>,
+    lookup: Lookup,
+) -> Result<Response<CacheBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    let shared = Arc::clone(&ctx.shared);
+    let (parts, body) = request.into_parts();
+    let now = shared.clock.now();
+    let (mut stale, forward, mut flight_key) = match lookup {
+        Lookup::Found(entry) => {
+            if !ctx.directives.no_cache
+                && !ctx.directives.only_if_cached
+                && entry.serves_while_revalidating(now)
+            {
+                refresh_in_background(&ctx, inner, &parts, Arc::clone(&entry));
+                shared.telemetry.stale.increment(1);
+                return Ok(answer(
+                    &entry,
+                    &parts.method,
+                    &parts.headers,
+                    now,
+                    CacheStatus::HIT,
+                ));
+            }
+            let forward = if entry.is_fresh(now) {
+                Forward::Request
+            } else {
+                Forward::Stale
+            };
+            let flight_key = variant_key(&ctx.resource, &entry.vary, &parts.headers);
+            (Some(entry), forward, flight_key)
+        }
+        Lookup::UriMiss => (
+            None,
+            Forward::UriMiss,
+            encoding_flight_key(&ctx.resource, &parts.headers),
+        ),
+        Lookup::VaryMiss(vary) => (
+            None,
+            Forward::VaryMiss,
+            variant_key(&ctx.resource, &vary, &parts.headers),
+        ),
+    };
+    if ctx.directives.only_if_cached {
+        // RFC 9111 5.2.1.7: nothing stored satisfies the request, and it forbids asking.
+        return Ok(problem(
+            Problem::new(StatusCode::GATEWAY_TIMEOUT, "cache_only_if_cached")
+                .with_detail("only-if-cached was requested and no stored response satisfies it"),
+        ));
+    }
+    if parts.method == Method::HEAD || ctx.directives.no_cache {
+        // Nothing to share with others: HEAD answers are not stored, and a client asking for
+        // no-cache must reach the origin itself.
+        return lead(&ctx, inner, parts, body, stale, forward, None).await;
+    }
+    let give_up_waiting = Instant::now() + shared.settings.coalesce_wait;
+    loop {
+        let waiting = match shared.flights.join(&flight_key) {
+            Role::Leader(guard) => {
+                return lead(&ctx, inner, parts, body, stale, forward, Some(guard)).await;
+            }
+            Role::Follower(waiting) => waiting,
+        };
+        match timeout_at(give_up_waiting, landed(waiting)).await {
+            Ok(Landing::Abandoned) => {}
+            Ok(Landing::Stored) => {
+                let now = shared.clock.now();
+                match shared.store.lookup(&ctx.resource, &parts.headers) {
+                    // Fresh from the origin a moment ago, fetched on behalf of this request too.
+                    Lookup::Found(entry) => {
+                        shared.telemetry.hit.increment(1);
+                        return Ok(answer(
+                            &entry,
+                            &parts.method,
+                            &parts.headers,
+                            now,
+                            CacheStatus::HIT,
+                        ));
+                    }
+                    // Stored under another variant: this one has a flight of its own.
+                    Lookup::VaryMiss(vary) => {
+                        flight_key = variant_key(&ctx.resource, &vary, &parts.headers);
+                    }
+                    Lookup::UriMiss => {}
+                }
+            }
+            // Not storable, or the leader is too slow: go on alone rather than wait longer.
+            Ok(Landing::NotStored) | Err(_) => break,
+        }
+        stale = stale.filter(|entry| entry.serves_on_error(shared.clock.now()));
+    }
+    lead(&ctx, inner, parts, body, stale, forward, None).await
+}
+
+/// Asks the origin (the shared tier first), stores what may be stored, answers the client.
+#[allow(clippy::too_many_arguments)]
+async fn lead<S, ReqBody, ResBody>(
+    ctx: &Ctx,
+    inner: S,
+    client: request::Parts,
+    body: ReqBody,
+    stale: Option<Arc<Stored>>,
+    forward: Forward,
+    guard: Option<FlightGuard>,
+) -> Result<Response<CacheBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send,
+    ResBody: Body<Data = Bytes> + Send,
+{
+    let shared = &ctx.shared;
+    let land = |landing| {
+        if let Some(guard) = &guard {
+            guard.land(landing);
+        }
+    };
+    if stale.is_none() && client.method == Method::GET {
+        if let Some(tier) = &shared.tier {
+            if let Some((entry, found)) = tier.fetch(&ctx.resource, &client.headers, shared).await {
+                let now = shared.clock.now();
+                if entry.satisfies(&ctx.directives, now) {
+                    for (key, slot) in found {
+                        shared.store.insert_slot(key, slot);
+                    }
+                    land(Landing::Stored);
+                    shared.telemetry.hit.increment(1);
+                    let status = CacheStatus {
+                        shared: true,
+                        ..CacheStatus::HIT
+                    };
+                    return Ok(answer(&entry, &client.method, &client.headers, now, status));
+                }
+            }
+        }
+    }
+
+    let mut upstream = client.clone();
+    // The cache answers the client's own conditions from what it stores; the origin is asked
+    // for the full response (or, with a stale entry, about that entry).
+    upstream.headers.remove(IF_NONE_MATCH);
+    upstream.headers.remove(IF_MODIFIED_SINCE);
+    if let Some(entry) = &stale {
+        for (name, value) in entry.validators() {
+            upstream.headers.insert(name, value);
+        }
+    }
+    let deadline = client.extensions.get::<Deadline>().map(Deadline::at);
+    let fallback = stale
+        .as_ref()
+        .filter(|entry| entry.serves_on_error(shared.clock.now()));
+    let request = Request::from_parts(upstream.clone(), body);
+    let outcome = match (fallback, deadline) {
+        // The timeout layer above answers 504 at the deadline; with a stale entry allowed on
+        // error, this answer comes first.
+        (Some(entry), Some(deadline)) => tokio::select! {
+            biased;
+            result = call(inner, request) => Ok(result),
+            () = sleep_until(deadline) => Err(entry),
+        },
+        _ => Ok(call(inner, request).await),
+    };
+    let now = shared.clock.now();
+    let mut status = CacheStatus::forwarded(forward);
+    let response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => match fallback {
+            Some(entry) => return Ok(serve_stale(shared, entry, &client, status, None)),
+            None => return Err(error),
+        },
+        Err(entry) => {
+            let timed_out = Some(StatusCode::GATEWAY_TIMEOUT.as_u16());
+            return Ok(serve_stale(shared, entry, &client, status, timed_out));
+        }
+    };
+    let (parts, body) = response.into_parts();
+    status.forward_status = Some(parts.status.as_u16());
+
+    if let Some(entry) = &stale {
+        if parts.status == StatusCode::NOT_MODIFIED {
+            if let Some(refreshed) = entry.revalidated(&upstream, &parts, now) {
+                let refreshed = Arc::new(refreshed);
+                store(ctx, &upstream, Arc::clone(&refreshed));
+                land(Landing::Stored);
+                shared.telemetry.revalidated.increment(1);
+                return Ok(answer(
+                    &refreshed,
+                    &client.method,
+                    &client.headers,
+                    now,
+                    status,
+                ));
+            }
+        }
+        if parts.status.is_server_error() {
+            if let Some(entry) = fallback {
+                let failed = Some(parts.status.as_u16());
+                return Ok(serve_stale(shared, entry, &client, status, failed));
+            }
+        }
+    }
+    status.forward_status = None;
+    shared.telemetry.miss.increment(1);
+    let passthrough = |body: CacheBody<ResBody>, status: CacheStatus| {
+        let mut response = Response::from_parts(parts.clone(), body);
+        response.headers_mut().remove(&shared.settings.tag_header);
+        status.append(response.headers_mut(), None);
+        response
+    };
+    if client.method != Method::GET {
+        return Ok(passthrough(CacheBody::inner(body), status));
+    }
+    let Ok(policy) = admit(&upstream, &parts, &ctx.rule, now) else {
+        land(Landing::NotStored);
+        return Ok(passthrough(CacheBody::inner(body), status));
+    };
+    let limit = shared.settings.max_entry_bytes;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        // Too big to store: streams through untouched, never buffered.
+        land(Landing::NotStored);
+        return Ok(passthrough(CacheBody::inner(body), status));
+    }
+    match read_body(body, limit).await {
+        ReadBody::Complete(bytes) => {
+            let entry = Stored::new(policy, &parts, bytes, &shared.settings.tag_header, now);
+            let entry = Arc::new(entry);
+            store(ctx, &upstream, Arc::clone(&entry));
+            land(Landing::Stored);
+            status.stored = true;
+            Ok(answer(&entry, &client.method, &client.headers, now, status))
+        }
+        ReadBody::Partial {
+            frames,
+            rest,
+            error,
+        } => {
+            land(Landing::NotStored);
+            Ok(passthrough(
+                CacheBody::read_ahead(frames, rest, error),
+                status,
+            ))
+        }
+    }
+}
+
+/// Stores `entry` locally and, when there is one, in the shared tier.
+fn store(ctx: &Ctx, upstream: &request::Parts, entry: Arc<Stored>) {
+    let shared = &ctx.shared;
+    let vary = Arc::clone(&entry.vary);
+    if let Some(tier) = &shared.tier {
+        let keep = entry.keep;
+        let slots = slots(&ctx.resource, &vary, &upstream.headers, Arc::clone(&entry));
+        tier.put(shared, slots, keep);
+    }
+    shared
+        .store
+        .insert(&ctx.resource, &vary, &upstream.headers, entry);
+}
+
+fn serve_stale<B: Body>(
+    shared: &Shared,
+    entry: &Stored,
+    client: &request::Parts,
+    mut status: CacheStatus,
+    forward_status: Option<u16>,
+) -> Response<CacheBody<B>> {
+    shared.telemetry.stale.increment(1);
+    status.forward_status = forward_status;
+    answer(
+        entry,
+        &client.method,
+        &client.headers,
+        shared.clock.now(),
+        status,
+    )
+}
+
+/// Refreshes a stale entry off the request path; at most one refresh per key at a time.
+fn refresh_in_background<S, ReqBody, ResBody>(
+    ctx: &Ctx,
+    inner: S,
+    client: &request::Parts,
+    entry: Arc<Stored>,
+) where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    ReqBody: Default + Send + 'static,
+    ResBody: Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Send,
+{
+    let flight_key = variant_key(&ctx.resource, &entry.vary, &client.headers);
+    let Some(guard) = ctx.shared.flights.lead(&flight_key) else {
+        return;
+    };
+    let refresh = Ctx {
+        shared: Arc::clone(&ctx.shared),
+        rule: ctx.rule.clone(),
+        resource: ctx.resource.clone(),
+        directives: RequestDirectives::default(),
+    };
+    let mut client = client.clone();
+    // The refresh has no client waiting for it: no deadline to race, no conditions to answer.
+    client.extensions.remove::<Deadline>();
+    client.headers.remove(IF_NONE_MATCH);
+    client.headers.remove(IF_MODIFIED_SINCE);
+    tokio::spawn(async move {
+        let result = lead(
+            &refresh,
+            inner,
+            client,
+            ReqBody::default(),
+            Some(entry),
+            Forward::Stale,
+            Some(guard),
+        )
+        .await;
+        if result.is_err() {
+            tracing::debug!(key = %refresh.resource, "background refresh failed");
+        }
+    });
+}
+
+/// Readies `inner`, then calls it (a clone taken for a background refresh may not be ready).
+async fn call<S, Req>(mut inner: S, request: Req) -> Result<S::Response, S::Error>
+where
+    S: Service<Req>,
+{
+    poll_fn(|cx| inner.poll_ready(cx)).await?;
+    inner.call(request).await
+}
+
+/// A body read up to a limit.
+enum ReadBody<B: Body> {
+    /// The whole body, within the limit and without trailers.
+    Complete(Bytes),
+    /// What was read, and the rest (over the limit, or trailers), or the error that ended it.
+    Partial {
+        frames: VecDeque<Frame<Bytes>>,
+        rest: Option<Pin<Box<B>>>,
+        error: Option<B::Error>,
+    },
+}
+
+async fn read_body<B>(body: B, limit: usize) -> ReadBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    let mut body = Box::pin(body);
+    let mut frames = VecDeque::new();
+    let mut read = 0usize;
+    loop {
+        match poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            None => return ReadBody::Complete(concat(frames)),
+            Some(Err(error)) => {
+                return ReadBody::Partial {
+                    frames,
+                    rest: None,
+                    error: Some(error),
+                };
+            }
+            Some(Ok(frame)) => {
+                let trailers = frame.is_trailers();
+                read += frame.data_ref().map_or(0, Bytes::len);
+                frames.push_back(frame);
+                if trailers || read > limit {
+                    return ReadBody::Partial {
+                        frames,
+                        rest: Some(body),
+                        error: None,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// One `Bytes` of all data frames; no copy when there is one frame, the usual case.
+fn concat(mut frames: VecDeque<Frame<Bytes>>) -> Bytes {
+    if frames.len() == 1 {
+        if let Some(Ok(data)) = frames.pop_front().map(Frame::into_data) {
+            return data;
+        }
+        return Bytes::new();
+    }
+    let length = frames
+        .iter()
+        .filter_map(Frame::data_ref)
+        .map(Bytes::len)
+        .sum();
+    let mut joined = BytesMut::with_capacity(length);
+    for frame in frames {
+        if let Ok(data) = frame.into_data() {
+            joined.extend_from_slice(&data);
+        }
+    }
+    joined.freeze()
+}
+
+/// A problem document as a cache response.
+pub(crate) fn problem<B: Body>(problem: Problem) -> Response<CacheBody<B>> {
+    let json = problem.to_json();
+    let (parts, _) = problem.into_http_response::<B>().into_parts();
+    Response::from_parts(parts, CacheBody::stored(json))
+}
+
+/// A request with a method other than GET and HEAD: forwarded. When the method changes state
+/// and succeeds, the stored responses for its URI are invalidated (RFC 9111 4.4), here and,
+/// with a shared tier, on every instance.
+pub(crate) async fn other_method<S, ReqBody, ResBody>(
+    shared: Arc<Shared>,
+    mut inner: S,
+    request: Request<ReqBody>,
+    resource: String,
+) -> Result<Response<CacheBody<ResBody>>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Body,
+{
+    let target = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |pq| pq.as_str().to_owned(),
+    );
+    shared.telemetry.bypass.increment(1);
+    let method = request.method().clone();
+    let response = inner.call(request).await?;
+    let status = response.status();
+    if !method.is_safe() && (status.is_success() || status.is_redirection()) {
+        // Removing the resource's own slot makes all its variants unreachable at once.
+        shared.store.invalidate_resource(&resource);
+        if let Some(tier) = &shared.tier {
+            if let Err(error) = tier.purge(&shared, &Purge::Key(target)).await {
+                tracing::warn!(%error, "invalidation after an unsafe request stayed local");
+            }
+        }
+    }
+    let mut response = response.map(CacheBody::inner);
+    response.headers_mut().remove(&shared.settings.tag_header);
+    CacheStatus::forwarded(Forward::Bypass).append(response.headers_mut(), None);
+    Ok(response)
+}

@@ -1,0 +1,245 @@
+use http::HeaderName;
+use rampart_core::{MetricsRecorder, RouteTable};
+use std::fmt;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+use tower_layer::Layer;
+
+use crate::clock::Clock;
+use crate::flight::Flights;
+use crate::store::Store;
+use crate::telemetry::Telemetry;
+use crate::{Cache, CacheHandle, CacheRule, Purge, RedisTier, SharedTierError};
+
+/// Settings every request reads.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) max_entry_bytes: usize,
+    pub(crate) coalesce_wait: Duration,
+    pub(crate) tag_header: HeaderName,
+}
+
+/// The state one cache shares between its services, its handle and its background tasks.
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) flights: Arc<Flights>,
+    pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) clock: Clock,
+    pub(crate) settings: Settings,
+    pub(crate) tier: Option<RedisTier>,
+    listening: Once,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("settings", &self.settings)
+            .field("tier", &self.tier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Starts listening for other instances' purges, once, from inside the runtime.
+    pub(crate) fn listen(self: &Arc<Self>) {
+        if let Some(tier) = &self.tier {
+            self.listening
+                .call_once(|| tier.listen(Arc::downgrade(self)));
+        }
+    }
+
+    /// Purges the local tier at once, then the shared tier and the other instances.
+    pub(crate) async fn purge_everywhere(&self, purge: Purge) -> Result<(), SharedTierError> {
+        self.store.purge(&purge);
+        match &self.tier {
+            Some(tier) => tier.purge(self, &purge).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Caches responses of the routes it is given a [`CacheRule`] for. Made by
+/// [`CacheLayer::builder`] (or [`CacheLayer::new`] for every route with the default rule).
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use rampart_cache::{CacheLayer, CacheRule};
+/// use std::time::Duration;
+///
+/// let cache = CacheLayer::builder()
+///     .max_bytes(32 * 1024 * 1024)
+///     .route("/api/items/{id}", CacheRule::new().default_ttl(Duration::from_secs(30)))
+///     .build();
+/// let app: Router = Router::new()
+///     .route("/api/items/{id}", get(|| async { "item" }))
+///     .layer(cache);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CacheLayer {
+    pub(crate) routes: Arc<RouteTable<Option<CacheRule>>>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Default for CacheLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CacheLayer {
+    /// Caches every route under the default [`CacheRule`] (RFC 9111 semantics only), in
+    /// 64 MiB.
+    pub fn new() -> Self {
+        Self::builder().default_rule(CacheRule::new()).build()
+    }
+
+    /// A builder, with no route cached until one is given a rule (or a default rule).
+    pub fn builder() -> CacheLayerBuilder {
+        CacheLayerBuilder::default()
+    }
+
+    /// A handle to purge the cache and read its size, for an admin endpoint.
+    pub fn handle(&self) -> CacheHandle {
+        CacheHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S> Layer<S> for CacheLayer {
+    type Service = Cache<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Cache {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Builds a [`CacheLayer`].
+///
+/// # Example
+///
+/// ```
+/// use rampart_cache::{CacheLayer, CacheRule};
+/// use std::time::Duration;
+///
+/// let layer = CacheLayer::builder()
+///     .default_rule(CacheRule::new())
+///     .max_bytes(16 * 1024 * 1024)
+///     .max_entry_bytes(256 * 1024)
+///     .coalesce_wait(Duration::from_secs(2))
+///     .build();
+/// assert_eq!(layer.handle().usage().bytes, 0);
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct CacheLayerBuilder {
+    default_rule: Option<CacheRule>,
+    routes: Vec<(String, Option<CacheRule>)>,
+    max_bytes: u64,
+    settings: Settings,
+    recorder: MetricsRecorder,
+    tier: Option<RedisTier>,
+}
+
+impl Default for CacheLayerBuilder {
+    fn default() -> Self {
+        Self {
+            default_rule: None,
+            routes: Vec::new(),
+            max_bytes: 64 * 1024 * 1024,
+            settings: Settings {
+                max_entry_bytes: 1024 * 1024,
+                coalesce_wait: Duration::from_secs(5),
+                tag_header: HeaderName::from_static("cache-tag"),
+            },
+            recorder: MetricsRecorder::global(),
+            tier: None,
+        }
+    }
+}
+
+impl CacheLayerBuilder {
+    /// The rule of every route without one of its own (default: such routes are not cached).
+    pub fn default_rule(mut self, rule: CacheRule) -> Self {
+        self.default_rule = Some(rule);
+        self
+    }
+
+    /// The rule of one route, by its template (`/api/items/{id}`).
+    pub fn route(mut self, template: impl Into<String>, rule: CacheRule) -> Self {
+        self.routes.push((template.into(), Some(rule)));
+        self
+    }
+
+    /// Leaves one route uncached even when there is a default rule.
+    pub fn route_uncached(mut self, template: impl Into<String>) -> Self {
+        self.routes.push((template.into(), None));
+        self
+    }
+
+    /// The most bytes the local tier holds, bodies, headers and keys counted (default 64 MiB).
+    /// Beyond it, moka evicts by TinyLFU: entries used rarely go first.
+    pub const fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Responses with larger bodies are passed through, never buffered whole (default 1 MiB).
+    pub const fn max_entry_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_entry_bytes = bytes;
+        self
+    }
+
+    /// How long concurrent misses for one key wait for the first one's response before going
+    /// to the origin themselves (default 5 s).
+    pub const fn coalesce_wait(mut self, wait: Duration) -> Self {
+        self.settings.coalesce_wait = wait;
+        self
+    }
+
+    /// The response header the origin tags responses with, for purges by tag (default
+    /// `Cache-Tag`). The cache removes it from what clients see.
+    pub fn tag_header(mut self, name: HeaderName) -> Self {
+        self.settings.tag_header = name;
+        self
+    }
+
+    /// Records metrics into `recorder` instead of the global recorder.
+    pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
+        self.recorder = recorder;
+        self
+    }
+
+    /// Adds a shared tier in Redis behind the local one.
+    pub fn shared_tier(mut self, tier: RedisTier) -> Self {
+        self.tier = Some(tier);
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> CacheLayer {
+        let routes = self.routes.into_iter().fold(
+            RouteTable::new(self.default_rule),
+            |table, (template, rule)| table.with_route(template, rule),
+        );
+        let telemetry = Arc::new(Telemetry::new(&self.recorder));
+        let shared = Arc::new(Shared {
+            store: Store::new(self.max_bytes, Arc::clone(&telemetry)),
+            flights: Arc::new(Flights::default()),
+            telemetry,
+            clock: Clock::new(),
+            settings: self.settings,
+            tier: self.tier,
+            listening: Once::new(),
+        });
+        CacheLayer {
+            routes: Arc::new(routes),
+            shared,
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! A shared HTTP response cache for Tower (RFC 9111): request coalescing, stale serving,
+//! memory bounded in bytes, an optional Redis tier shared by every instance.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use rampart_cache::{CacheLayer, CacheRule};
+//! use std::time::Duration;
+//!
+//! let cache = CacheLayer::builder()
+//!     .route("/api/report", CacheRule::new().default_ttl(Duration::from_secs(60)))
+//!     .build();
+//! let purges = cache.handle(); // for an admin endpoint
+//! let app: Router = Router::new()
+//!     .route("/api/report", get(|| async { "a big report" }))
+//!     .layer(cache);
+//! ```
+//!
+//! # What it does
+//!
+//! - **Semantics** from the standard, through `http-cache-semantics` (a shared cache's
+//!   storability, freshness from `s-maxage`/`max-age`/`Expires`/heuristics, `Age`, 304
+//!   merging), plus what that crate does not read: request directives (`no-cache`, `no-store`,
+//!   `max-age`, `max-stale`, `min-fresh`, `only-if-cached`), `stale-while-revalidate` and
+//!   `stale-if-error` (RFC 5861). GET is stored, HEAD is answered from it.
+//! - **Keys**: path, query (sorted, parameters ignored on request), host, and the route's key
+//!   headers. **Variants** by `Vary`, one entry each; `Accept-Encoding` is rewritten to a
+//!   canonical form first, so equivalent headers share a variant, and the encoder below sees
+//!   exactly what the variant was keyed on. Sitting above compression, the cache keeps the
+//!   encoded bytes: a hit costs no compression.
+//! - **Poisoning**: never stores `Set-Cookie` responses, responses to `Authorization`
+//!   requests unless `public` or `s-maxage`, or `Vary: *`.
+//! - **Conditional requests**: hits answer `If-None-Match`/`If-Modified-Since` with 304; stale
+//!   entries with a validator are revalidated upstream, and a 304 refreshes them.
+//! - **Coalescing**: concurrent misses for one variant make one origin request; the others
+//!   wait (bounded) and share it. A leader that fails or is cancelled wakes them.
+//! - **Stale serving**: within `stale-while-revalidate`, the stale entry answers at once and
+//!   one background request refreshes it; within `stale-if-error`, it answers instead of a
+//!   5xx, an error, an open circuit or the request deadline.
+//! - **Memory**: moka, weighed in bytes, TinyLFU admission; bodies larger than the entry limit
+//!   stream through unbuffered; a body that fails mid-way reaches the client as the error and
+//!   is not stored.
+//! - **Headers**: `Age` and `Cache-Status` (RFC 9211) on every response the cache touches.
+//! - **Invalidation** by key, path prefix, tag (`Cache-Tag`) or all, with [`CacheHandle`];
+//!   unsafe methods invalidate their URI. With a [`RedisTier`], purges reach every instance.
+//! - **Metrics**: `rampart_cache_requests_total{result}`, `rampart_cache_size_bytes`,
+//!   `rampart_cache_entries`, `rampart_cache_evictions_total{reason}`,
+//!   `rampart_cache_redis_errors_total`.
+//!
+//! # Why not moka's `get_with` for coalescing
+//!
+//! moka can coalesce initialisations itself, but a dropped init future (a client that
+//! disconnects) has been reported to leave the other callers waiting. Here a leader holds a
+//! guard whose drop always wakes the followers, who then elect a new leader.
+
+mod body;
+mod clock;
+mod conditional;
+mod directives;
+mod encoding;
+mod entry;
+mod fetch;
+mod flight;
+mod future;
+mod handle;
+mod key;
+mod layer;
+mod purge;
+mod redis_tier;
+mod rule;
+mod service;
+mod status;
+mod store;
+mod telemetry;
+
+#[doc(inline)]
+pub use body::CacheBody;
+#[doc(inline)]
+pub use future::ResponseFuture;
+#[doc(inline)]
+pub use handle::{CacheHandle, CacheUsage};
+#[doc(inline)]
+pub use layer::{CacheLayer, CacheLayerBuilder};
+#[doc(inline)]
+pub use purge::Purge;
+#[doc(inline)]
+pub use redis_tier::{RedisTier, SharedTierError};
+#[doc(inline)]
+pub use rule::CacheRule;
+#[doc(inline)]
+pub use service::Cache;
+#[doc(inline)]
+pub use status::CACHE_STATUS;

@@ -1,0 +1,530 @@
+//! The shared tier: entries in Redis for every instance, purges announced on a channel.
+//!
+//! Layout, under a prefix (`rampart:cache` by default):
+//!
+//! - `<prefix>:e:<key>`: one slot (a response, or a resource's variant list), serialized with
+//!   its metadata, expiring when the entry stops being useful (freshness + stale windows +
+//!   revalidation grace).
+//! - `<prefix>:t:<tag>`: the keys tagged `<tag>`, for purges by tag.
+//! - `<prefix>:purge`: the pub/sub channel on which every purge is announced. Each instance
+//!   subscribes and applies what it hears to its local tier. An instance that loses its
+//!   subscription cannot know what it missed, so it empties its local tier when it gets the
+//!   subscription back.
+//!
+//! Every operation has a deadline; a failure or a missed deadline counts in
+//! `rampart_cache_redis_errors_total` and the request goes on with the local tier alone.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http_cache_semantics::CachePolicy;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Client, RedisResult};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+use crate::Purge;
+use crate::entry::Stored;
+use crate::key::{purge_target, same_resource, variant_key};
+use crate::layer::Shared;
+use crate::store::Slot;
+
+/// How long tag sets live: longer than any entry they list is likely to.
+const TAG_SET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A Redis server holding the cache's shared tier.
+///
+/// # Example
+///
+/// ```no_run
+/// use rampart_cache::{CacheLayer, RedisTier};
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let tier = RedisTier::new("redis://127.0.0.1:6379/")
+///     .unwrap()
+///     .deadline(Duration::from_millis(20))
+///     .max_entry_bytes(256 * 1024)
+///     .prefix("shop:cache");
+/// let layer = CacheLayer::builder().shared_tier(tier).build();
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct RedisTier {
+    client: Client,
+    connection: ConnectionManager,
+    prefix: Arc<str>,
+    deadline: Duration,
+    max_entry_bytes: usize,
+    down: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for RedisTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTier")
+            .field("prefix", &self.prefix)
+            .field("deadline", &self.deadline)
+            .field("max_entry_bytes", &self.max_entry_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a purge did not reach the shared tier (the local tier was purged anyway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedTierError(String);
+
+impl fmt::Display for SharedTierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the shared cache tier is unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for SharedTierError {}
+
+impl RedisTier {
+    /// A tier at `url` (`redis://host:port/db`). Connects lazily and reconnects by itself, so a
+    /// Redis that is down at start-up is not an error; needs a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is not a Redis URL.
+    pub fn new(url: &str) -> RedisResult<Self> {
+        let client = Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_secs(2));
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            client,
+            connection,
+            prefix: Arc::from("rampart:cache"),
+            deadline: Duration::from_millis(50),
+            max_entry_bytes: 1024 * 1024,
+            down: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The prefix of every key and of the channel (default `rampart:cache`). Instances share
+    /// entries only when they share the prefix.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Arc::from(prefix);
+        self
+    }
+
+    /// How long a read or write may take before the cache goes on without it (default 50 ms).
+    pub const fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Entries larger than this, serialized, stay in the local tier only (default 1 MiB).
+    pub const fn max_entry_bytes(mut self, bytes: usize) -> Self {
+        self.max_entry_bytes = bytes;
+        self
+    }
+
+    fn entry_key(&self, key: &str) -> String {
+        format!("{}:e:{key}", self.prefix)
+    }
+
+    fn tag_key(&self, tag: &str) -> String {
+        format!("{}:t:{tag}", self.prefix)
+    }
+
+    fn channel(&self) -> String {
+        format!("{}:purge", self.prefix)
+    }
+
+    /// Runs `operation` within the deadline; failures are counted and logged once per outage.
+    async fn bounded<T>(
+        &self,
+        shared: &Shared,
+        deadline: Duration,
+        operation: impl Future<Output = RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(deadline, operation).await {
+            Ok(Ok(value)) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("shared cache tier reachable again");
+                }
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.failed(shared, &error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed(shared, "deadline passed");
+                None
+            }
+        }
+    }
+
+    fn failed(&self, shared: &Shared, reason: &str) {
+        shared.telemetry.redis_errors.increment(1);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                reason,
+                "shared cache tier unavailable; serving from the local tier"
+            );
+        }
+    }
+
+    /// The response for `resource` and the variant `headers` select, with the slots that
+    /// hold it (to copy into the local tier).
+    pub(crate) async fn fetch(
+        &self,
+        resource: &str,
+        headers: &HeaderMap,
+        shared: &Shared,
+    ) -> Option<(Arc<Stored>, Vec<(Arc<str>, Slot)>)> {
+        match self.get(resource, shared).await? {
+            Slot::Response(stored) => Some((
+                Arc::clone(&stored),
+                vec![(Arc::from(resource), Slot::Response(stored))],
+            )),
+            Slot::Variants(vary) => {
+                let variant = variant_key(resource, &vary, headers);
+                let Slot::Response(stored) = self.get(&variant, shared).await? else {
+                    return None;
+                };
+                Some((
+                    Arc::clone(&stored),
+                    vec![
+                        (Arc::from(resource), Slot::Variants(vary)),
+                        (Arc::from(variant), Slot::Response(stored)),
+                    ],
+                ))
+            }
+        }
+    }
+
+    async fn get(&self, key: &str, shared: &Shared) -> Option<Slot> {
+        let mut connection = self.connection.clone();
+        let redis_key = self.entry_key(key);
+        let bytes: Option<Vec<u8>> = self
+            .bounded(shared, self.deadline, connection.get(redis_key))
+            .await?;
+        decode(&bytes?, shared.clock.now())
+    }
+
+    /// Writes `slots` in the background; the request does not wait for Redis.
+    pub(crate) fn put(&self, shared: &Arc<Shared>, slots: Vec<(Arc<str>, Slot)>, keep: Duration) {
+        let encoded: Vec<Encoded> = slots
+            .iter()
+            .filter_map(|(key, slot)| {
+                let tags = match slot {
+                    Slot::Response(stored) => stored.tags.clone(),
+                    Slot::Variants(_) => Box::default(),
+                };
+                Some(Encoded {
+                    key: self.entry_key(key),
+                    bytes: encode(slot)?,
+                    tags,
+                })
+            })
+            .collect();
+        if encoded.len() != slots.len()
+            || encoded
+                .iter()
+                .any(|slot| slot.bytes.len() > self.max_entry_bytes)
+        {
+            return;
+        }
+        let tier = self.clone();
+        let shared = Arc::clone(shared);
+        let millis = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+        tokio::spawn(async move {
+            let mut pipe = redis::pipe();
+            for slot in &encoded {
+                pipe.cmd("SET")
+                    .arg(&slot.key)
+                    .arg(&slot.bytes)
+                    .arg("PX")
+                    .arg(millis)
+                    .ignore();
+                for tag in slot.tags.iter() {
+                    let set = tier.tag_key(tag);
+                    pipe.cmd("SADD").arg(&set).arg(&slot.key).ignore();
+                    pipe.cmd("PEXPIRE")
+                        .arg(&set)
+                        .arg(TAG_SET_LIFETIME.as_millis() as u64)
+                        .ignore();
+                }
+            }
+            let mut connection = tier.connection.clone();
+            let write = pipe.query_async::<()>(&mut connection);
+            tier.bounded(&shared, tier.deadline, write).await;
+        });
+    }
+
+    /// Removes what `purge` names from Redis, then tells every instance.
+    pub(crate) async fn purge(
+        &self,
+        shared: &Shared,
+        purge: &Purge,
+    ) -> Result<(), SharedTierError> {
+        // Purges scan keys: far slower than a lookup, and rare. A generous deadline.
+        let deadline = self.deadline.max(Duration::from_secs(5));
+        let removed = self.bounded(shared, deadline, self.remove(purge)).await;
+        let message = serde_json::to_vec(purge).map_err(|e| SharedTierError(e.to_string()))?;
+        let mut connection = self.connection.clone();
+        let announced: Option<i64> = self
+            .bounded(
+                shared,
+                deadline,
+                connection.publish(self.channel(), message),
+            )
+            .await;
+        match (removed, announced) {
+            (Some(()), Some(_)) => Ok(()),
+            _ => Err(SharedTierError(String::from("the purge did not complete"))),
+        }
+    }
+
+    async fn remove(&self, purge: &Purge) -> RedisResult<()> {
+        let mut connection = self.connection.clone();
+        let entries = format!("{}:e:", self.prefix);
+        let keys: Vec<String> = match purge {
+            Purge::All => {
+                self.scan(&format!("{}:*", glob_escape(&self.prefix)))
+                    .await?
+            }
+            Purge::Prefix(prefix) => {
+                let pattern = format!("{}{}*", glob_escape(&entries), glob_escape(prefix));
+                self.scan(&pattern).await?
+            }
+            Purge::Key(path_and_query) => {
+                let target = purge_target(path_and_query);
+                let path = target.split('?').next().unwrap_or_default();
+                let pattern = format!("{}{}*", glob_escape(&entries), glob_escape(path));
+                self.scan(&pattern)
+                    .await?
+                    .into_iter()
+                    .filter(|key| {
+                        key.strip_prefix(entries.as_str())
+                            .is_some_and(|key| same_resource(key, &target))
+                    })
+                    .collect()
+            }
+            Purge::Tag(tag) => {
+                let set = self.tag_key(tag);
+                let mut keys: Vec<String> = connection.smembers(&set).await?;
+                keys.push(set);
+                keys
+            }
+        };
+        for chunk in keys.chunks(500) {
+            connection.del::<_, ()>(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn scan(&self, pattern: &str) -> RedisResult<Vec<String>> {
+        let mut connection = self.connection.clone();
+        let mut cursor = 0u64;
+        let mut keys = Vec::new();
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Listens for purges until the cache is dropped; started once per cache.
+    pub(crate) fn listen(&self, shared: Weak<Shared>) {
+        let tier = self.clone();
+        tokio::spawn(async move {
+            let channel = tier.channel();
+            let mut delay = Duration::from_millis(50);
+            let mut lost = false;
+            loop {
+                let Some(strong) = shared.upgrade() else {
+                    return;
+                };
+                match tier.subscribe(&channel).await {
+                    Ok(pubsub) => {
+                        if lost {
+                            // Purges sent while we were away are lost: forget everything.
+                            strong.store.purge(&Purge::All);
+                            tracing::info!("cache invalidation channel back; local tier emptied");
+                        }
+                        delay = Duration::from_millis(50);
+                        drop(strong);
+                        let mut messages = pubsub.into_on_message();
+                        while let Some(message) = messages.next().await {
+                            let Some(strong) = shared.upgrade() else {
+                                return;
+                            };
+                            match serde_json::from_slice::<Purge>(message.get_payload_bytes()) {
+                                Ok(purge) => strong.store.purge(&purge),
+                                Err(error) => tracing::warn!(%error, "unreadable cache purge"),
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        strong.telemetry.redis_errors.increment(1);
+                        tracing::debug!(%error, "cache invalidation channel unavailable");
+                    }
+                }
+                if !lost {
+                    tracing::warn!("cache invalidation channel lost; reconnecting");
+                }
+                lost = true;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        });
+    }
+
+    async fn subscribe(&self, channel: &str) -> RedisResult<redis::aio::PubSub> {
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(channel).await?;
+            Ok(pubsub)
+        };
+        match tokio::time::timeout(Duration::from_secs(2), connect).await {
+            Ok(result) => result,
+            Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "subscribing timed out",
+            ))),
+        }
+    }
+}
+
+/// One slot ready for Redis.
+struct Encoded {
+    key: String,
+    bytes: Vec<u8>,
+    tags: Box<[Box<str>]>,
+}
+
+/// `*`, `?`, `[`, `]` and `\` matched literally in a SCAN pattern.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// A stored response's metadata as it travels through Redis; the body follows it raw.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    status: u16,
+    headers: Vec<(String, String)>,
+    policy: CachePolicy,
+    tags: Vec<String>,
+}
+
+const VARIANTS: u8 = b'V';
+const RESPONSE: u8 = b'R';
+
+/// `V` and the header names; or `R`, the metadata's length (u32, big-endian), the metadata
+/// (JSON), and the body. `None` for headers that are not text (kept in the local tier only).
+fn encode(slot: &Slot) -> Option<Vec<u8>> {
+    match slot {
+        Slot::Variants(names) => {
+            let joined: Vec<&str> = names.iter().map(HeaderName::as_str).collect();
+            let mut out = vec![VARIANTS];
+            out.extend_from_slice(joined.join(",").as_bytes());
+            Some(out)
+        }
+        Slot::Response(stored) => {
+            let headers = stored
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            let meta = Meta {
+                status: stored.status.as_u16(),
+                headers,
+                policy: stored.policy.clone(),
+                tags: stored.tags.iter().map(|tag| tag.to_string()).collect(),
+            };
+            let meta = serde_json::to_vec(&meta).ok()?;
+            let mut out = BytesMut::with_capacity(5 + meta.len() + stored.body.len());
+            out.put_u8(RESPONSE);
+            out.put_u32(u32::try_from(meta.len()).ok()?);
+            out.extend_from_slice(&meta);
+            out.extend_from_slice(&stored.body);
+            Some(out.to_vec())
+        }
+    }
+}
+
+fn decode(bytes: &[u8], now: SystemTime) -> Option<Slot> {
+    let (&kind, rest) = bytes.split_first()?;
+    match kind {
+        VARIANTS => {
+            let text = std::str::from_utf8(rest).ok()?;
+            let names = text
+                .split(',')
+                .filter(|name| !name.is_empty())
+                .map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+                .collect::<Option<Vec<_>>>()?;
+            Some(Slot::Variants(names.into()))
+        }
+        RESPONSE => {
+            let length =
+                usize::try_from(u32::from_be_bytes(rest.get(..4)?.try_into().ok()?)).ok()?;
+            let meta: Meta = serde_json::from_slice(rest.get(4..4 + length)?).ok()?;
+            let body = Bytes::copy_from_slice(rest.get(4 + length..)?);
+            let mut headers = HeaderMap::with_capacity(meta.headers.len());
+            for (name, value) in meta.headers {
+                headers.append(
+                    HeaderName::from_bytes(name.as_bytes()).ok()?,
+                    HeaderValue::from_str(&value).ok()?,
+                );
+            }
+            let status = StatusCode::from_u16(meta.status).ok()?;
+            let tags = meta.tags.into_iter().map(Box::from).collect();
+            let stored = Stored::from_parts(status, headers, body, meta.policy, tags, now);
+            Some(Slot::Response(Arc::new(stored)))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_characters_are_literal() {
+        assert_eq!(glob_escape("/a*[b]?"), "/a\\*\\[b\\]\\?");
+    }
+
+    #[test]
+    fn variant_lists_survive_the_round_trip() {
+        let slot = Slot::Variants(Arc::from([http::header::ACCEPT_ENCODING]));
+        let bytes = encode(&slot).expect("encodable");
+        let Some(Slot::Variants(names)) = decode(&bytes, SystemTime::now()) else {
+            panic!("decodes to a variant list");
+        };
+        assert_eq!(&*names, &[http::header::ACCEPT_ENCODING]);
+        assert!(decode(b"Rxx", SystemTime::now()).is_none());
+    }
+}

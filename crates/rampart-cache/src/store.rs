@@ -1,0 +1,219 @@
+//! The local tier: moka, weighed in bytes, with TinyLFU admission.
+
+use http::{HeaderMap, HeaderName};
+use moka::notification::RemovalCause;
+use moka::sync::Cache as Moka;
+use moka::{Expiry, PredicateError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Purge;
+use crate::entry::Stored;
+use crate::key::{purge_target, same_resource, variant_key};
+use crate::telemetry::Telemetry;
+
+/// What the store holds under a key: a response, or, under a resource key whose response has
+/// a `Vary`, the header names that select its variants.
+#[derive(Debug, Clone)]
+pub(crate) enum Slot {
+    Variants(Arc<[HeaderName]>),
+    Response(Arc<Stored>),
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    Found(Arc<Stored>),
+    /// Nothing for the resource.
+    UriMiss,
+    /// The resource varies on these headers, and this request's variant is not stored.
+    VaryMiss(Arc<[HeaderName]>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    entries: Moka<Arc<str>, Slot>,
+    telemetry: Arc<Telemetry>,
+}
+
+/// Keeps each response as long as [`Stored::keep`] says; variant markers until evicted.
+struct KeepFor;
+
+#[allow(
+    clippy::disallowed_types,
+    reason = "moka's Expiry trait is written with std's Instant"
+)]
+impl Expiry<Arc<str>, Slot> for KeepFor {
+    fn expire_after_create(
+        &self,
+        _key: &Arc<str>,
+        value: &Slot,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        match value {
+            Slot::Response(stored) => Some(stored.keep),
+            Slot::Variants(_) => None,
+        }
+    }
+
+    fn expire_after_update(
+        &self,
+        key: &Arc<str>,
+        value: &Slot,
+        updated_at: std::time::Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        self.expire_after_create(key, value, updated_at)
+    }
+}
+
+impl Store {
+    /// A store holding at most `max_bytes`, as [`Stored::weight`] counts them.
+    pub(crate) fn new(max_bytes: u64, telemetry: Arc<Telemetry>) -> Self {
+        let listener = Arc::clone(&telemetry);
+        let gauges = Arc::clone(&telemetry);
+        let entries = Moka::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &Arc<str>, slot: &Slot| match slot {
+                Slot::Response(stored) => stored.weight(key),
+                Slot::Variants(names) => {
+                    u32::try_from(key.len() * 2 + names.len() * 32 + 128).unwrap_or(u32::MAX)
+                }
+            })
+            .expire_after(KeepFor)
+            .support_invalidation_closures()
+            .eviction_listener(move |_key, _slot, cause| match cause {
+                RemovalCause::Size => listener.evicted_for_size.increment(1),
+                RemovalCause::Expired => listener.expired.increment(1),
+                RemovalCause::Explicit | RemovalCause::Replaced => {}
+            })
+            .build();
+        Self {
+            entries,
+            telemetry: gauges,
+        }
+    }
+
+    /// The entry for `resource` and the variant `headers` select.
+    pub(crate) fn lookup(&self, resource: &str, headers: &HeaderMap) -> Lookup {
+        match self.entries.get(resource) {
+            None => Lookup::UriMiss,
+            Some(Slot::Response(stored)) => Lookup::Found(stored),
+            Some(Slot::Variants(names)) => {
+                match self
+                    .entries
+                    .get(variant_key(resource, &names, headers).as_str())
+                {
+                    Some(Slot::Response(stored)) => Lookup::Found(stored),
+                    _ => Lookup::VaryMiss(names),
+                }
+            }
+        }
+    }
+
+    /// Stores `stored` as the variant `headers` select of `resource`, which varies on `vary`.
+    pub(crate) fn insert(
+        &self,
+        resource: &str,
+        vary: &[HeaderName],
+        headers: &HeaderMap,
+        stored: Arc<Stored>,
+    ) {
+        for (key, slot) in slots(resource, vary, headers, stored) {
+            self.entries.insert(key, slot);
+        }
+        self.record_usage();
+    }
+
+    /// Stores a slot as it came from the shared tier.
+    pub(crate) fn insert_slot(&self, key: Arc<str>, slot: Slot) {
+        self.entries.insert(key, slot);
+        self.record_usage();
+    }
+
+    /// Sets the size gauges from moka's counts as of its last maintenance (cheap reads).
+    fn record_usage(&self) {
+        let (entries, bytes) = self.approximate_usage();
+        self.telemetry.entries.set(entries as f64);
+        self.telemetry.size.set(bytes as f64);
+    }
+
+    /// Removes a resource's slot: its response, or the variant list through which its
+    /// variants are found.
+    pub(crate) fn invalidate_resource(&self, resource: &str) {
+        self.entries.invalidate(resource);
+        self.record_usage();
+    }
+
+    /// Removes what `purge` names. Lookups stop returning it at once; memory is reclaimed by
+    /// moka's maintenance.
+    pub(crate) fn purge(&self, purge: &Purge) {
+        let registered = match purge {
+            Purge::All => {
+                self.entries.invalidate_all();
+                Ok(())
+            }
+            Purge::Key(path_and_query) => {
+                let target = purge_target(path_and_query);
+                self.invalidate_if(move |key, _| same_resource(key, &target))
+            }
+            Purge::Prefix(prefix) => {
+                let prefix = prefix.clone();
+                self.invalidate_if(move |key, _| key.starts_with(prefix.as_str()))
+            }
+            Purge::Tag(tag) => {
+                let tag = tag.clone();
+                self.invalidate_if(move |_, slot| match slot {
+                    Slot::Response(stored) => stored.tags.iter().any(|t| **t == *tag),
+                    Slot::Variants(_) => false,
+                })
+            }
+        };
+        if let Err(error) = registered {
+            // Only possible if moka was built without invalidation closures, which `new` asks
+            // for: fall back to the one purge that always works.
+            tracing::error!(%error, "cache purge by predicate failed; purging everything");
+            self.entries.invalidate_all();
+        }
+        self.record_usage();
+    }
+
+    fn invalidate_if(
+        &self,
+        predicate: impl Fn(&Arc<str>, &Slot) -> bool + Send + Sync + 'static,
+    ) -> Result<(), PredicateError> {
+        self.entries.invalidate_entries_if(predicate).map(drop)
+    }
+
+    /// Runs moka's pending maintenance and reports `(entries, bytes)`.
+    pub(crate) fn usage(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        self.record_usage();
+        self.approximate_usage()
+    }
+
+    /// `(entries, bytes)` as last maintained, without running maintenance.
+    fn approximate_usage(&self) -> (u64, u64) {
+        (self.entries.entry_count(), self.entries.weighted_size())
+    }
+}
+
+/// The slots that store `stored` for `resource`: the response itself when it has no `Vary`,
+/// else the variant marker and the response under its variant key.
+pub(crate) fn slots(
+    resource: &str,
+    vary: &[HeaderName],
+    headers: &HeaderMap,
+    stored: Arc<Stored>,
+) -> Vec<(Arc<str>, Slot)> {
+    if vary.is_empty() {
+        return vec![(Arc::from(resource), Slot::Response(stored))];
+    }
+    vec![
+        (Arc::from(resource), Slot::Variants(Arc::from(vary))),
+        (
+            Arc::from(variant_key(resource, vary, headers)),
+            Slot::Response(stored),
+        ),
+    ]
+}
