@@ -38,7 +38,10 @@ async fn items_are_json_with_validators_and_answer_304() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=30");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=30, stale-while-revalidate=30, stale-if-error=300"
+    );
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     assert!(etag.starts_with('"'), "strong validator expected: {etag}");
     let item: Value = response.json().await.unwrap();
@@ -77,7 +80,10 @@ async fn the_report_is_64_kib_of_cacheable_json() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=60");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=60, stale-if-error=300"
+    );
     assert_eq!(response.headers()["content-type"], "application/json");
     let body = response.bytes().await.unwrap();
     assert!(

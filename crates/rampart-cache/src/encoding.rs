@@ -6,12 +6,13 @@ use http::HeaderValue;
 const CODINGS: [&str; 5] = ["br", "zstd", "gzip", "deflate", "identity"];
 
 /// The canonical form of an `Accept-Encoding` value: each known coding with the weight the
-/// header gives it (explicitly, through `*`, or identity's implicit 1), in a fixed order,
-/// without unknown codings or whitespace; `None` when the value is unreadable.
+/// header gives it (explicitly or through `*`), in a fixed order, without unknown codings,
+/// whitespace or redundant weights; `None` when the value is unreadable.
 ///
 /// Two headers with the same canonical form leave an encoder that knows only these codings the
 /// same choice, so the cache can store one variant for both: `gzip, br` and `br,gzip;q=1`
-/// become `br,gzip,identity`. The request's own header is replaced by this form, so the encoder
+/// become `br,gzip`. Nothing is added that the client did not say (no implicit identity), so
+/// the encoder's own reading of the header is unchanged. The request's own header is replaced by this form, so the encoder
 /// below sees exactly what the variant was keyed on.
 pub(crate) fn canonical(value: &HeaderValue) -> Option<HeaderValue> {
     let text = value.to_str().ok()?;
@@ -42,24 +43,29 @@ pub(crate) fn canonical(value: &HeaderValue) -> Option<HeaderValue> {
     }
     let mut out = String::with_capacity(40);
     for (index, coding) in CODINGS.iter().enumerate() {
-        // RFC 9110 12.5.3: identity is acceptable unless excluded, by name or by `*;q=0`.
-        let implicit = if *coding == "identity" {
-            Some(if wildcard == Some(0) { 0 } else { 1000 })
-        } else {
-            wildcard
+        let weight = weights[index].or(wildcard);
+        // Identity keeps an explicit zero: `identity;q=0` refuses an unencoded answer, while
+        // leaving identity out accepts one. For the others, zero and absence are the same.
+        let shown = match weight {
+            Some(0) => *coding == "identity",
+            Some(_) => true,
+            None => false,
         };
-        let weight = weights[index].or(implicit).unwrap_or(0);
-        if weight == 0 {
+        if !shown {
             continue;
         }
         if !out.is_empty() {
             out.push(',');
         }
         out.push_str(coding);
+        let weight = weight.unwrap_or(1000);
         if weight < 1000 {
             let digits = format!("{weight:03}");
-            out.push_str(";q=0.");
-            out.push_str(digits.trim_end_matches('0'));
+            out.push_str(";q=0");
+            if weight > 0 {
+                out.push('.');
+                out.push_str(digits.trim_end_matches('0'));
+            }
         }
     }
     HeaderValue::from_str(&out).ok()
@@ -90,30 +96,27 @@ mod tests {
 
     #[test]
     fn equivalent_headers_share_one_form() {
-        assert_eq!(canon("gzip, br").as_deref(), Some("br,gzip,identity"));
-        assert_eq!(canon("br;q=1.0 ,GZIP").as_deref(), Some("br,gzip,identity"));
-        assert_eq!(
-            canon("x-gzip, br, sdch").as_deref(),
-            Some("br,gzip,identity")
-        );
+        assert_eq!(canon("gzip, br").as_deref(), Some("br,gzip"));
+        assert_eq!(canon("br;q=1.0 ,GZIP").as_deref(), Some("br,gzip"));
+        assert_eq!(canon("x-gzip, br, sdch").as_deref(), Some("br,gzip"));
     }
 
     #[test]
     fn weights_are_kept_and_zero_drops_a_coding() {
+        assert_eq!(canon("gzip;q=0.5, br;q=0").as_deref(), Some("gzip;q=0.5"));
         assert_eq!(
-            canon("gzip;q=0.5, br;q=0").as_deref(),
-            Some("gzip;q=0.5,identity")
+            canon("identity;q=0, gzip").as_deref(),
+            Some("gzip,identity;q=0")
         );
-        assert_eq!(canon("identity;q=0, gzip").as_deref(), Some("gzip"));
     }
 
     #[test]
     fn the_wildcard_covers_codings_not_named() {
         assert_eq!(
             canon("*;q=0.2, gzip").as_deref(),
-            Some("br;q=0.2,zstd;q=0.2,gzip,deflate;q=0.2,identity")
+            Some("br;q=0.2,zstd;q=0.2,gzip,deflate;q=0.2,identity;q=0.2")
         );
-        assert_eq!(canon("gzip, *;q=0").as_deref(), Some("gzip"));
+        assert_eq!(canon("gzip, *;q=0").as_deref(), Some("gzip,identity;q=0"));
     }
 
     #[test]

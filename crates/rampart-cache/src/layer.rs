@@ -135,7 +135,7 @@ impl<S> Layer<S> for CacheLayer {
 ///     .build();
 /// assert_eq!(layer.handle().usage().bytes, 0);
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct CacheLayerBuilder {
     default_rule: Option<CacheRule>,

@@ -513,6 +513,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn responses_survive_the_round_trip() {
+        let now = SystemTime::now();
+        let request = http::Request::get("/r")
+            .body(())
+            .expect("valid")
+            .into_parts()
+            .0;
+        let response = http::Response::builder()
+            .header("cache-control", "max-age=60")
+            .header("cache-tag", "a b")
+            .header("content-type", "application/json")
+            .body(())
+            .expect("valid")
+            .into_parts()
+            .0;
+        let policy = crate::entry::admit(&request, &response, &crate::CacheRule::new(), now)
+            .expect("storable");
+        let tag = HeaderName::from_static("cache-tag");
+        let stored = Stored::new(policy, &response, Bytes::from_static(b"{}"), &tag, now);
+        let bytes = encode(&Slot::Response(Arc::new(stored))).expect("encodable");
+        let Some(Slot::Response(back)) = decode(&bytes, now) else {
+            panic!("decodes to a response");
+        };
+        assert_eq!(back.body, "{}");
+        assert_eq!(back.headers["content-type"], "application/json");
+        assert_eq!(&*back.tags, &[Box::from("a"), Box::from("b")]);
+        assert!(back.is_fresh(now));
+    }
+
+    #[test]
     fn glob_characters_are_literal() {
         assert_eq!(glob_escape("/a*[b]?"), "/a\\*\\[b\\]\\?");
     }

@@ -5,6 +5,7 @@ use moka::notification::RemovalCause;
 use moka::sync::Cache as Moka;
 use moka::{Expiry, PredicateError};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::Purge;
@@ -33,7 +34,36 @@ pub(crate) enum Lookup {
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
     entries: Moka<Arc<str>, Slot>,
+    usage: Arc<Usage>,
+}
+
+/// Entries and bytes held, kept exactly as slots come and go (moka's own counts lag until its
+/// maintenance runs), for the gauges.
+#[derive(Debug)]
+struct Usage {
+    entries: AtomicI64,
+    bytes: AtomicI64,
     telemetry: Arc<Telemetry>,
+}
+
+impl Usage {
+    fn change(&self, key: &str, slot: &Slot, sign: i64) {
+        let entries = self.entries.fetch_add(sign, Ordering::Relaxed) + sign;
+        let weight = sign * i64::from(weight(key, slot));
+        let bytes = self.bytes.fetch_add(weight, Ordering::Relaxed) + weight;
+        self.telemetry.entries.set(entries.max(0) as f64);
+        self.telemetry.size.set(bytes.max(0) as f64);
+    }
+}
+
+/// What a slot weighs in the byte budget.
+fn weight(key: &str, slot: &Slot) -> u32 {
+    match slot {
+        Slot::Response(stored) => stored.weight(key),
+        Slot::Variants(names) => {
+            u32::try_from(key.len() * 2 + names.len() * 32 + 128).unwrap_or(u32::MAX)
+        }
+    }
 }
 
 /// Keeps each response as long as [`Stored::keep`] says; variant markers until evicted.
@@ -70,28 +100,27 @@ impl Expiry<Arc<str>, Slot> for KeepFor {
 impl Store {
     /// A store holding at most `max_bytes`, as [`Stored::weight`] counts them.
     pub(crate) fn new(max_bytes: u64, telemetry: Arc<Telemetry>) -> Self {
-        let listener = Arc::clone(&telemetry);
-        let gauges = Arc::clone(&telemetry);
+        let usage = Arc::new(Usage {
+            entries: AtomicI64::new(0),
+            bytes: AtomicI64::new(0),
+            telemetry,
+        });
+        let removed = Arc::clone(&usage);
         let entries = Moka::builder()
             .max_capacity(max_bytes)
-            .weigher(|key: &Arc<str>, slot: &Slot| match slot {
-                Slot::Response(stored) => stored.weight(key),
-                Slot::Variants(names) => {
-                    u32::try_from(key.len() * 2 + names.len() * 32 + 128).unwrap_or(u32::MAX)
-                }
-            })
+            .weigher(|key: &Arc<str>, slot: &Slot| weight(key, slot))
             .expire_after(KeepFor)
             .support_invalidation_closures()
-            .eviction_listener(move |_key, _slot, cause| match cause {
-                RemovalCause::Size => listener.evicted_for_size.increment(1),
-                RemovalCause::Expired => listener.expired.increment(1),
-                RemovalCause::Explicit | RemovalCause::Replaced => {}
+            .eviction_listener(move |key, slot, cause| {
+                removed.change(&key, &slot, -1);
+                match cause {
+                    RemovalCause::Size => removed.telemetry.evicted_for_size.increment(1),
+                    RemovalCause::Expired => removed.telemetry.expired.increment(1),
+                    RemovalCause::Explicit | RemovalCause::Replaced => {}
+                }
             })
             .build();
-        Self {
-            entries,
-            telemetry: gauges,
-        }
+        Self { entries, usage }
     }
 
     /// The entry for `resource` and the variant `headers` select.
@@ -120,29 +149,20 @@ impl Store {
         stored: Arc<Stored>,
     ) {
         for (key, slot) in slots(resource, vary, headers, stored) {
-            self.entries.insert(key, slot);
+            self.insert_slot(key, slot);
         }
-        self.record_usage();
     }
 
     /// Stores a slot as it came from the shared tier.
     pub(crate) fn insert_slot(&self, key: Arc<str>, slot: Slot) {
+        self.usage.change(&key, &slot, 1);
         self.entries.insert(key, slot);
-        self.record_usage();
-    }
-
-    /// Sets the size gauges from moka's counts as of its last maintenance (cheap reads).
-    fn record_usage(&self) {
-        let (entries, bytes) = self.approximate_usage();
-        self.telemetry.entries.set(entries as f64);
-        self.telemetry.size.set(bytes as f64);
     }
 
     /// Removes a resource's slot: its response, or the variant list through which its
     /// variants are found.
     pub(crate) fn invalidate_resource(&self, resource: &str) {
         self.entries.invalidate(resource);
-        self.record_usage();
     }
 
     /// Removes what `purge` names. Lookups stop returning it at once; memory is reclaimed by
@@ -175,7 +195,6 @@ impl Store {
             tracing::error!(%error, "cache purge by predicate failed; purging everything");
             self.entries.invalidate_all();
         }
-        self.record_usage();
     }
 
     fn invalidate_if(
@@ -188,12 +207,6 @@ impl Store {
     /// Runs moka's pending maintenance and reports `(entries, bytes)`.
     pub(crate) fn usage(&self) -> (u64, u64) {
         self.entries.run_pending_tasks();
-        self.record_usage();
-        self.approximate_usage()
-    }
-
-    /// `(entries, bytes)` as last maintained, without running maintenance.
-    fn approximate_usage(&self) -> (u64, u64) {
         (self.entries.entry_count(), self.entries.weighted_size())
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::RoutePolicy;
+use crate::cache_config::{CacheConfig, RouteCacheConfig};
 use crate::ratelimit_config::{PolicyConfig, RateLimitConfig, policies};
 use rampart_ratelimit::ClientIp;
 
@@ -51,6 +52,8 @@ pub struct StackConfig {
     pub compression: CompressionConfig,
     /// Rate limits.
     pub ratelimit: RateLimitConfig,
+    /// The response cache's store (routes opt in with `[routes."/x".cache]`).
+    pub cache: CacheConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
 }
@@ -193,6 +196,9 @@ pub struct RouteConfig {
     /// Left out: the `[ratelimit]` policies.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<Vec<PolicyConfig>>,
+    /// `[routes."/template".cache]`: caches the route's responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<RouteCacheConfig>,
 }
 
 impl RouteConfig {
@@ -211,6 +217,9 @@ impl RouteConfig {
         }
         if let Some(breaker) = &self.breaker {
             policy = policy.breaker(breaker.clone());
+        }
+        if let Some(cache) = &self.cache {
+            policy = policy.cache(cache.rule(&format!("routes.\"{template}\".cache"))?);
         }
         Ok(policy)
     }
@@ -256,6 +265,7 @@ impl StackConfig {
             "ratelimit.policies",
             &self.ratelimit.client_ip,
         )?;
+        self.cache.validate()?;
         if self.compression.min_size == 0 {
             return Err(ConfigError::new(
                 "compression.min_size",

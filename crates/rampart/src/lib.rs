@@ -28,6 +28,7 @@
 //! | catch panic | [`panic`] | a panic anywhere inside becomes a 500 that metrics still records |
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
 //! | rate limit | [`ratelimit`] | refuses excess before any work is done on it; on routes given policies |
+//! | response cache | [`cache`] | answers repeats without the breaker or the handler; above compression, so it stores encoded bytes; on routes given a rule |
 //! | circuit breaker | [`breaker`] | right around the handler, judging only the handler's own outcomes; on routes given one |
 //! | compression | [`compression`] | innermost, so that a cache placed above it stores encoded bytes |
 //!
@@ -42,11 +43,14 @@
 //! document built by [`core::Problem`], with a stable `code` member saying which layer answered
 //! and why.
 
+mod cache_config;
 pub mod config;
 mod policy;
 mod ratelimit_config;
 mod stack;
 
+#[doc(inline)]
+pub use cache_config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(inline)]
 pub use config::{
     CompressionConfig, CompressionLevelConfig, ConfigError, RouteConfig, StackConfig, TimeoutConfig,
@@ -61,6 +65,7 @@ pub use ratelimit_config::{
 pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 
 pub use rampart_breaker as breaker;
+pub use rampart_cache as cache;
 pub use rampart_compression as compression;
 pub use rampart_core as core;
 pub use rampart_metrics as metrics;

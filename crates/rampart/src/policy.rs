@@ -1,4 +1,5 @@
 use rampart_breaker::BreakerConfig;
+use rampart_cache::CacheRule;
 use rampart_ratelimit::Policy;
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub struct RoutePolicy {
     pub(crate) timeout: Option<Duration>,
     pub(crate) breaker: Option<BreakerConfig>,
     pub(crate) rate_limit: Option<Vec<Policy>>,
+    pub(crate) cache: Option<CacheRule>,
 }
 
 impl RoutePolicy {
@@ -34,6 +36,7 @@ impl RoutePolicy {
             timeout: None,
             breaker: None,
             rate_limit: None,
+            cache: None,
         }
     }
 
@@ -47,6 +50,12 @@ impl RoutePolicy {
     /// an empty list leaves the route unlimited.
     pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
         self.rate_limit = Some(policies);
+        self
+    }
+
+    /// Caches the route's responses under `rule` (routes are not cached unless given one).
+    pub fn cache(mut self, rule: CacheRule) -> Self {
+        self.cache = Some(rule);
         self
     }
 

@@ -1,5 +1,6 @@
 use axum::Router;
 use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClassifier};
+use rampart_cache::{Cache, CacheHandle, CacheLayer, CacheLayerBuilder};
 use rampart_compression::{Compression, CompressionLayer};
 use rampart_core::RouteTable;
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
@@ -13,8 +14,9 @@ use tower_layer::Layer;
 use crate::{ConfigError, RoutePolicy, StackConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
-pub type StackService<S> =
-    Metrics<CatchPanic<Timeout<RateLimit<CircuitBreaker<Compression<S>, DefaultClassifier>>>>>;
+pub type StackService<S> = Metrics<
+    CatchPanic<Timeout<RateLimit<Cache<CircuitBreaker<Compression<S>, DefaultClassifier>>>>>,
+>;
 
 /// Every rampart layer, composed in one order. Made by [`Stack::layer`].
 ///
@@ -36,6 +38,7 @@ pub struct StackLayer {
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
     rate_limit: RateLimitLayer,
+    cache: CacheLayer,
     breaker: CircuitBreakerLayer,
     compression: CompressionLayer,
 }
@@ -45,16 +48,19 @@ impl<S> Layer<S> for StackLayer {
 
     /// Built innermost first; read from the bottom up for the order a request takes.
     fn layer(&self, inner: S) -> Self::Service {
-        // Compression is innermost: it only transforms bodies, and anything that stores
-        // responses (the cache, to come) must sit above it to store encoded bytes.
+        // Compression is innermost: it only transforms bodies, and the cache above it stores
+        // the encoded bytes, so a hit costs no compression.
         let service = self.compression.layer(inner);
         // The breaker sits right around the handler, so it judges the handler's own outcomes
-        // and nothing the layers above decided; the cache (to come) goes above it, so hits
-        // never touch the breaker and stale entries can answer while it is open.
+        // and nothing the layers above decided.
         let service = self.breaker.layer(service);
-        // Excess is refused before any work is done on it, above the cache (to come) so that a
-        // client over its quota cannot keep even cached answers coming; below the deadline, so
-        // that a Redis-backed decision is bounded too.
+        // The cache is above the breaker, so hits never touch it and a stale entry can answer
+        // while it is open (stale-if-error); below the deadline, which it reads to answer with
+        // a stale entry just before the timeout would.
+        let service = self.cache.layer(service);
+        // Excess is refused before any work is done on it, above the cache so that a client
+        // over its quota cannot keep even cached answers coming; below the deadline, so that
+        // a Redis-backed decision is bounded too.
         let service = self.rate_limit.layer(service);
         // The deadline bounds everything below it, compression of the first bytes included.
         // The breaker counts a call this layer gives up on as a failure.
@@ -125,6 +131,7 @@ impl Stack {
         if let Some(redis) = &config.ratelimit.redis {
             builder = builder.rate_limit_redis(redis.backend()?);
         }
+        builder = builder.cache(config.cache.builder()?);
         for (template, route) in &config.routes {
             builder = builder.route(template.as_str(), route.policy(template, client_ip)?);
         }
@@ -150,6 +157,11 @@ impl Stack {
     /// The stack's Prometheus registry.
     pub const fn prometheus(&self) -> &Prometheus {
         &self.prometheus
+    }
+
+    /// The response cache, to purge it and read its size.
+    pub fn cache(&self) -> CacheHandle {
+        self.layer.cache.handle()
     }
 
     /// The stack's circuit breakers, for an admin read-out and for forcing states.
@@ -186,6 +198,7 @@ pub struct StackBuilder {
     rate_limit: Vec<Policy>,
     rate_limit_headers: bool,
     rate_limit_redis: Option<RedisBackend>,
+    cache: CacheLayerBuilder,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -198,6 +211,7 @@ impl Default for StackBuilder {
             rate_limit: Vec::new(),
             rate_limit_headers: true,
             rate_limit_redis: None,
+            cache: CacheLayer::builder(),
             routes: BTreeMap::new(),
         }
     }
@@ -232,6 +246,13 @@ impl StackBuilder {
     /// Keeps every rate-limit quota in Redis, shared by all instances using it.
     pub fn rate_limit_redis(mut self, backend: RedisBackend) -> Self {
         self.rate_limit_redis = Some(backend);
+        self
+    }
+
+    /// The response cache's store: size, entry limit, coalescing wait, shared tier. Routes are
+    /// cached when their [`RoutePolicy`] has a cache rule; rules given here are replaced.
+    pub fn cache(mut self, cache: CacheLayerBuilder) -> Self {
+        self.cache = cache;
         self
     }
 
@@ -299,11 +320,21 @@ impl StackBuilder {
         }
         .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
         .headers(self.rate_limit_headers);
+        let cache = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.cache.clone()?)))
+            .fold(
+                self.cache.with_recorder(recorder.clone()),
+                |cache, (template, rule)| cache.route(template.as_str(), rule),
+            )
+            .build();
         let layer = StackLayer {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder.clone()),
             rate_limit,
+            cache,
             breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
             compression: self.compression,
         };

@@ -34,8 +34,15 @@ fn the_default_survives_a_round_trip_through_toml() {
                     .minimum_calls(3),
             ),
             ratelimit: Some(vec![]),
+            cache: Some(rampart::RouteCacheConfig {
+                default_ttl: Some(Duration::from_secs(30)),
+                key_headers: vec!["x-tenant".to_owned()],
+                ignore_query_params: vec!["utm_source".to_owned()],
+                sort_query: false,
+            }),
         },
     );
+    config.cache.max_bytes = 1024 * 1024;
     config.ratelimit.client_ip =
         rampart::ratelimit::ClientIp::default().trust("10.0.0.0/8".parse().unwrap());
     config.ratelimit.policies.push(rampart::PolicyConfig {
@@ -113,6 +120,17 @@ fn invalid_values_name_their_field() {
         (
             "[routes.\"/x\"]\nratelimit = [{ name = \"p\", limit = 1, period = \"0s\", key = \"global\" }]\n",
             "routes.\"/x\".ratelimit[0]",
+        ),
+        ("[cache]\nmax_bytes = 0\n", "cache.max_bytes"),
+        ("[cache]\ntag_header = \"bad header\"\n", "cache.tag_header"),
+        ("[cache.redis]\nurl = \"http://nope\"\n", "cache.redis.url"),
+        (
+            "[routes.\"/x\".cache]\nkey_headers = [\"ok\", \"not ok\"]\n",
+            "routes.\"/x\".cache.key_headers[1]",
+        ),
+        (
+            "[routes.\"/x\".cache]\ndefault_ttl = \"soon\"\n",
+            "routes./x.cache.default_ttl",
         ),
     ];
     for (toml, expected) in cases {

@@ -2,7 +2,7 @@
 
 use rampart::breaker::{BreakerConfig, Window};
 use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
-use rampart::{KeyConfig, PolicyConfig, RedisConfig};
+use rampart::{CacheRedisConfig, KeyConfig, PolicyConfig, RedisConfig, RouteCacheConfig};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,7 +12,8 @@ use std::time::Duration;
 ///
 /// Without a file (or without a `[stack]` table in it), the stack gets the example's defaults:
 /// the default `StackConfig`, plus 100 requests per second (burst 100) per client address on
-/// every route but `/metrics`, `/health/*` and `/admin/*`, and a circuit breaker on
+/// every route but `/metrics`, `/health/*` and `/admin/*`, the response cache (32 MiB) on
+/// `/api/items/{id}` and `/api/report`, and a circuit breaker on
 /// `/api/upstream` (count window 20, minimum 10 calls, 50 % failures or 80 % calls slower than
 /// 2 s, open 5 s, 3 probes). A `[stack]` table replaces all of that;
 /// `examples/server/rampart.toml` spells it out.
@@ -43,6 +44,8 @@ impl Default for ServerConfig {
             "/health/ready",
             "/admin/chaos",
             "/admin/breakers",
+            "/admin/cache",
+            "/admin/cache/purge",
         ] {
             stack.routes.insert(
                 unlimited.to_owned(),
@@ -52,6 +55,17 @@ impl Default for ServerConfig {
                 },
             );
         }
+        // The two routes whose responses say they may be cached.
+        for cached in ["/api/items/{id}", "/api/report"] {
+            stack.routes.insert(
+                cached.to_owned(),
+                RouteConfig {
+                    cache: Some(RouteCacheConfig::default()),
+                    ..RouteConfig::default()
+                },
+            );
+        }
+        stack.cache.max_bytes = 32 * 1024 * 1024;
         stack.routes.insert(
             "/api/upstream".to_owned(),
             RouteConfig {
@@ -161,15 +175,25 @@ impl ServerConfig {
         Ok(())
     }
 
-    /// Shares the rate-limit quotas through Redis at `url` (`--redis-url`,
-    /// `RAMPART_REDIS_URL`), keeping any other `[stack.ratelimit.redis]` settings.
+    /// Shares the rate-limit quotas and the response cache through Redis at `url`
+    /// (`--redis-url`, `RAMPART_REDIS_URL`), keeping any other `[stack.ratelimit.redis]` and
+    /// `[stack.cache.redis]` settings.
     #[must_use]
     pub fn with_redis_url(mut self, url: String) -> Self {
+        let url_for_cache = url.clone();
         let redis = match self.stack.ratelimit.redis.take() {
             Some(redis) => RedisConfig { url, ..redis },
             None => RedisConfig::new(url),
         };
         self.stack.ratelimit.redis = Some(redis);
+        let cache = match self.stack.cache.redis.take() {
+            Some(cache) => CacheRedisConfig {
+                url: url_for_cache,
+                ..cache
+            },
+            None => CacheRedisConfig::new(url_for_cache),
+        };
+        self.stack.cache.redis = Some(cache);
         self
     }
 

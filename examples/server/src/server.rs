@@ -27,7 +27,11 @@ use crate::state::AppState;
 /// A [`rampart::ConfigError`] when the stack configuration is invalid.
 pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigError> {
     let stack = Stack::from_config(&config.stack)?;
-    let state = AppState::new(config.server.admin_token.clone(), stack.breakers());
+    let state = AppState::new(
+        config.server.admin_token.clone(),
+        stack.breakers(),
+        stack.cache(),
+    );
     Ok((app_with_state(&stack, state), stack))
 }
 
@@ -36,6 +40,7 @@ pub fn bare(config: &ServerConfig) -> Router {
     bare_app(AppState::new(
         config.server.admin_token.clone(),
         rampart::breaker::Breakers::new(rampart::core::MetricsRecorder::global()),
+        rampart::cache::CacheLayer::builder().build().handle(),
     ))
 }
 
@@ -86,7 +91,11 @@ pub async fn serve(
 ) -> io::Result<()> {
     let stack = Stack::from_config(&config.stack)
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-    let state = AppState::new(config.server.admin_token.clone(), stack.breakers());
+    let state = AppState::new(
+        config.server.admin_token.clone(),
+        stack.breakers(),
+        stack.cache(),
+    );
     let app = if config.server.bare {
         bare_app(state.clone())
     } else {

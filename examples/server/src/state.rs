@@ -1,5 +1,6 @@
 use bytes::Bytes;
 use rampart::breaker::Breakers;
+use rampart::cache::CacheHandle;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,11 +15,12 @@ pub(crate) struct AppState {
     pub(crate) report_etag: Arc<str>,
     pub(crate) admin_token: Option<Arc<str>>,
     pub(crate) breakers: Breakers,
+    pub(crate) cache: CacheHandle,
     ready: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub(crate) fn new(admin_token: Option<String>, breakers: Breakers) -> Self {
+    pub(crate) fn new(admin_token: Option<String>, breakers: Breakers, cache: CacheHandle) -> Self {
         let report = report::report();
         Self {
             chaos: Arc::default(),
@@ -26,6 +28,7 @@ impl AppState {
             report,
             admin_token: admin_token.map(Into::into),
             breakers,
+            cache,
             ready: Arc::new(AtomicBool::new(true)),
         }
     }

@@ -13,11 +13,12 @@ use rampart_cache::{Cache, CacheBody, CacheLayer, CacheRule};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tower::util::BoxCloneService;
+use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
 /// The origin as a service.
-pub(crate) type OriginService = BoxCloneService<Request<Body>, Response<Full<Bytes>>, Infallible>;
+pub(crate) type OriginService =
+    BoxCloneSyncService<Request<Body>, Response<Full<Bytes>>, Infallible>;
 
 pub(crate) type Answer = Arc<dyn Fn(&Request<Body>) -> Response<Full<Bytes>> + Send + Sync>;
 
@@ -66,7 +67,7 @@ impl Origin {
 
     pub(crate) fn service(&self) -> OriginService {
         let origin = self.clone();
-        tower::service_fn(move |request: Request<Body>| {
+        BoxCloneSyncService::new(tower::service_fn(move |request: Request<Body>| {
             let origin = origin.clone();
             async move {
                 origin.calls.fetch_add(1, Ordering::SeqCst);
@@ -78,8 +79,7 @@ impl Origin {
                 let answer = Arc::clone(&origin.answer.lock().expect("not poisoned"));
                 Ok::<_, Infallible>(answer(&request))
             }
-        })
-        .boxed_clone()
+        }))
     }
 }
 

@@ -5,10 +5,11 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use rampart::breaker::ForcedState;
+use rampart::cache::Purge;
 use rampart::core::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -26,6 +27,8 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/chaos", get(chaos).post(set_chaos))
         .route("/breakers", get(breakers).post(force_breaker))
+        .route("/cache", get(cache_usage))
+        .route("/cache/purge", post(purge_cache))
         .layer(DefaultBodyLimit::max(MAX_ADMIN_BODY))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
 }
@@ -119,4 +122,27 @@ async fn force_breaker(
         .into_iter()
         .find(|snapshot| snapshot.name == request.breaker);
     Json(snapshot).into_response()
+}
+
+async fn cache_usage(State(state): State<AppState>) -> Response {
+    Json(state.cache.usage()).into_response()
+}
+
+/// `{"key": "/api/items/7"}`, `{"prefix": "/api/"}`, `{"tag": "items"}` or `"all"`.
+async fn purge_cache(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let purge: Purge = match json_body(body) {
+        Ok(purge) => purge,
+        Err(problem) => return problem.into_response(),
+    };
+    match state.cache.purge(purge.clone()).await {
+        Ok(()) => Json(serde_json::json!({ "purged": purge })).into_response(),
+        Err(error) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "cache_purge_incomplete")
+            .with_detail(format!(
+                "purged on this instance only: {error}; other instances may still serve it"
+            ))
+            .into_response(),
+    }
 }

@@ -25,19 +25,24 @@ pub(crate) async fn item(Path(id): Path<String>, headers: HeaderMap) -> Response
     };
     let body = report::item(id);
     let etag = report::etag(&body);
-    cacheable(
+    let mut response = cacheable(
         &headers,
-        "public, max-age=30",
+        "public, max-age=30, stale-while-revalidate=30, stale-if-error=300",
         &etag,
         "application/json",
         body,
-    )
+    );
+    // Lets an admin purge one item, or all of them, by tag.
+    if let Ok(tags) = HeaderValue::from_str(&format!("items item-{id}")) {
+        response.headers_mut().insert("cache-tag", tags);
+    }
+    response
 }
 
 pub(crate) async fn report(State(state): State<AppState>, headers: HeaderMap) -> Response {
     cacheable(
         &headers,
-        "public, max-age=60",
+        "public, max-age=60, stale-if-error=300",
         &state.report_etag,
         "application/json",
         state.report.clone(),

@@ -1,0 +1,197 @@
+//! `[cache]` and `[routes."/x".cache]`: the response cache in the configuration.
+
+use http::HeaderName;
+use rampart_cache::{CacheLayerBuilder, CacheRule, RedisTier};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::ConfigError;
+
+/// `[cache]`: the store every cached route shares. Routes are cached only when they have a
+/// `[routes."/x".cache]` table.
+///
+/// # Example
+///
+/// ```
+/// use rampart::StackConfig;
+///
+/// let config = StackConfig::from_toml_str(
+///     r#"
+///     [cache]
+///     max_bytes = 33554432
+///
+///     [routes."/api/items/{id}".cache]
+///     default_ttl = "30s"
+///     key_headers = ["x-tenant"]
+///     "#,
+/// )
+/// .unwrap();
+/// assert_eq!(config.cache.max_bytes, 32 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Bytes the local tier may hold. Default: 64 MiB.
+    pub max_bytes: u64,
+    /// Larger responses stream through, never stored. Default: 1 MiB.
+    pub max_entry_bytes: u64,
+    /// How long concurrent misses wait for the first one. Default: 5 s.
+    #[serde(with = "humantime_serde")]
+    pub coalesce_wait: Duration,
+    /// The response header with tags for purges. Default: `cache-tag`.
+    pub tag_header: String,
+    /// `[cache.redis]`: a shared tier behind the local one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<CacheRedisConfig>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            max_entry_bytes: 1024 * 1024,
+            coalesce_wait: Duration::from_secs(5),
+            tag_header: String::from("cache-tag"),
+            redis: None,
+        }
+    }
+}
+
+/// `[cache.redis]`: the shared tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheRedisConfig {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// Key and channel prefix; instances share entries only under one prefix.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Deadline of each Redis read or write. Default: 50 ms.
+    #[serde(default = "default_deadline", with = "humantime_serde")]
+    pub deadline: Duration,
+    /// Larger serialized entries stay local. Default: 1 MiB.
+    #[serde(default = "default_redis_entry")]
+    pub max_entry_bytes: u64,
+}
+
+impl CacheRedisConfig {
+    /// The shared tier at `url`, every other setting at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: default_prefix(),
+            deadline: default_deadline(),
+            max_entry_bytes: default_redis_entry(),
+        }
+    }
+}
+
+fn default_prefix() -> String {
+    String::from("rampart:cache")
+}
+
+const fn default_deadline() -> Duration {
+    Duration::from_millis(50)
+}
+
+const fn default_redis_entry() -> u64 {
+    1024 * 1024
+}
+
+impl CacheConfig {
+    /// Checks the values that parse but cannot work, without connecting anywhere.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_bytes == 0 {
+            return Err(ConfigError::new(
+                "cache.max_bytes",
+                "must be at least 1 byte",
+            ));
+        }
+        self.tag_header()?;
+        if let Some(redis) = &self.redis {
+            redis::Client::open(redis.url.as_str())
+                .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn tag_header(&self) -> Result<HeaderName, ConfigError> {
+        HeaderName::from_bytes(self.tag_header.as_bytes())
+            .map_err(|_| ConfigError::new("cache.tag_header", "not a valid header name"))
+    }
+
+    /// The cache's store settings; routes are added by the stack. Needs a tokio runtime when
+    /// there is a Redis tier.
+    pub(crate) fn builder(&self) -> Result<CacheLayerBuilder, ConfigError> {
+        self.validate()?;
+        let tag_header = self.tag_header()?;
+        let mut builder = rampart_cache::CacheLayer::builder()
+            .max_bytes(self.max_bytes)
+            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
+            .coalesce_wait(self.coalesce_wait)
+            .tag_header(tag_header);
+        if let Some(redis) = &self.redis {
+            builder = builder.shared_tier(redis.tier()?);
+        }
+        Ok(builder)
+    }
+}
+
+impl CacheRedisConfig {
+    fn tier(&self) -> Result<RedisTier, ConfigError> {
+        Ok(RedisTier::new(&self.url)
+            .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?
+            .prefix(&self.prefix)
+            .deadline(self.deadline)
+            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX)))
+    }
+}
+
+/// `[routes."/template".cache]`: caches the route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouteCacheConfig {
+    /// Freshness for responses that carry no caching headers (`"30s"`). Default: none, such
+    /// responses are not stored.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub default_ttl: Option<Duration>,
+    /// Request headers that are part of the key.
+    pub key_headers: Vec<String>,
+    /// Query parameters left out of the key.
+    pub ignore_query_params: Vec<String>,
+    /// Sort query parameters in the key. Default: true.
+    pub sort_query: bool,
+}
+
+impl Default for RouteCacheConfig {
+    fn default() -> Self {
+        Self {
+            default_ttl: None,
+            key_headers: Vec::new(),
+            ignore_query_params: Vec::new(),
+            sort_query: true,
+        }
+    }
+}
+
+impl RouteCacheConfig {
+    pub(crate) fn rule(&self, field: &str) -> Result<CacheRule, ConfigError> {
+        let mut rule = CacheRule::new().sort_query(self.sort_query);
+        if let Some(ttl) = self.default_ttl {
+            rule = rule.default_ttl(ttl);
+        }
+        for (index, name) in self.key_headers.iter().enumerate() {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                ConfigError::new(
+                    format!("{field}.key_headers[{index}]"),
+                    "not a valid header name",
+                )
+            })?;
+            rule = rule.key_header(name);
+        }
+        for name in &self.ignore_query_params {
+            rule = rule.ignore_query_param(name.as_str());
+        }
+        Ok(rule)
+    }
+}

@@ -1,0 +1,200 @@
+//! The response cache over TCP: encoded hits, 304s, tags, admin purges, metrics.
+
+#![allow(clippy::unwrap_used)]
+
+use rampart_tests::{client, decode, series, start};
+use reqwest::StatusCode;
+
+const ADMIN: &str = "[server]\nadmin_token = \"secret\"\n";
+
+#[tokio::test]
+async fn the_report_is_stored_encoded_and_hit_per_encoding() {
+    let server = start("").await;
+    let client = client();
+    let get = |encoding: &'static str| {
+        client
+            .get(server.url("/api/report"))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    let first = get("br").await.unwrap();
+    assert_eq!(first.headers()["content-encoding"], "br");
+    assert_eq!(
+        first.headers()["cache-status"],
+        "rampart; fwd=uri-miss; stored; ttl=60"
+    );
+    let first_body = decode(Some("br"), &first.bytes().await.unwrap());
+
+    let hit = get("br").await.unwrap();
+    assert!(
+        hit.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .starts_with("rampart; hit; ttl=")
+    );
+    assert_eq!(hit.headers()["content-encoding"], "br");
+    assert!(hit.headers().contains_key("age"));
+    assert_eq!(decode(Some("br"), &hit.bytes().await.unwrap()), first_body);
+
+    let gzip = get("gzip").await.unwrap();
+    assert_eq!(
+        gzip.headers()["cache-status"],
+        "rampart; fwd=vary-miss; stored; ttl=60"
+    );
+    assert_eq!(
+        decode(Some("gzip"), &gzip.bytes().await.unwrap()),
+        first_body
+    );
+    let gzip_again = get("gzip;q=1.0").await.unwrap();
+    assert!(
+        gzip_again.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("hit")
+    );
+}
+
+#[tokio::test]
+async fn a_hit_answers_if_none_match_with_304() {
+    let server = start("").await;
+    let client = client();
+    let first = client.get(server.url("/api/items/7")).send().await.unwrap();
+    assert!(
+        first.headers().get("cache-tag").is_none(),
+        "tags are for the cache only"
+    );
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = client
+        .get(server.url("/api/items/7"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(
+        again.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .starts_with("rampart; hit")
+    );
+}
+
+#[tokio::test]
+async fn routes_without_a_rule_are_untouched() {
+    let server = start("").await;
+    let response = client().get(server.url("/api/hello")).send().await.unwrap();
+    assert!(response.headers().get("cache-status").is_none());
+}
+
+#[tokio::test]
+async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
+    let server = start(ADMIN).await;
+    let client = client();
+    let status_of = |path: &'static str| {
+        let request = client.get(server.url(path));
+        async move {
+            let response = request.send().await.unwrap();
+            response.headers()["cache-status"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let purge = |body: &'static str| {
+        client
+            .post(server.url("/admin/cache/purge"))
+            .bearer_auth("secret")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for path in ["/api/items/1", "/api/items/2", "/api/report"] {
+        status_of(path).await;
+    }
+    let usage: serde_json::Value = client
+        .get(server.url("/admin/cache"))
+        .bearer_auth("secret")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(usage["entries"].as_u64().unwrap() >= 3, "{usage}");
+    assert!(usage["bytes"].as_u64().unwrap() > 64 * 1024, "{usage}");
+
+    assert_eq!(
+        purge(r#"{"tag": "item-1"}"#).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert!(status_of("/api/items/1").await.contains("fwd=uri-miss"));
+    assert!(status_of("/api/items/2").await.contains("hit"));
+
+    assert_eq!(
+        purge(r#"{"key": "/api/report"}"#).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert!(status_of("/api/report").await.contains("fwd=uri-miss"));
+
+    assert_eq!(
+        purge(r#"{"prefix": "/api/items/"}"#)
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert!(status_of("/api/items/2").await.contains("fwd=uri-miss"));
+
+    assert_eq!(purge(r#""all""#).await.unwrap().status(), StatusCode::OK);
+    assert!(status_of("/api/report").await.contains("fwd=uri-miss"));
+
+    let bad = purge(r#"{"everything": true}"#).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let anonymous = client
+        .post(server.url("/admin/cache/purge"))
+        .body("\"all\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn without_a_token_the_cache_admin_does_not_exist() {
+    let server = start("").await;
+    let response = client()
+        .post(server.url("/admin/cache/purge"))
+        .body("\"all\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_cache_reports_its_work_in_metrics() {
+    let server = start("").await;
+    let client = client();
+    for _ in 0..3 {
+        client.get(server.url("/api/items/5")).send().await.unwrap();
+    }
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        series(&text, "rampart_cache_requests_total", &[("result", "miss")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        series(&text, "rampart_cache_requests_total", &[("result", "hit")]),
+        Some(2.0)
+    );
+    assert!(series(&text, "rampart_cache_size_bytes", &[]).unwrap() > 0.0);
+    assert!(series(&text, "rampart_cache_entries", &[]).unwrap() >= 1.0);
+    assert!(text.contains("rampart_cache_evictions_total"), "{text}");
+}

@@ -1,0 +1,144 @@
+//! The shared cache tier on a real `redis-server`: two instances share entries and purges;
+//! Redis going away costs hits, never answers.
+
+#![allow(clippy::unwrap_used)]
+
+use rampart_tests::{RedisServer, client, series, start};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+fn config(redis_url: &str) -> String {
+    format!(
+        r#"
+[server]
+admin_token = "secret"
+
+[stack.cache.redis]
+url = "{redis_url}"
+deadline = "200ms"
+
+[stack.routes."/api/items/{{id}}".cache]
+[stack.routes."/api/report".cache]
+"#
+    )
+}
+
+/// The instances stand behind one name, as behind a load balancer: the host is in the key.
+async fn cache_status(server: &example_server::RunningServer, path: &str) -> String {
+    let response = client()
+        .get(server.url(path))
+        .header("host", "shop.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["cache-status"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Polls until `path` on `server` is no longer a hit; how long that took.
+async fn until_miss(server: &example_server::RunningServer, path: &str) -> Duration {
+    let started = tokio::time::Instant::now();
+    for _ in 0..200 {
+        if !cache_status(server, path).await.contains("hit") {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{path} was still served from the cache 2 s after the purge");
+}
+
+#[tokio::test]
+async fn two_instances_share_entries_and_purges() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let config = config(&redis.url());
+    let first = start(&config).await;
+    let second = start(&config).await;
+
+    assert!(
+        cache_status(&first, "/api/items/9")
+            .await
+            .contains("stored")
+    );
+    // The write to Redis happens after the answer; give it a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let shared = cache_status(&second, "/api/items/9").await;
+    assert!(shared.starts_with("rampart; hit; ttl="), "{shared}");
+    assert!(shared.ends_with("; detail=shared"), "{shared}");
+    assert!(
+        cache_status(&second, "/api/items/9")
+            .await
+            .starts_with("rampart; hit")
+    );
+
+    let purged = client()
+        .post(first.url("/admin/cache/purge"))
+        .bearer_auth("secret")
+        .body(r#"{"tag": "item-9"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(purged.status(), StatusCode::OK);
+    assert!(!cache_status(&first, "/api/items/9").await.contains("hit"));
+    until_miss(&second, "/api/items/9").await;
+    drop(redis);
+}
+
+#[tokio::test]
+async fn with_redis_gone_the_local_tier_answers_and_counts_the_errors() {
+    let Some(mut redis) = RedisServer::start().await else {
+        return;
+    };
+    let server = start(&config(&redis.url())).await;
+    assert!(
+        cache_status(&server, "/api/report")
+            .await
+            .contains("stored")
+    );
+    redis.kill();
+    assert!(
+        cache_status(&server, "/api/report")
+            .await
+            .starts_with("rampart; hit")
+    );
+    assert!(
+        cache_status(&server, "/api/items/3")
+            .await
+            .contains("stored")
+    );
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(series(&text, "rampart_cache_redis_errors_total", &[]).unwrap() >= 1.0);
+
+    redis.restart().await;
+    // Back: entries reach Redis again (the local tier was emptied when the channel came back).
+    let mut shared = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let other = start(&config(&redis.url())).await;
+        if cache_status(&server, "/api/items/4")
+            .await
+            .contains("stored")
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if cache_status(&other, "/api/items/4")
+            .await
+            .contains("detail=shared")
+        {
+            shared = true;
+            break;
+        }
+    }
+    assert!(shared, "the shared tier recovered by itself");
+}
