@@ -83,7 +83,7 @@ async fn two_instances_share_entries_and_purges() {
         .await
         .unwrap();
     assert_eq!(purged.status(), StatusCode::OK);
-    assert!(!cache_status(&first, "/api/items/9").await.contains("hit"));
+    // Asked first: the purging instance would store the item again on its next miss.
     until_miss(&second, "/api/items/9").await;
     drop(redis);
 }
