@@ -6,9 +6,12 @@
 
 #![allow(clippy::print_stdout)]
 
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use redis_server::RedisServer;
+
 use rampart_ratelimit::{Key, Quota, RateLimiter, RedisBackend, Verdict};
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -37,32 +40,10 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        println!("redis-server is not installed: nothing measured");
+    let Some(server) = RedisServer::start().await else {
         return;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let mut server = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let port = server.port;
 
     // A bare round trip, for scale.
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -78,7 +59,7 @@ async fn main() {
     }
     report("PING round trip", pings);
 
-    let backend = RedisBackend::new(&format!("redis://127.0.0.1:{port}/"))
+    let backend = RedisBackend::new(&server.url())
         .expect("a redis url")
         .deadline(Duration::from_secs(1));
     let limiter = Arc::new(
@@ -130,6 +111,5 @@ async fn main() {
         "64 callers: {total} decisions in {elapsed:.2?} = {:.0} decisions/s",
         total as f64 / elapsed.as_secs_f64()
     );
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

@@ -7,7 +7,7 @@ const CODINGS: [&str; 5] = ["br", "zstd", "gzip", "deflate", "identity"];
 
 /// The canonical form of an `Accept-Encoding` value: each known coding with the weight the
 /// header gives it (explicitly or through `*`), in a fixed order, without unknown codings,
-/// whitespace or redundant weights; `None` when the value is unreadable.
+/// whitespace or redundant weights; `None` when the value is unreadable or already canonical.
 ///
 /// Two headers with the same canonical form leave an encoder that knows only these codings the
 /// same choice, so the cache can store one variant for both: `gzip, br` and `br,gzip;q=1`
@@ -15,6 +15,13 @@ const CODINGS: [&str; 5] = ["br", "zstd", "gzip", "deflate", "identity"];
 /// the encoder's own reading of the header is unchanged. The request's own header is replaced by this form, so the encoder
 /// below sees exactly what the variant was keyed on.
 pub(crate) fn canonical(value: &HeaderValue) -> Option<HeaderValue> {
+    // One coding, as most clients that are not browsers send it: canonical already.
+    if CODINGS
+        .iter()
+        .any(|coding| value.as_bytes() == coding.as_bytes())
+    {
+        return None;
+    }
     let text = value.to_str().ok()?;
     let mut weights: [Option<u16>; 5] = [None; 5];
     let mut wildcard = None;
@@ -68,6 +75,10 @@ pub(crate) fn canonical(value: &HeaderValue) -> Option<HeaderValue> {
             }
         }
     }
+    if out.as_bytes() == value.as_bytes() {
+        // Already canonical (`br`, `gzip`): the request keeps its own header.
+        return None;
+    }
     HeaderValue::from_str(&out).ok()
 }
 
@@ -90,8 +101,9 @@ mod tests {
     use super::*;
 
     fn canon(text: &str) -> Option<String> {
-        canonical(&HeaderValue::from_str(text).expect("valid value"))
-            .map(|value| value.to_str().expect("ascii").to_owned())
+        let value = HeaderValue::from_str(text).expect("valid value");
+        let canonical = canonical(&value).unwrap_or(value);
+        Some(canonical.to_str().expect("ascii").to_owned())
     }
 
     #[test]
@@ -121,7 +133,14 @@ mod tests {
 
     #[test]
     fn malformed_weights_are_unreadable() {
-        assert_eq!(canon("gzip;q=2"), None);
-        assert_eq!(canon("gzip;q=0.12345"), None);
+        let unreadable = |text| canonical(&HeaderValue::from_static(text));
+        assert_eq!(unreadable("gzip;q=2"), None);
+        assert_eq!(unreadable("gzip;q=0.12345"), None);
+    }
+
+    #[test]
+    fn a_canonical_header_is_left_alone() {
+        assert_eq!(canonical(&HeaderValue::from_static("br,gzip")), None);
+        assert_eq!(canon("br,gzip").as_deref(), Some("br,gzip"));
     }
 }

@@ -52,6 +52,10 @@ pub(crate) struct Stored {
     pub(crate) tags: Box<[Box<str>]>,
     /// The request headers that select this response among its variants (`Vary`).
     pub(crate) vary: Arc<[HeaderName]>,
+    /// The response's age when stored (its `Age` plus time in transit), and when that was:
+    /// age later is this plus the time since, without asking the policy on every hit.
+    age_at_store: Duration,
+    stored_at: SystemTime,
     /// How long the store keeps the entry: freshness, then the stale windows, then a grace to
     /// revalidate with a validator.
     pub(crate) keep: Duration,
@@ -190,6 +194,7 @@ impl Stored {
         now: SystemTime,
     ) -> Self {
         let fresh_for = policy.time_to_live(now);
+        let age_at_store = policy.age(now);
         let windows = StaleWindows::of(&headers);
         let vary = vary_names(&headers).unwrap_or_else(|| Arc::from([]));
         let has_validator =
@@ -208,6 +213,8 @@ impl Stored {
             windows,
             tags,
             vary,
+            age_at_store,
+            stored_at: now,
             keep: (fresh_for + windows.longest() + grace).max(Duration::from_secs(1)),
         }
     }
@@ -250,6 +257,11 @@ impl Stored {
         }
     }
 
+    /// The entry's age now (RFC 9111 4.2.3), as `Age` reports it.
+    pub(crate) fn age(&self, now: SystemTime) -> Duration {
+        self.age_at_store + now.duration_since(self.stored_at).unwrap_or_default()
+    }
+
     pub(crate) fn is_fresh(&self, now: SystemTime) -> bool {
         now < self.fresh_until
     }
@@ -279,7 +291,7 @@ impl Stored {
         }
         if directives
             .max_age
-            .is_some_and(|max_age| self.policy.age(now) > max_age)
+            .is_some_and(|max_age| self.age(now) > max_age)
         {
             return false;
         }
@@ -345,7 +357,7 @@ impl Stored {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.clone_from(&self.headers);
-        headers.insert(header::AGE, age_value(self.policy.age(now)));
+        headers.insert(header::AGE, age_value(self.age(now)));
         status.append_to(headers, self.ttl_seconds(now));
         response
     }
@@ -364,7 +376,7 @@ impl Stored {
                 headers.append(name.clone(), value.clone());
             }
         }
-        headers.insert(header::AGE, age_value(self.policy.age(now)));
+        headers.insert(header::AGE, age_value(self.age(now)));
         status.append_to(headers, self.ttl_seconds(now));
         response
     }

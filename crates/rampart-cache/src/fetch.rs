@@ -489,7 +489,6 @@ where
     let response = inner.call(request).await?;
     let status = response.status();
     if !method.is_safe() && (status.is_success() || status.is_redirection()) {
-        // Removing the resource's own slot makes all its variants unreachable at once.
         shared.store.invalidate_resource(&resource);
         if let Some(tier) = &shared.tier {
             if let Err(error) = tier.purge(&shared, &Purge::Key(target)).await {

@@ -9,7 +9,7 @@ use crate::CacheRule;
 /// Separates the parts of a key; escaped wherever it could appear in a part.
 const PART: char = '#';
 /// Starts the variant part of a key (the values of the headers named by `Vary`).
-const VARIANT: char = '|';
+pub(crate) const VARIANT: char = '|';
 
 /// The key of a resource: path, normalised query, host and the route's key headers.
 ///
@@ -27,7 +27,7 @@ pub(crate) fn resource_key<B>(request: &Request<B>, rule: &CacheRule) -> String 
         .map(|authority| authority.as_str().as_bytes())
         .or_else(|| request.headers().get(HOST).map(HeaderValue::as_bytes))
         .unwrap_or_default();
-    push_escaped(&mut key, &host.to_ascii_lowercase());
+    push_escaped_lowercase(&mut key, host);
     for name in rule.key_headers.iter() {
         key.push(PART);
         key.push_str(name.as_str());
@@ -68,15 +68,26 @@ pub(crate) fn same_resource(key: &str, target: &str) -> bool {
 /// headers the response named in `Vary`.
 pub(crate) fn variant_key(resource: &str, vary: &[HeaderName], headers: &HeaderMap) -> String {
     let mut key = String::with_capacity(resource.len() + 16 * vary.len());
+    write_variant_key(&mut key, resource, vary, headers);
+    key
+}
+
+/// [`variant_key`] into `key`, which is cleared first: lookups reuse one buffer per thread.
+pub(crate) fn write_variant_key(
+    key: &mut String,
+    resource: &str,
+    vary: &[HeaderName],
+    headers: &HeaderMap,
+) {
+    key.clear();
     key.push_str(resource);
     key.push(VARIANT);
     for name in vary {
         key.push_str(name.as_str());
         key.push('=');
-        push_values(&mut key, headers, name);
+        push_values(key, headers, name);
         key.push(VARIANT);
     }
-    key
 }
 
 /// The flight key for a miss before the resource's `Vary` is known: most responses vary on
@@ -120,11 +131,22 @@ fn push_values(key: &mut String, headers: &HeaderMap, name: &HeaderName) {
 /// visible ASCII as is, everything else (and `%`, `#`, `|`, `,`) as `%XX`.
 fn push_escaped(key: &mut String, bytes: &[u8]) {
     for &byte in bytes {
-        if byte.is_ascii_graphic() && !matches!(byte, b'%' | b'#' | b'|' | b',') {
-            key.push(char::from(byte));
-        } else {
-            let _ = write!(key, "%{byte:02X}");
-        }
+        push_escaped_byte(key, byte);
+    }
+}
+
+/// [`push_escaped`] of the lower-cased bytes (host names compare case-insensitively).
+fn push_escaped_lowercase(key: &mut String, bytes: &[u8]) {
+    for &byte in bytes {
+        push_escaped_byte(key, byte.to_ascii_lowercase());
+    }
+}
+
+fn push_escaped_byte(key: &mut String, byte: u8) {
+    if byte.is_ascii_graphic() && !matches!(byte, b'%' | b'#' | b'|' | b',') {
+        key.push(char::from(byte));
+    } else {
+        let _ = write!(key, "%{byte:02X}");
     }
 }
 

@@ -67,7 +67,7 @@ impl CacheStatus {
     /// Appends this member to `headers`, after any a cache nearer the origin wrote; `ttl` is
     /// left out when `None` (nothing stored).
     pub(crate) fn append(self, headers: &mut HeaderMap, ttl: Option<i64>) {
-        let mut text = String::with_capacity(48);
+        let mut text = Member::default();
         text.push_str(NAME);
         match self.forward {
             None => text.push_str("; hit"),
@@ -88,7 +88,7 @@ impl CacheStatus {
         if self.shared {
             text.push_str("; detail=shared");
         }
-        if let Ok(value) = HeaderValue::from_str(&text) {
+        if let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) {
             headers.append(CACHE_STATUS, value);
         }
     }
@@ -96,6 +96,47 @@ impl CacheStatus {
     /// [`CacheStatus::append`] with the entry's freshness.
     pub(crate) fn append_to(self, headers: &mut HeaderMap, ttl: i64) {
         self.append(headers, Some(ttl));
+    }
+}
+
+/// A member written on the stack: the header value is then the only allocation.
+struct Member {
+    bytes: [u8; 96],
+    length: usize,
+}
+
+impl Default for Member {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 96],
+            length: 0,
+        }
+    }
+}
+
+impl Member {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+}
+
+impl Write for Member {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        let end = self.length + text.len();
+        let room = self
+            .bytes
+            .get_mut(self.length..end)
+            .ok_or(std::fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.length = end;
+        Ok(())
+    }
+}
+
+impl Member {
+    fn push_str(&mut self, text: &str) {
+        // The longest member (`fwd=vary-miss; fwd-status=…; stored; ttl=<i64>; detail=…`) fits.
+        let _ = self.write_str(text);
     }
 }
 

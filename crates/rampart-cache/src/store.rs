@@ -1,16 +1,18 @@
 //! The local tier: moka, weighed in bytes, with TinyLFU admission.
 
+use http::header::ACCEPT_ENCODING;
 use http::{HeaderMap, HeaderName};
 use moka::notification::RemovalCause;
 use moka::sync::Cache as Moka;
 use moka::{Expiry, PredicateError};
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::Purge;
 use crate::entry::Stored;
-use crate::key::{purge_target, same_resource, variant_key};
+use crate::key::{VARIANT, purge_target, same_resource, variant_key, write_variant_key};
 use crate::telemetry::Telemetry;
 
 /// What the store holds under a key: a response, or, under a resource key whose response has
@@ -124,20 +126,45 @@ impl Store {
     }
 
     /// The entry for `resource` and the variant `headers` select.
+    ///
+    /// A request with `Accept-Encoding` first tries the variant key for "varies on
+    /// `Accept-Encoding` only", what the compression layer below makes of nearly every
+    /// response: one map lookup per hit instead of two (variant list, then variant).
     pub(crate) fn lookup(&self, resource: &str, headers: &HeaderMap) -> Lookup {
-        match self.entries.get(resource) {
-            None => Lookup::UriMiss,
-            Some(Slot::Response(stored)) => Lookup::Found(stored),
-            Some(Slot::Variants(names)) => {
-                match self
-                    .entries
-                    .get(variant_key(resource, &names, headers).as_str())
-                {
-                    Some(Slot::Response(stored)) => Lookup::Found(stored),
-                    _ => Lookup::VaryMiss(names),
+        if headers.contains_key(ACCEPT_ENCODING) {
+            let guess = self.get_variant(resource, &[ACCEPT_ENCODING], headers);
+            if let Some(Slot::Response(stored)) = guess {
+                if *stored.vary == [ACCEPT_ENCODING] {
+                    return Lookup::Found(stored);
                 }
             }
         }
+        match self.entries.get(resource) {
+            None => Lookup::UriMiss,
+            Some(Slot::Response(stored)) => Lookup::Found(stored),
+            Some(Slot::Variants(names)) => match self.get_variant(resource, &names, headers) {
+                Some(Slot::Response(stored)) => Lookup::Found(stored),
+                _ => Lookup::VaryMiss(names),
+            },
+        }
+    }
+
+    /// The slot of one variant, its key written in a buffer kept per thread (no allocation
+    /// per lookup).
+    fn get_variant(
+        &self,
+        resource: &str,
+        vary: &[HeaderName],
+        headers: &HeaderMap,
+    ) -> Option<Slot> {
+        thread_local! {
+            static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            write_variant_key(&mut key, resource, vary, headers);
+            self.entries.get(key.as_str())
+        })
     }
 
     /// Stores `stored` as the variant `headers` select of `resource`, which varies on `vary`.
@@ -159,10 +186,14 @@ impl Store {
         self.entries.insert(key, slot);
     }
 
-    /// Removes a resource's slot: its response, or the variant list through which its
-    /// variants are found.
+    /// Removes a resource and all its variants on this host.
     pub(crate) fn invalidate_resource(&self, resource: &str) {
         self.entries.invalidate(resource);
+        let variants = format!("{resource}{VARIANT}");
+        if let Err(error) = self.invalidate_if(move |key, _| key.starts_with(variants.as_str())) {
+            tracing::error!(%error, "cache invalidation by predicate failed; purging everything");
+            self.entries.invalidate_all();
+        }
     }
 
     /// Removes what `purge` names. Lookups stop returning it at once; memory is reclaimed by
