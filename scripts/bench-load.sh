@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmark of the example server: bare routes against the full rampart stack.
+# Load benchmark of the example server: bare routes, the full rampart stack, and the same stack
+# without its response cache ("uncached": what the cache buys).
 #
 #   scripts/bench-load.sh                 # 3 interleaved rounds, 10 s per route
 #   ROUNDS=5 DURATION=20s scripts/bench-load.sh
@@ -18,7 +19,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-3917}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-VARIANTS=(bare rampart)
+VARIANTS=(bare rampart uncached)
 ROUTES=("/api/hello||" "/api/items/42||" "/api/report|br|" "/api/report|gzip|" "/metrics||")
 
 need() {
@@ -41,9 +42,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# bench.toml without its cache tables: every route as configured, nothing stored.
+grep -v '^\[stack\.routes\..*\.cache\]$' examples/server/bench.toml >"$WORK/uncached.toml"
+
 start_server() {
     local variant=$1 flags=(--config examples/server/bench.toml --listen "127.0.0.1:$PORT")
     [ "$variant" = bare ] && flags+=(--bare)
+    [ "$variant" = uncached ] && flags=(--config "$WORK/uncached.toml" --listen "127.0.0.1:$PORT")
     RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "$SERVER" "${flags[@]}" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
@@ -92,8 +97,8 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "| route | variant | req/s | p50 | p99 | peak RSS | vs bare | non-2xx |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| route | variant | req/s | p50 | p99 | peak RSS | vs bare | vs uncached | non-2xx |"
+echo "|---|---|---|---|---|---|---|---|---|"
 python3 - "$WORK/results" <<'PY'
 import statistics, sys, collections
 rows = collections.defaultdict(list)
@@ -103,8 +108,11 @@ for line in open(sys.argv[1]):
     rows[(route, variant)].append((float(rps), float(p50), float(p99), int(rss), int(bad)))
 routes = list(dict.fromkeys(route for route, _ in rows))
 for route in routes:
-    bare = statistics.median(r[0] for r in rows[(route, "bare")]) if (route, "bare") in rows else None
-    for variant in ("bare", "rampart"):
+    def median_rps(variant):
+        runs = rows.get((route, variant))
+        return statistics.median(r[0] for r in runs) if runs else None
+    bare, uncached = median_rps("bare"), median_rps("uncached")
+    for variant in ("bare", "rampart", "uncached"):
         runs = rows.get((route, variant))
         if not runs:
             continue
@@ -114,7 +122,8 @@ for route in routes:
         rss = max(r[3] for r in runs) / 1024
         bad = sum(r[4] for r in runs)
         ratio = f"{rps / bare:.2f}×" if bare else ""
-        print(f"| `{route}` | {variant} | {rps:,.0f} | {p50:,.0f} µs | {p99:,.0f} µs | {rss:.1f} MiB | {ratio} | {bad} |")
+        cache_ratio = f"{rps / uncached:.2f}×" if uncached and variant == "rampart" else ""
+        print(f"| `{route}` | {variant} | {rps:,.0f} | {p50:,.0f} µs | {p99:,.0f} µs | {rss:.1f} MiB | {ratio} | {cache_ratio} | {bad} |")
 PY
 
 echo
@@ -124,7 +133,7 @@ count() {
         >/dev/null 2>"$WORK/cg.$1.$2.log"
     awk '/Collected/ {print $NF}' "$WORK/cg.$1.$2.log"
 }
-for variant in "${VARIANTS[@]}"; do
+for variant in bare rampart; do
     once=$(count "$variant" 2000)
     twice=$(count "$variant" 4000)
     echo "- $variant: $(( (twice - once) / 2000 ))"

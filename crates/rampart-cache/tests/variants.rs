@@ -188,3 +188,25 @@ async fn a_changed_resource_replaces_the_stale_entry() {
         Some("\"v2\"")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unsafe_method_invalidates_every_encoding_variant() {
+    let origin = Origin::new(by_encoding);
+    let cache = cached(&origin, CacheRule::new());
+    send(&cache, get("/r", &[("accept-encoding", "br")])).await;
+    send(&cache, get("/r", &[("accept-encoding", "gzip")])).await;
+    send(&cache, support::request("PUT", "/r", &[])).await;
+    let br = send(&cache, get("/r", &[("accept-encoding", "br")])).await;
+    let gzip = send(&cache, get("/r", &[("accept-encoding", "gzip")])).await;
+    assert!(
+        br.cache_status().starts_with("rampart; fwd="),
+        "{}",
+        br.cache_status()
+    );
+    assert!(
+        gzip.cache_status().starts_with("rampart; fwd="),
+        "{}",
+        gzip.cache_status()
+    );
+    assert_eq!(origin.calls(), 5);
+}
