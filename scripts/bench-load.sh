@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Load benchmark of the example server: bare routes, the full rampart stack, and the same stack
-# without its response cache ("uncached": what the cache buys).
+# Load benchmark of the example server: bare routes, the full rampart stack, the same stack
+# without its response cache ("uncached": what the cache buys), and the same routes under the
+# crate stack users assemble today ("peer", and "peer-tuned" whose cache stores compressed
+# bytes; benches/peer).
 #
 #   scripts/bench-load.sh                 # 3 interleaved rounds, 10 s per route
 #   ROUNDS=5 DURATION=20s scripts/bench-load.sh
@@ -19,7 +21,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-3917}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-VARIANTS=(bare rampart uncached)
+VARIANTS=(bare rampart uncached peer peer-tuned)
 ROUTES=("/api/hello||" "/api/items/42||" "/api/report|br|" "/api/report|gzip|" "/metrics||")
 
 need() {
@@ -32,7 +34,9 @@ need valgrind valgrind
 need taskset util-linux
 
 cargo build --release -q -p example-server --bin example-server --example count_requests
+cargo build --release -q -p peer-server
 SERVER=target/release/example-server
+PEER=target/release/peer-server
 COUNTER=target/release/examples/count_requests
 WORK=$(mktemp -d)
 SERVER_PID=""
@@ -49,7 +53,12 @@ start_server() {
     local variant=$1 flags=(--config examples/server/bench.toml --listen "127.0.0.1:$PORT")
     [ "$variant" = bare ] && flags+=(--bare)
     [ "$variant" = uncached ] && flags=(--config "$WORK/uncached.toml" --listen "127.0.0.1:$PORT")
-    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "$SERVER" "${flags[@]}" \
+    local binary=$SERVER
+    case $variant in
+        peer) binary=$PEER flags=(--listen "127.0.0.1:$PORT") ;;
+        peer-tuned) binary=$PEER flags=(--tuned --listen "127.0.0.1:$PORT") ;;
+    esac
+    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "$binary" "${flags[@]}" \
         >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
@@ -97,7 +106,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "| route | variant | req/s | p50 | p99 | peak RSS | vs bare | vs uncached | non-2xx |"
+echo "| route | variant | req/s | p50 | p99 | peak RSS | vs bare | rampart ÷ this | non-2xx |"
 echo "|---|---|---|---|---|---|---|---|---|"
 python3 - "$WORK/results" <<'PY'
 import statistics, sys, collections
@@ -111,8 +120,8 @@ for route in routes:
     def median_rps(variant):
         runs = rows.get((route, variant))
         return statistics.median(r[0] for r in runs) if runs else None
-    bare, uncached = median_rps("bare"), median_rps("uncached")
-    for variant in ("bare", "rampart", "uncached"):
+    bare, ours = median_rps("bare"), median_rps("rampart")
+    for variant in ("bare", "rampart", "uncached", "peer", "peer-tuned"):
         runs = rows.get((route, variant))
         if not runs:
             continue
@@ -122,18 +131,20 @@ for route in routes:
         rss = max(r[3] for r in runs) / 1024
         bad = sum(r[4] for r in runs)
         ratio = f"{rps / bare:.2f}×" if bare else ""
-        cache_ratio = f"{rps / uncached:.2f}×" if uncached and variant == "rampart" else ""
-        print(f"| `{route}` | {variant} | {rps:,.0f} | {p50:,.0f} µs | {p99:,.0f} µs | {rss:.1f} MiB | {ratio} | {cache_ratio} | {bad} |")
+        versus = f"{ours / rps:.2f}×" if ours and variant not in ("bare", "rampart") else ""
+        print(f"| `{route}` | {variant} | {rps:,.0f} | {p50:,.0f} µs | {p99:,.0f} µs | {rss:.1f} MiB | {ratio} | {versus} | {bad} |")
 PY
 
 echo
 echo "Instructions per request on /api/hello (callgrind, (I(2N) - I(N)) / N, N = 2000):"
 count() {
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1.$2" "$COUNTER" "$1" "$2" \
+    local command=("$COUNTER" "$1" "$2")
+    [ "$1" = peer ] && command=("$PEER" count "$2")
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1.$2" "${command[@]}" \
         >/dev/null 2>"$WORK/cg.$1.$2.log"
     awk '/Collected/ {print $NF}' "$WORK/cg.$1.$2.log"
 }
-for variant in bare rampart; do
+for variant in bare rampart peer; do
     once=$(count "$variant" 2000)
     twice=$(count "$variant" 4000)
     echo "- $variant: $(( (twice - once) / 2000 ))"

@@ -25,4 +25,4 @@ mod server;
 mod state;
 
 pub use config::{LogFormat, ServerConfig};
-pub use server::{RunningServer, app, bare, serve, start};
+pub use server::{RunningServer, app, bare, handlers, serve, start};

@@ -37,15 +37,31 @@ pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigErro
 
 /// The same routes with no middleware at all: the baseline the load benchmark compares with.
 pub fn bare(config: &ServerConfig) -> Router {
-    bare_app(AppState::new(
-        config.server.admin_token.clone(),
-        rampart::breaker::Breakers::new(rampart::core::MetricsRecorder::global()),
-        rampart::cache::CacheLayer::builder().build().handle(),
-    ))
+    bare_app(standalone_state(config))
 }
 
 fn bare_app(state: AppState) -> Router {
     routes::router(state).route("/metrics", axum::routing::get(|| async { "" }))
+}
+
+/// The example's routes alone: no middleware and no `/metrics`, for benchmarks that put other
+/// middleware in front of the same handlers.
+pub fn handlers(config: &ServerConfig) -> Router {
+    routes::router(standalone_state(config))
+}
+
+/// Handler state without a stack: an empty breaker registry and cache, recording nowhere (so
+/// nothing of ours shows in another stack's global registry).
+fn standalone_state(config: &ServerConfig) -> AppState {
+    let nowhere = rampart::core::MetricsRecorder::new(metrics::NoopRecorder);
+    AppState::new(
+        config.server.admin_token.clone(),
+        rampart::breaker::Breakers::new(nowhere.clone()),
+        rampart::cache::CacheLayer::builder()
+            .with_recorder(nowhere)
+            .build()
+            .handle(),
+    )
 }
 
 fn app_with_state(stack: &Stack, state: AppState) -> Router {

@@ -1,0 +1,74 @@
+//! Serves the peer stack, or counts requests through it in-process for callgrind.
+//!
+//! `peer-server [--tuned] --listen 127.0.0.1:3000` serves (until SIGTERM or Ctrl-C);
+//! `peer-server [--tuned] count N [PATH]` drives N requests through the router without a socket.
+
+#![allow(clippy::print_stdout)]
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::Request;
+use http_body_util::BodyExt;
+use peer_server::{Variant, app};
+use std::net::SocketAddr;
+use tower::{Service, ServiceExt};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let variant = if args.first().is_some_and(|a| a == "--tuned") {
+        args.remove(0);
+        Variant::Tuned
+    } else {
+        Variant::Usual
+    };
+    match args.first().map(String::as_str) {
+        Some("count") => {
+            let count: usize = args.get(1).map_or("1000", String::as_str).parse()?;
+            let path = args.get(2).map_or("/api/hello", String::as_str);
+            count_requests(variant, count, path).await
+        }
+        Some("--listen") => {
+            let listen: SocketAddr = args.get(1).ok_or("--listen needs an address")?.parse()?;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            axum::serve(
+                listener,
+                app(variant).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("a SIGTERM handler");
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            })
+            .await?;
+            Ok(())
+        }
+        _ => Err("usage: peer-server [--tuned] (--listen ADDR | count N [PATH])".into()),
+    }
+}
+
+async fn count_requests(
+    variant: Variant,
+    count: usize,
+    path: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut app = app(variant);
+    let peer = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000)));
+    let mut bytes = 0;
+    for _ in 0..count {
+        let mut request = Request::get(path).body(Body::empty())?;
+        // tower_governor keys on the peer address, which a socket would provide.
+        request.extensions_mut().insert(peer);
+        let response = ServiceExt::<Request<Body>>::ready(&mut app)
+            .await?
+            .call(request)
+            .await?;
+        bytes += response.into_body().collect().await?.to_bytes().len();
+    }
+    println!("peer: {count} requests for {path}, {bytes} body bytes");
+    Ok(())
+}
