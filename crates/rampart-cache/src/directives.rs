@@ -23,32 +23,17 @@ impl StaleWindows {
     /// close both windows.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
         let mut windows = Self::default();
-        for value in headers.get_all(CACHE_CONTROL) {
-            let Ok(text) = value.to_str() else { continue };
-            for directive in text.split(',') {
-                let (name, argument) = directive
-                    .split_once('=')
-                    .map_or((directive.trim(), None), |(name, argument)| {
-                        (name.trim(), Some(argument.trim().trim_matches('"')))
-                    });
-                let seconds = || {
-                    argument
-                        .and_then(|a| a.parse::<u64>().ok())
-                        .map(Duration::from_secs)
-                };
-                match name.to_ascii_lowercase().as_str() {
-                    "stale-while-revalidate" => {
-                        windows.while_revalidate = seconds().unwrap_or_default();
-                    }
-                    "stale-if-error" => windows.if_error = seconds().unwrap_or_default(),
-                    "must-revalidate" | "proxy-revalidate" | "no-cache" => {
-                        return Self {
-                            forbidden: true,
-                            ..Self::default()
-                        };
-                    }
-                    _ => {}
+        for (name, argument) in cache_control(headers) {
+            match name.as_str() {
+                "stale-while-revalidate" => windows.while_revalidate = seconds(argument),
+                "stale-if-error" => windows.if_error = seconds(argument),
+                "must-revalidate" | "proxy-revalidate" | "no-cache" => {
+                    return Self {
+                        forbidden: true,
+                        ..Self::default()
+                    };
                 }
+                _ => {}
             }
         }
         windows
@@ -76,31 +61,18 @@ impl RequestDirectives {
     /// Reads the request's directives; nothing to read (the common case) costs two lookups.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
         let mut directives = Self::default();
-        let mut any = false;
-        for value in headers.get_all(CACHE_CONTROL) {
-            any = true;
-            let Ok(text) = value.to_str() else { continue };
-            for directive in text.split(',') {
-                let (name, argument) = directive
-                    .split_once('=')
-                    .map_or((directive.trim(), None), |(name, argument)| {
-                        (name.trim(), Some(argument.trim().trim_matches('"')))
-                    });
-                // An unreadable number is the strictest reading: "0".
-                let seconds =
-                    || Duration::from_secs(argument.and_then(|a| a.parse().ok()).unwrap_or(0));
-                match name.to_ascii_lowercase().as_str() {
-                    "no-cache" => directives.no_cache = true,
-                    "no-store" => directives.no_store = true,
-                    "only-if-cached" => directives.only_if_cached = true,
-                    "max-age" => directives.max_age = Some(seconds()),
-                    "min-fresh" => directives.min_fresh = Some(seconds()),
-                    "max-stale" => directives.max_stale = Some(argument.map(|_| seconds())),
-                    _ => {}
-                }
+        for (name, argument) in cache_control(headers) {
+            match name.as_str() {
+                "no-cache" => directives.no_cache = true,
+                "no-store" => directives.no_store = true,
+                "only-if-cached" => directives.only_if_cached = true,
+                "max-age" => directives.max_age = Some(seconds(argument)),
+                "min-fresh" => directives.min_fresh = Some(seconds(argument)),
+                "max-stale" => directives.max_stale = Some(argument.map(|_| seconds(argument))),
+                _ => {}
             }
         }
-        if !any {
+        if !headers.contains_key(CACHE_CONTROL) {
             directives.no_cache = headers
                 .get_all(http::header::PRAGMA)
                 .iter()
@@ -110,6 +82,27 @@ impl RequestDirectives {
     }
 }
 
+/// Every `Cache-Control` directive: its lower-cased name and its argument, unquoted.
+fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
+    headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|text| text.split(','))
+        .map(|directive| match directive.split_once('=') {
+            Some((name, argument)) => (
+                name.trim().to_ascii_lowercase(),
+                Some(argument.trim().trim_matches('"')),
+            ),
+            None => (directive.trim().to_ascii_lowercase(), None),
+        })
+}
+
+/// A directive's number of seconds; an unreadable or missing one is the strictest reading, 0.
+fn seconds(argument: Option<&str>) -> Duration {
+    Duration::from_secs(argument.and_then(|a| a.parse().ok()).unwrap_or(0))
+}
+
 /// Whether the response says anything about its freshness itself.
 pub(crate) fn has_freshness(headers: &HeaderMap) -> bool {
     headers.contains_key(CACHE_CONTROL) || headers.contains_key(http::header::EXPIRES)
@@ -117,15 +110,7 @@ pub(crate) fn has_freshness(headers: &HeaderMap) -> bool {
 
 /// Whether `Cache-Control` names `directive` (`public`, `s-maxage`, ...).
 pub(crate) fn has_directive(headers: &HeaderMap, directive: &str) -> bool {
-    headers
-        .get_all(CACHE_CONTROL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|text| text.split(','))
-        .any(|item| {
-            let name = item.split_once('=').map_or(item, |(name, _)| name);
-            name.trim().eq_ignore_ascii_case(directive)
-        })
+    cache_control(headers).any(|(name, _)| name == directive)
 }
 
 #[cfg(test)]
