@@ -35,6 +35,23 @@ pub fn client() -> reqwest::Client {
         .expect("build client")
 }
 
+/// The server's `/metrics` page.
+///
+/// # Panics
+///
+/// When the page cannot be fetched: the test cannot go on.
+pub async fn metrics_text(server: &RunningServer) -> String {
+    client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("a text page")
+}
+
 /// The value of the first series named `name` whose labels include every pair of `labels`.
 pub fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     series_lines(text, name, labels)

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use rampart_tests::{RedisServer, client, series, start};
+use rampart_tests::{RedisServer, client, metrics_text, series, start};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -110,14 +110,7 @@ async fn with_redis_gone_the_local_tier_answers_and_counts_the_errors() {
             .await
             .contains("stored")
     );
-    let text = client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     assert!(series(&text, "rampart_cache_redis_errors_total", &[]).unwrap() >= 1.0);
 
     redis.restart().await;

@@ -1,6 +1,7 @@
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use rampart_core::ResponseBody;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
@@ -29,8 +30,8 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<B: Body> {
-        Inner { #[pin] body: B },
-        Stored { bytes: Option<Bytes> },
+        // The inner body or stored bytes: what every rampart layer's body already does.
+        Plain { #[pin] body: ResponseBody<B> },
         // Frames read while deciding whether to store, then the rest of the body, or the
         // error that stopped the reading.
         // Boxed: only responses the cache read ahead and then could not store take this path.
@@ -46,14 +47,18 @@ impl<B: Body> CacheBody<B> {
     /// The inner body, untouched.
     pub const fn inner(body: B) -> Self {
         Self {
-            kind: Kind::Inner { body },
+            kind: Kind::Plain {
+                body: ResponseBody::new(body),
+            },
         }
     }
 
     /// Stored bytes.
     pub const fn stored(bytes: Bytes) -> Self {
         Self {
-            kind: Kind::Stored { bytes: Some(bytes) },
+            kind: Kind::Plain {
+                body: ResponseBody::synthetic(bytes),
+            },
         }
     }
 
@@ -76,8 +81,7 @@ impl<B: Body> CacheBody<B> {
 impl<B: Body> fmt::Debug for CacheBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
-            Kind::Inner { .. } => "inner",
-            Kind::Stored { .. } => "stored",
+            Kind::Plain { .. } => "plain",
             Kind::ReadAhead { .. } => "read ahead",
         };
         f.debug_struct("CacheBody").field("kind", &kind).finish()
@@ -96,13 +100,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Stored { bytes } => Poll::Ready(
-                bytes
-                    .take()
-                    .filter(|b| !b.is_empty())
-                    .map(|b| Ok(Frame::data(b))),
-            ),
+            KindProj::Plain { body } => body.poll_frame(cx),
             KindProj::ReadAhead {
                 frames,
                 rest,
@@ -124,8 +122,7 @@ where
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Inner { body } => body.is_end_stream(),
-            Kind::Stored { bytes } => bytes.as_ref().is_none_or(Bytes::is_empty),
+            Kind::Plain { body } => body.is_end_stream(),
             Kind::ReadAhead {
                 frames,
                 rest,
@@ -140,10 +137,7 @@ where
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Inner { body } => body.size_hint(),
-            Kind::Stored { bytes } => {
-                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
-            }
+            Kind::Plain { body } => body.size_hint(),
             Kind::ReadAhead { frames, rest, .. } => {
                 let read: u64 = frames
                     .iter()

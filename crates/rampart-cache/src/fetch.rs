@@ -48,6 +48,16 @@ pub(crate) fn answer<B: Body>(
     }
 }
 
+/// [`answer`] for the client whose request parts are at hand.
+fn answer_client<B: Body>(
+    entry: &Stored,
+    client: &request::Parts,
+    now: std::time::SystemTime,
+    status: CacheStatus,
+) -> Response<CacheBody<B>> {
+    answer(entry, &client.method, &client.headers, now, status)
+}
+
 /// A GET or HEAD the local tier could not answer from a fresh entry.
 pub(crate) async fn lookup_miss<S, ReqBody, ResBody>(
     ctx: Ctx,
@@ -74,13 +84,7 @@ where
             {
                 refresh_in_background(&ctx, inner, &parts, Arc::clone(&entry));
                 shared.telemetry.stale.increment(1);
-                return Ok(answer(
-                    &entry,
-                    &parts.method,
-                    &parts.headers,
-                    now,
-                    CacheStatus::HIT,
-                ));
+                return Ok(answer_client(&entry, &parts, now, CacheStatus::HIT));
             }
             let forward = if entry.is_fresh(now) {
                 Forward::Request
@@ -129,13 +133,7 @@ where
                     // Fresh from the origin a moment ago, fetched on behalf of this request too.
                     Lookup::Found(entry) => {
                         shared.telemetry.hit.increment(1);
-                        return Ok(answer(
-                            &entry,
-                            &parts.method,
-                            &parts.headers,
-                            now,
-                            CacheStatus::HIT,
-                        ));
+                        return Ok(answer_client(&entry, &parts, now, CacheStatus::HIT));
                     }
                     // Stored under another variant: this one has a flight of its own.
                     Lookup::VaryMiss(vary) => {
@@ -187,7 +185,7 @@ where
                         shared: true,
                         ..CacheStatus::HIT
                     };
-                    return Ok(answer(&entry, &client.method, &client.headers, now, status));
+                    return Ok(answer_client(&entry, &client, now, status));
                 }
             }
         }
@@ -241,13 +239,7 @@ where
                 store(ctx, &upstream, Arc::clone(&refreshed));
                 land(Landing::Stored);
                 shared.telemetry.revalidated.increment(1);
-                return Ok(answer(
-                    &refreshed,
-                    &client.method,
-                    &client.headers,
-                    now,
-                    status,
-                ));
+                return Ok(answer_client(&refreshed, &client, now, status));
             }
         }
         if parts.status.is_server_error() {
@@ -290,7 +282,7 @@ where
             store(ctx, &upstream, Arc::clone(&entry));
             land(Landing::Stored);
             status.stored = true;
-            Ok(answer(&entry, &client.method, &client.headers, now, status))
+            Ok(answer_client(&entry, &client, now, status))
         }
         ReadBody::Partial {
             frames,
@@ -329,13 +321,7 @@ fn serve_stale<B: Body>(
 ) -> Response<CacheBody<B>> {
     shared.telemetry.stale.increment(1);
     status.forward_status = forward_status;
-    answer(
-        entry,
-        &client.method,
-        &client.headers,
-        shared.clock.now(),
-        status,
-    )
+    answer_client(entry, client, shared.clock.now(), status)
 }
 
 /// Refreshes a stale entry off the request path; at most one refresh per key at a time.
