@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use rampart_tests::{client, decode, series, start};
+use rampart_tests::{client, decode, metrics_text, series, start};
 use reqwest::StatusCode;
 
 const ADMIN: &str = "[server]\nadmin_token = \"secret\"\n";
@@ -178,14 +178,7 @@ async fn the_cache_reports_its_work_in_metrics() {
     for _ in 0..3 {
         client.get(server.url("/api/items/5")).send().await.unwrap();
     }
-    let text = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&server).await;
     assert_eq!(
         series(&text, "rampart_cache_requests_total", &[("result", "miss")]),
         Some(1.0)
@@ -197,4 +190,48 @@ async fn the_cache_reports_its_work_in_metrics() {
     assert!(series(&text, "rampart_cache_size_bytes", &[]).unwrap() > 0.0);
     assert!(series(&text, "rampart_cache_entries", &[]).unwrap() >= 1.0);
     assert!(text.contains("rampart_cache_evictions_total"), "{text}");
+}
+
+#[tokio::test]
+async fn hostile_headers_on_cached_routes_get_ordinary_answers() {
+    let server = start("").await;
+    let client = client();
+    let hostile: [(&str, &[u8]); 7] = [
+        ("accept-encoding", &[b'x'; 8000]),
+        ("accept-encoding", b"gzip;q=abc, br;q=2, zstd;q=-1"),
+        (
+            "cache-control",
+            b"max-age=abc, max-stale=-1, min-fresh=99999999999999999999",
+        ),
+        ("if-none-match", b"\"unterminated, W/, *,,"),
+        ("if-modified-since", b"yesterday at noon"),
+        ("host", b"evil.test#x-tenant=a|accept-encoding=br"),
+        ("x-forwarded-host", b"\xff\xfe"),
+    ];
+    for (name, value) in hostile {
+        for path in ["/api/report", "/api/items/1"] {
+            for _ in 0..2 {
+                let response = client
+                    .get(server.url(path))
+                    .header(
+                        name,
+                        reqwest::header::HeaderValue::from_bytes(value).unwrap(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                assert!(
+                    status == StatusCode::OK || status == StatusCode::NOT_MODIFIED,
+                    "{path} with {name}: {status}"
+                );
+            }
+        }
+    }
+    // None of that was stored where an ordinary request finds it: a client that accepts no
+    // encoding gets the plain report.
+    let plain = client.get(server.url("/api/report")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let body: serde_json::Value = plain.json().await.unwrap();
+    assert!(body.is_object() || body.is_array());
 }
