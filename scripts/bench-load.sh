@@ -136,15 +136,17 @@ for route in routes:
 PY
 
 echo
-echo "Instructions per request on /api/hello (callgrind, (I(2N) - I(N)) / N, N = 2000):"
+echo "Instructions per request on /api/hello (callgrind, (I(2N) - I(N)) / N, N = 2000,"
+echo "counted inside the request loop only; stack = the Stack alone over the same handlers,"
+echo "without the example's request ids and access log):"
 count() {
     local command=("$COUNTER" "$1" "$2")
     [ "$1" = peer ] && command=("$PEER" count "$2")
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$1.$2" "${command[@]}" \
-        >/dev/null 2>"$WORK/cg.$1.$2.log"
+    valgrind --tool=callgrind --collect-atstart=no '--toggle-collect=*drive_requests*' \
+        --callgrind-out-file="$WORK/cg.$1.$2" "${command[@]}" >/dev/null 2>"$WORK/cg.$1.$2.log"
     awk '/Collected/ {print $NF}' "$WORK/cg.$1.$2.log"
 }
-for variant in bare rampart peer; do
+for variant in bare rampart stack peer; do
     once=$(count "$variant" 2000)
     twice=$(count "$variant" 4000)
     echo "- $variant: $(( (twice - once) / 2000 ))"

@@ -66,7 +66,9 @@ fn standalone_state(config: &ServerConfig) -> AppState {
 
 fn app_with_state(stack: &Stack, state: AppState) -> Router {
     let routes = routes::router(state).route_service("/metrics", stack.metrics_endpoint());
-    stack.apply(routes).layer(
+    // One `Router::layer` for the example's layers and the stack together: each call wraps
+    // (and boxes) every route again, which a request pays for in clones and allocations.
+    routes.layer(
         ServiceBuilder::new()
             .layer(MapRequestLayer::new(drop_unusable_id))
             .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
@@ -90,7 +92,8 @@ fn app_with_state(stack: &Stack, state: AppState) -> Router {
                     // in the server: a warning, not an error.
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
             )
-            .layer(PropagateRequestIdLayer::new(X_REQUEST_ID)),
+            .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
+            .layer(stack.layer()),
     )
 }
 
