@@ -100,6 +100,21 @@ impl CacheLayer {
         CacheLayerBuilder::default()
     }
 
+    /// The rule of each route template; `None` where nothing is stored.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rampart_cache::{CacheLayer, CacheRule};
+    ///
+    /// let layer = CacheLayer::builder().route("/api/report", CacheRule::new()).build();
+    /// assert!(layer.rules().get_for_route("/api/report").is_some());
+    /// assert!(layer.rules().get_for_route("/api/hello").is_none());
+    /// ```
+    pub fn rules(&self) -> &RouteTable<Option<CacheRule>> {
+        &self.routes
+    }
+
     /// A handle to purge the cache and read its size, for an admin endpoint.
     pub fn handle(&self) -> CacheHandle {
         CacheHandle {

@@ -1,6 +1,8 @@
 use axum::extract::MatchedPath;
 use http::Request;
-use std::collections::HashMap;
+// foldhash (hashbrown's default) rather than SipHash: the key is a route template from our own
+// configuration, looked up on every request by several layers; nothing a client controls.
+use hashbrown::HashMap;
 
 /// The route label of a request that matched no route.
 ///

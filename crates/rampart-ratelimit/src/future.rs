@@ -47,7 +47,10 @@ pin_project! {
     {
         Deciding {
             decision: Decision,
-            pending: Option<(S, Request<ReqBody>)>,
+            // Boxed: only a Redis-backed decision waits with the request, and the round trip
+            // dwarfs an allocation; unboxed it would make every response future (and every
+            // future around it) larger by a request and a service.
+            pending: Option<Box<(S, Request<ReqBody>)>>,
             limit: Arc<RouteLimit>,
             headers: bool,
         },
@@ -84,7 +87,7 @@ where
         Self {
             kind: Kind::Deciding {
                 decision,
-                pending: Some((service, request)),
+                pending: Some(Box::new((service, request))),
                 limit,
                 headers,
             },
@@ -131,10 +134,13 @@ where
                 } => {
                     let verdict = ready!(decision.as_mut().poll(cx));
                     match (judge(limit, verdict, *headers), pending.take()) {
-                        (Ok(headers), Some((mut service, request))) => Kind::Passthrough {
-                            inner: service.call(request),
-                            headers,
-                        },
+                        (Ok(headers), Some(pending)) => {
+                            let (mut service, request) = *pending;
+                            Kind::Passthrough {
+                                inner: service.call(request),
+                                headers,
+                            }
+                        }
                         (Err(rejection), _) => Kind::Rejected {
                             rejection: Some(rejection),
                         },

@@ -2,7 +2,8 @@
 //! `RateLimit-Policy: "per_ip";q=100;w=1` and `RateLimit: "per_ip";r=42;t=1`.
 
 use http::HeaderValue;
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use crate::Policy;
@@ -36,16 +37,31 @@ pub(crate) fn policy_header(policies: &[Policy]) -> Option<HeaderValue> {
 }
 
 /// `RateLimit` for one policy: `r` requests left, quota whole again in `t` seconds.
+///
+/// Written on every admitted request, so it is assembled in a stack buffer and copied once
+/// into the header value; only a policy name too long for the buffer takes the slow way.
 pub(crate) fn ratelimit_header(
     policy: &str,
     remaining: u64,
     reset: Duration,
 ) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "\"{policy}\";r={remaining};t={}",
-        ceil_seconds(reset)
-    ))
-    .ok()
+    let reset = ceil_seconds(reset);
+    let (mut remaining_digits, mut reset_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let parts: [&[u8]; 6] = [
+        b"\"",
+        policy.as_bytes(),
+        b"\";r=",
+        remaining_digits.format(remaining).as_bytes(),
+        b";t=",
+        reset_digits.format(reset).as_bytes(),
+    ];
+    let mut buffer = [0_u8; 128];
+    let mut free: &mut [u8] = &mut buffer;
+    if parts.iter().all(|part| free.write_all(part).is_ok()) {
+        let written = 128 - free.len();
+        return HeaderValue::from_bytes(&buffer[..written]).ok();
+    }
+    HeaderValue::from_str(&format!("\"{policy}\";r={remaining};t={reset}")).ok()
 }
 
 #[cfg(test)]
@@ -59,5 +75,21 @@ mod tests {
         assert_eq!(ceil_seconds(Duration::from_millis(1001)), 2);
         assert_eq!(ceil_seconds(Duration::from_nanos(1)), 1);
         assert_eq!(ceil_seconds(Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn ratelimit_header_names_the_policy_and_counts() {
+        let value = ratelimit_header("per_ip", 42, Duration::from_millis(1500));
+        assert_eq!(
+            value.as_ref().and_then(|v| v.to_str().ok()),
+            Some("\"per_ip\";r=42;t=2")
+        );
+        let long = "p".repeat(200);
+        let value = ratelimit_header(&long, u64::MAX, Duration::ZERO);
+        let expected = format!("\"{long}\";r={};t=0", u64::MAX);
+        assert_eq!(
+            value.as_ref().and_then(|v| v.to_str().ok()),
+            Some(expected.as_str())
+        );
     }
 }

@@ -1,5 +1,6 @@
 use http::{Request, Response, StatusCode};
 use rampart_core::{Problem, ResponseBody};
+use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -43,7 +44,8 @@ where
         let Some(limit) = self.layer.routes.get(&request).clone() else {
             return ResponseFuture::passthrough(self.inner.call(request), None);
         };
-        let mut keys: Vec<Key> = Vec::with_capacity(limit.policies.len());
+        // Routes rarely have more than two policies: their keys stay off the heap.
+        let mut keys: SmallVec<[Key; 2]> = SmallVec::new();
         for (policy, counters) in limit.policies.iter().zip(limit.counters.iter()) {
             match policy.key(&request) {
                 Ok(key) => keys.push(key),

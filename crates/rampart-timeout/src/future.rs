@@ -24,8 +24,10 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         state: State<F>,
-        #[pin]
-        sleep: Sleep,
+        at: Instant,
+        // Made on the first poll the inner future does not finish in: most requests finish in
+        // their first poll and never need a timer, and boxed it keeps this future small.
+        sleep: Option<Pin<Box<Sleep>>>,
         expiry: Expiry,
     }
 }
@@ -43,7 +45,8 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn new(inner: F, expiry: Expiry, at: Instant) -> Self {
         Self {
             state: State::Running { inner },
-            sleep: sleep_until(at),
+            at,
+            sleep: None,
             expiry,
         }
     }
@@ -72,7 +75,14 @@ where
                 return Poll::Ready(result.map(|response| response.map(ResponseBody::new)));
             }
         }
-        if this.sleep.poll(cx).is_pending() {
+        let at = *this.at;
+        if this
+            .sleep
+            .get_or_insert_with(|| Box::pin(sleep_until(at)))
+            .as_mut()
+            .poll(cx)
+            .is_pending()
+        {
             return Poll::Pending;
         }
         // Layers below (the circuit breaker) count this drop as a timeout, not a disconnect.

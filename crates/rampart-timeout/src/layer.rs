@@ -29,6 +29,7 @@ use crate::Timeout;
 #[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     pub(crate) deadlines: Arc<RouteTable<Duration>>,
+    pub(crate) published: Arc<RouteTable<bool>>,
     pub(crate) counters: Arc<RouteCounters>,
 }
 
@@ -42,6 +43,7 @@ impl TimeoutLayer {
     pub fn from_table(deadlines: RouteTable<Duration>) -> Self {
         Self {
             deadlines: Arc::new(deadlines),
+            published: Arc::new(RouteTable::new(true)),
             counters: Arc::new(timeout_counters(MetricsRecorder::global())),
         }
     }
@@ -51,6 +53,32 @@ impl TimeoutLayer {
     pub fn with_route(mut self, template: impl Into<Box<str>>, deadline: Duration) -> Self {
         let table = RouteTable::clone(&self.deadlines).with_route(template, deadline);
         self.deadlines = Arc::new(table);
+        self
+    }
+
+    /// On which routes the request carries its [`Deadline`] in its extensions, for a layer
+    /// below that can still answer on its own when time runs out (the response cache, with a
+    /// stale entry). Default: every route.
+    ///
+    /// Inserting it costs an allocation per request, so a stack that knows where it is read
+    /// can leave it out elsewhere; the rampart `Stack` publishes it on cached routes only.
+    ///
+    /// [`Deadline`]: rampart_core::deadline::Deadline
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rampart_core::RouteTable;
+    /// use rampart_timeout::TimeoutLayer;
+    /// use std::time::Duration;
+    ///
+    /// // Only `/api/report` has a layer below that reads the deadline.
+    /// let layer = TimeoutLayer::new(Duration::from_secs(1))
+    ///     .publish_deadline(RouteTable::new(false).with_route("/api/report", true));
+    /// ```
+    #[must_use]
+    pub fn publish_deadline(mut self, routes: RouteTable<bool>) -> Self {
+        self.published = Arc::new(routes);
         self
     }
 

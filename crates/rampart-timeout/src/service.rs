@@ -32,7 +32,9 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let deadline = *self.layer.deadlines.get(&request);
         let at = Instant::now() + deadline;
-        request.extensions_mut().insert(Deadline::new(at));
+        if *self.layer.published.get(&request) {
+            request.extensions_mut().insert(Deadline::new(at));
+        }
         let expiry = Expiry {
             route: request.extensions().get::<MatchedPath>().cloned(),
             deadline,

@@ -332,7 +332,9 @@ impl StackBuilder {
         let layer = StackLayer {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
-            timeout: TimeoutLayer::from_table(deadlines).with_recorder(recorder.clone()),
+            timeout: TimeoutLayer::from_table(deadlines)
+                .publish_deadline(deadline_readers(&cache))
+                .with_recorder(recorder.clone()),
             rate_limit,
             cache,
             breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
@@ -340,4 +342,14 @@ impl StackBuilder {
         };
         Ok(Stack { prometheus, layer })
     }
+}
+
+/// The routes whose requests need their deadline in the extensions: the cached ones, where
+/// the cache can answer with a stale entry just before the timeout would.
+fn deadline_readers(cache: &CacheLayer) -> RouteTable<bool> {
+    let rules = cache.rules();
+    rules.routes().fold(
+        RouteTable::new(rules.default_value().is_some()),
+        |table, (template, rule)| table.with_route(template, rule.is_some()),
+    )
 }

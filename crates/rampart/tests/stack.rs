@@ -231,3 +231,57 @@ async fn rate_limits_answer_429_that_metrics_record_and_routes_can_opt_out() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!headers.contains_key("ratelimit"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cached_route_answers_stale_just_before_the_timeout() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let hang = Arc::new(AtomicBool::new(false));
+    let origin = {
+        let hang = Arc::clone(&hang);
+        move || {
+            let hang = hang.load(Ordering::SeqCst);
+            async move {
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                (
+                    [(header::CACHE_CONTROL, "max-age=1, stale-if-error=300")],
+                    "fresh",
+                )
+            }
+        }
+    };
+    let stack = Stack::builder()
+        .timeout(Duration::from_secs(2))
+        .route(
+            "/cached",
+            RoutePolicy::new().cache(rampart::cache::CacheRule::new()),
+        )
+        .build();
+    let app = stack.apply(
+        Router::new()
+            .route("/cached", get(origin.clone()))
+            .route("/uncached", get(origin)),
+    );
+    assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
+    assert_eq!(get_path(&app, "/uncached", &[]).await.0, StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(5)).await;
+    hang.store(true, Ordering::SeqCst);
+
+    let started = tokio::time::Instant::now();
+    let (status, headers) = get_path(&app, "/cached", &[]).await;
+    assert_eq!(status, StatusCode::OK, "the stale entry answers");
+    assert!(
+        headers["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("fwd=stale")
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        get_path(&app, "/uncached", &[]).await.0,
+        StatusCode::GATEWAY_TIMEOUT
+    );
+}
