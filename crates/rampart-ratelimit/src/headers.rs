@@ -36,6 +36,9 @@ pub(crate) fn policy_header(policies: &[Policy]) -> Option<HeaderValue> {
     HeaderValue::from_str(&value).ok()
 }
 
+/// Room for a `RateLimit` value on the stack: a policy name of up to ~80 bytes and two numbers.
+const HEADER_BUFFER: usize = 128;
+
 /// `RateLimit` for one policy: `r` requests left, quota whole again in `t` seconds.
 ///
 /// Written on every admitted request, so it is assembled in a stack buffer and copied once
@@ -55,10 +58,10 @@ pub(crate) fn ratelimit_header(
         b";t=",
         reset_digits.format(reset).as_bytes(),
     ];
-    let mut buffer = [0_u8; 128];
+    let mut buffer = [0_u8; HEADER_BUFFER];
     let mut free: &mut [u8] = &mut buffer;
     if parts.iter().all(|part| free.write_all(part).is_ok()) {
-        let written = 128 - free.len();
+        let written = HEADER_BUFFER - free.len();
         return HeaderValue::from_bytes(&buffer[..written]).ok();
     }
     HeaderValue::from_str(&format!("\"{policy}\";r={remaining};t={reset}")).ok()
