@@ -9,12 +9,12 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::ServerConfig;
-use crate::request_id::{X_REQUEST_ID, drop_unusable_id};
+use crate::request_id::{MakeRandomUuid, X_REQUEST_ID, drop_unusable_id};
 use crate::routes;
 use crate::state::AppState;
 
@@ -71,7 +71,7 @@ fn app_with_state(stack: &Stack, state: AppState) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(MapRequestLayer::new(drop_unusable_id))
-            .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRequestUuid))
+            .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRandomUuid))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|request: &http::Request<axum::body::Body>| {
