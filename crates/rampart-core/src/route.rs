@@ -71,10 +71,24 @@ impl<T> RouteTable<T> {
 
     /// The setting for the route the request matched.
     pub fn get<B>(&self, request: &Request<B>) -> &T {
-        match request.extensions().get::<MatchedPath>() {
-            Some(path) => self.get_for_route(path.as_str()),
-            None => &self.default,
-        }
+        self.get_matched(request.extensions().get::<MatchedPath>())
+    }
+
+    /// The setting for a request's [`MatchedPath`], for a layer that has already taken it out
+    /// of the request's extensions (each lookup there costs a hash of the type id); `None`, for a
+    /// request that matched no route, gets the default.
+    ///
+    /// ```
+    /// use axum::extract::MatchedPath;
+    /// use http::Request;
+    /// use rampart_core::RouteTable;
+    ///
+    /// let table = RouteTable::new(1).with_route("/api/slow", 5);
+    /// let request = Request::new(());
+    /// assert_eq!(*table.get_matched(request.extensions().get::<MatchedPath>()), 1);
+    /// ```
+    pub fn get_matched(&self, route: Option<&MatchedPath>) -> &T {
+        route.map_or(&self.default, |route| self.get_for_route(route.as_str()))
     }
 
     /// The setting for a route template.

@@ -30,13 +30,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let deadline = *self.layer.deadlines.get(&request);
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let deadline = *self.layer.deadlines.get_matched(route.as_ref());
         let at = Instant::now() + deadline;
-        if *self.layer.published.get(&request) {
+        if *self.layer.published.get_matched(route.as_ref()) {
             request.extensions_mut().insert(Deadline::new(at));
         }
         let expiry = Expiry {
-            route: request.extensions().get::<MatchedPath>().cloned(),
+            route,
             deadline,
             counters: self.layer.counters.clone(),
         };
