@@ -11,7 +11,8 @@
 # CPU 0 with one tokio worker, and runs wrk pinned to CPU 1 (1 thread, 64 keep-alive
 # connections) against each route. Prints a markdown table of medians (requests per second,
 # p50, p99, the server's peak RSS, ratio to bare), then instructions per request on
-# /api/hello counted by callgrind in-process (no socket). Loopback only; every run is bounded.
+# /api/hello counted by callgrind: in-process (no socket), and in the whole server over a socket.
+# Loopback only; every run is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +51,7 @@ trap cleanup EXIT
 grep -v '^\[stack\.routes\..*\.cache\]$' examples/server/bench.toml >"$WORK/uncached.toml"
 
 start_server() {
-    local variant=$1 flags=(--config examples/server/bench.toml --listen "127.0.0.1:$PORT")
+    local variant=$1 wrapper=("${@:2}") flags=(--config examples/server/bench.toml --listen "127.0.0.1:$PORT")
     [ "$variant" = bare ] && flags+=(--bare)
     [ "$variant" = uncached ] && flags=(--config "$WORK/uncached.toml" --listen "127.0.0.1:$PORT")
     local binary=$SERVER
@@ -58,10 +59,10 @@ start_server() {
         peer) binary=$PEER flags=(--listen "127.0.0.1:$PORT") ;;
         peer-tuned) binary=$PEER flags=(--tuned --listen "127.0.0.1:$PORT") ;;
     esac
-    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "$binary" "${flags[@]}" \
-        >"$WORK/server.log" 2>&1 &
+    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c "$SERVER_CPU" "${wrapper[@]}" "$binary" \
+        "${flags[@]}" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/live" && return
         sleep 0.1
     done
@@ -84,6 +85,7 @@ to_us() {
     }'
 }
 
+: >"$WORK/results"
 for round in $(seq "$ROUNDS"); do
     for variant in "${VARIANTS[@]}"; do
         start_server "$variant"
@@ -150,4 +152,19 @@ for variant in bare rampart stack peer; do
     once=$(count "$variant" 2000)
     twice=$(count "$variant" 4000)
     echo "- $variant: $(( (twice - once) / 2000 ))"
+done
+
+echo
+echo "Instructions per request on /api/hello in the whole server over a socket (callgrind on"
+echo "the server, counters zeroed once it answers, wrk 1 thread / 16 connections for 5 s; hyper,"
+echo "the socket and the runtime included, so the ratios track the req/s ratios above):"
+for variant in bare rampart peer; do
+    start_server "$variant" valgrind --tool=callgrind --callgrind-out-file="$WORK/cgs.$variant"
+    callgrind_control --zero "$SERVER_PID" >/dev/null 2>&1
+    served=$(taskset -c "$LOAD_CPU" wrk -t1 -c16 -d5s "http://127.0.0.1:$PORT/api/hello" |
+        awk '/requests in/ {print $1}')
+    callgrind_control --dump "$SERVER_PID" >/dev/null 2>&1
+    stop_server
+    spent=$(awk '/^summary:/ {print $2}' "$WORK/cgs.$variant.1")
+    echo "- $variant: $(( spent / served )) ($served requests)"
 done
