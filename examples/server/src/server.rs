@@ -75,16 +75,17 @@ fn app_with_state(stack: &Stack, state: AppState) -> Router {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|request: &http::Request<axum::body::Body>| {
-                        let id = request
-                            .headers()
-                            .get(&X_REQUEST_ID)
-                            .and_then(|id| id.to_str().ok())
-                            .unwrap_or_default();
+                        // The id is looked up inside the macro, which evaluates fields only
+                        // when the span is enabled: below `info` a request pays nothing for it.
                         tracing::info_span!(
                             "request",
                             method = %request.method(),
                             path = %request.uri().path(),
-                            request_id = %id,
+                            request_id = %request
+                                .headers()
+                                .get(&X_REQUEST_ID)
+                                .and_then(|id| id.to_str().ok())
+                                .unwrap_or_default(),
                         )
                     })
                     .on_response(DefaultOnResponse::new().level(Level::INFO))

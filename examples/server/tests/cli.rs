@@ -20,23 +20,38 @@ fn server() -> Command {
     command
 }
 
-/// Reads the log until the server says where it listens.
-async fn bound_address(child: &mut Child) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+type Log = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
+fn log_of(child: &mut Child) -> Log {
+    BufReader::new(child.stdout.take().unwrap()).lines()
+}
+
+/// Reads the log until `found` recognises a line, for at most 30 seconds.
+async fn read_until<T>(log: &mut Log, mut found: impl FnMut(&str) -> Option<T>) -> T {
     let find = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, rest)) = line.split_once("listening on http://") {
-                let addr = rest.split_whitespace().next().unwrap().to_owned();
-                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-                return addr;
+        while let Some(line) = log.next_line().await.unwrap() {
+            if let Some(value) = found(&line) {
+                return value;
             }
         }
-        panic!("the server exited without saying where it listens");
+        panic!("the log ended before the line we wait for");
     };
     tokio::time::timeout(Duration::from_secs(30), find)
         .await
         .unwrap()
+}
+
+fn listening_address(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("listening on http://")?;
+    Some(rest.split_whitespace().next()?.to_owned())
+}
+
+/// Reads the log until the server says where it listens, then keeps draining it.
+async fn bound_address(child: &mut Child) -> String {
+    let mut log = log_of(child);
+    let addr = read_until(&mut log, listening_address).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    addr
 }
 
 fn client() -> reqwest::Client {
@@ -83,6 +98,29 @@ async fn it_logs_its_address_serves_and_drains_on_sigterm() {
         .unwrap()
         .unwrap();
     assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn the_access_log_line_carries_the_request_id() {
+    let mut child = server().args(["--listen", "127.0.0.1:0"]).spawn().unwrap();
+    let mut log = log_of(&mut child);
+    let addr = read_until(&mut log, listening_address).await;
+
+    let response = client()
+        .get(format!("http://{addr}/api/hello"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let line = read_until(&mut log, |line| {
+        line.contains("request_id=trace-me-42")
+            .then(|| line.to_owned())
+    })
+    .await;
+    assert!(line.contains("path=/api/hello"), "{line}");
+    assert!(line.contains("status=200"), "{line}");
 }
 
 #[tokio::test]
