@@ -5,14 +5,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use http::Request;
-use http_body_util::BodyExt;
 use peer_server::{Variant, app};
+use request_loop::drive_requests;
 use std::net::SocketAddr;
-use tower::{Service, ServiceExt};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -61,31 +56,4 @@ async fn serve(variant: Variant, listen: SocketAddr) -> Result<(), Box<dyn std::
     })
     .await?;
     Ok(())
-}
-
-/// The measured part: `bench-load.sh` counts instructions only inside this function
-/// (`--toggle-collect`), so set-up such as the metrics clock's calibration stays out. Not
-/// inlined, so that callgrind sees it.
-#[inline(never)]
-fn drive_requests(
-    runtime: &tokio::runtime::Runtime,
-    app: &mut Router,
-    path: &str,
-    count: usize,
-) -> Result<usize, Box<dyn std::error::Error>> {
-    runtime.block_on(async {
-        let peer = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000)));
-        let mut bytes = 0;
-        for _ in 0..count {
-            let mut request = Request::get(path).body(Body::empty())?;
-            // tower_governor keys on the peer address, which a socket would provide.
-            request.extensions_mut().insert(peer);
-            let response = ServiceExt::<Request<Body>>::ready(&mut *app)
-                .await?
-                .call(request)
-                .await?;
-            bytes += response.into_body().collect().await?.to_bytes().len();
-        }
-        Ok(bytes)
-    })
 }

@@ -7,13 +7,8 @@
 
 #![allow(clippy::print_stdout)]
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
 use example_server::ServerConfig;
-use http::Request;
-use http_body_util::BodyExt;
-use std::net::SocketAddr;
-use tower::{Service, ServiceExt};
+use request_loop::drive_requests;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -38,30 +33,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = drive_requests(&runtime, &mut app, &path, count)?;
     println!("{variant}: {count} requests for {path}, {bytes} body bytes");
     Ok(())
-}
-
-/// The measured part: `bench-load.sh` counts instructions only inside this function
-/// (`--toggle-collect`), so set-up such as the metrics clock's calibration stays out. Not
-/// inlined, so that callgrind sees it.
-#[inline(never)]
-fn drive_requests(
-    runtime: &tokio::runtime::Runtime,
-    app: &mut axum::Router,
-    path: &str,
-    count: usize,
-) -> Result<usize, Box<dyn std::error::Error>> {
-    runtime.block_on(async {
-        let peer = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000)));
-        let mut bytes = 0;
-        for _ in 0..count {
-            let mut request = Request::get(path).body(Body::empty())?;
-            request.extensions_mut().insert(peer);
-            let response = ServiceExt::<Request<Body>>::ready(&mut *app)
-                .await?
-                .call(request)
-                .await?;
-            bytes += response.into_body().collect().await?.to_bytes().len();
-        }
-        Ok(bytes)
-    })
 }
