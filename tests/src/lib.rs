@@ -1,8 +1,10 @@
 //! Helpers for the black-box tests: a server on a free loopback port, a client that never goes
 //! through a proxy, and readers for the Prometheus text and for encoded bodies.
 
+mod flood;
 mod redis;
 
+pub use flood::{Flood, FloodAnswers, flood, resident_bytes};
 pub use redis::RedisServer;
 
 use example_server::{RunningServer, ServerConfig};

@@ -135,3 +135,85 @@ async fn with_redis_gone_the_local_tier_answers_and_counts_the_errors() {
     }
     assert!(shared, "the shared tier recovered by itself");
 }
+
+/// Every value the Redis tier holds, key and value, as raw bytes.
+async fn everything_in(redis: &RedisServer) -> Vec<u8> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    for key in keys {
+        raw.extend_from_slice(key.as_bytes());
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let value: Vec<u8> = match kind.as_str() {
+            "string" => {
+                redis::cmd("GET")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            }
+            _ => {
+                redis::cmd("DUMP")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+            }
+        }
+        .unwrap();
+        raw.extend_from_slice(&value);
+    }
+    raw
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn a_clients_credentials_never_reach_redis() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let server = start(&config(&redis.url())).await;
+    // `/api/items/{id}` is `public`: RFC 9111 3.5 lets a shared cache store it even for a
+    // request with `Authorization`; the entry must not carry the request's credentials.
+    let response = client()
+        .get(server.url("/api/items/5"))
+        .header("authorization", "Bearer token-8c1f")
+        .header("cookie", "session=cookie-77aa")
+        .header("proxy-authorization", "Basic proxy-41d2")
+        .header("x-junk", "junk-09be")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("stored")
+    );
+
+    let mut raw = Vec::new();
+    for _ in 0..100 {
+        raw = everything_in(&redis).await;
+        if contains(&raw, "/api/items/5") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(contains(&raw, "/api/items/5"), "the entry reached Redis");
+    for secret in ["token-8c1f", "cookie-77aa", "proxy-41d2", "junk-09be"] {
+        assert!(!contains(&raw, secret), "{secret} was written to Redis");
+    }
+}

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::header::{self, HeaderName};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, request, response};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, request, response};
 use http_cache_semantics::{AfterResponse, CacheOptions, CachePolicy, ResponseLike};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -27,6 +27,22 @@ const NOT_STORED: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
     header::UPGRADE,
     header::AGE,
+];
+
+/// What one header costs besides its name and value: its slot in the map's entries and index.
+const HEADER_OVERHEAD: usize = 48;
+
+/// What a response costs besides its body, headers and tags: the `Stored` itself with its
+/// policy (two header maps, two parsed `Cache-Control`s) in an `Arc`, and the allocator's
+/// rounding. `tests/resident.rs` holds the weighed total against the allocator's count.
+const ENTRY_OVERHEAD: usize = 768;
+
+/// Request headers that carry a client's credentials. Their values are never kept, in memory or
+/// in Redis: a response that varies on one of them is not stored.
+const CREDENTIALS: [HeaderName; 3] = [
+    header::AUTHORIZATION,
+    header::COOKIE,
+    header::PROXY_AUTHORIZATION,
 ];
 
 /// Headers a 304 answer carries from the stored response (RFC 9110 15.4.5).
@@ -88,20 +104,37 @@ pub(crate) enum NotStored {
     Authorization,
     /// `Vary: *`: no later request can be shown to match.
     VaryStar,
+    /// `Vary` names a credential header: storing the variant would keep the credential.
+    VaryOnCredentials,
     /// Stale at once and nothing to revalidate it with.
     Useless,
 }
 
+/// A response the cache may store: its policy, and its headers copied out of the buffers they
+/// arrived in.
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    policy: CachePolicy,
+    headers: HeaderMap,
+}
+
 /// Decides whether a response may be stored and, if so, under which policy.
+///
+/// Nothing of the request is kept: the policy is built from the method alone. Variants are
+/// told apart by the entry's key (which holds the values `Vary` names), never by the policy, and
+/// a client's `Cache-Control: no-store` and `Authorization` are decided here.
 pub(crate) fn admit(
     request: &request::Parts,
     response: &response::Parts,
     rule: &CacheRule,
     now: SystemTime,
-) -> Result<CachePolicy, NotStored> {
+) -> Result<Admitted, NotStored> {
     let headers = &response.headers;
     if headers.contains_key(header::SET_COOKIE) {
         return Err(NotStored::SetCookie);
+    }
+    if directives::has_directive(&request.headers, "no-store") {
+        return Err(NotStored::Policy);
     }
     if request.headers.contains_key(header::AUTHORIZATION)
         && !directives::has_directive(headers, "public")
@@ -109,24 +142,33 @@ pub(crate) fn admit(
     {
         return Err(NotStored::Authorization);
     }
-    if vary_names(headers).is_none() {
+    let Some(vary) = vary_names(headers) else {
         return Err(NotStored::VaryStar);
+    };
+    if vary.iter().any(|name| CREDENTIALS.contains(name)) {
+        return Err(NotStored::VaryOnCredentials);
     }
+    let headers = owned_copy(headers);
     let with_default;
     let view_headers = match rule.default_ttl {
-        Some(ttl) if !directives::has_freshness(headers) => {
+        Some(ttl) if !directives::has_freshness(&headers) => {
             let mut copy = headers.clone();
             copy.insert(header::CACHE_CONTROL, s_maxage(ttl));
             with_default = copy;
             &with_default
         }
-        _ => headers,
+        _ => &headers,
     };
     let view = PolicyView {
         status: response.status,
         headers: view_headers,
     };
-    let policy = CachePolicy::new_options(request, &view, now, CacheOptions::default());
+    let policy = CachePolicy::new_options(
+        &policy_request(&request.method),
+        &view,
+        now,
+        CacheOptions::default(),
+    );
     if !policy.is_storable() {
         return Err(NotStored::Policy);
     }
@@ -134,11 +176,33 @@ pub(crate) fn admit(
         headers.contains_key(header::ETAG) || headers.contains_key(header::LAST_MODIFIED);
     if policy.time_to_live(now).is_zero()
         && !has_validator
-        && StaleWindows::of(headers).longest().is_zero()
+        && StaleWindows::of(&headers).longest().is_zero()
     {
         return Err(NotStored::Useless);
     }
-    Ok(policy)
+    Ok(Admitted { policy, headers })
+}
+
+/// The request as the policy sees it: the method, nothing the client wrote.
+fn policy_request(method: &Method) -> request::Parts {
+    let mut parts = Request::new(()).into_parts().0;
+    parts.method = method.clone();
+    parts
+}
+
+/// `headers` with every value copied into an allocation of its own size. A value parsed by hyper
+/// is a slice of the connection's read buffer: keeping it would keep the whole buffer, which
+/// holds everything else the peer sent in the same head (a 64 KB junk header included).
+fn owned_copy(headers: &HeaderMap) -> HeaderMap {
+    let mut copy = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        // Cannot fail: the bytes come from a valid value.
+        if let Ok(mut owned) = HeaderValue::from_bytes(value.as_bytes()) {
+            owned.set_sensitive(value.is_sensitive());
+            copy.append(name.clone(), owned);
+        }
+    }
+    copy
 }
 
 fn s_maxage(ttl: Duration) -> HeaderValue {
@@ -166,15 +230,18 @@ pub(crate) fn vary_names(headers: &HeaderMap) -> Option<Arc<[HeaderName]>> {
 }
 
 impl Stored {
-    /// A stored response made of `response` (its headers) and its whole `body`.
+    /// A stored response made of an admitted response and its whole `body`.
     pub(crate) fn new(
-        policy: CachePolicy,
-        response: &response::Parts,
+        admitted: Admitted,
+        status: StatusCode,
         body: Bytes,
         tag_header: &HeaderName,
         now: SystemTime,
     ) -> Self {
-        let mut headers = response.headers.clone();
+        let Admitted {
+            policy,
+            mut headers,
+        } = admitted;
         for name in &NOT_STORED {
             headers.remove(name);
         }
@@ -182,7 +249,7 @@ impl Stored {
             .remove(tag_header)
             .and_then(|value| value.to_str().ok().map(parse_tags))
             .unwrap_or_default();
-        Self::from_parts(response.status, headers, body, policy, tags, now)
+        Self::from_parts(status, headers, body, policy, tags, now)
     }
 
     pub(crate) fn from_parts(
@@ -223,14 +290,21 @@ impl Stored {
     /// not match it (RFC 9111 4.3.4) and the body cannot be reused.
     pub(crate) fn revalidated(
         &self,
-        request: &request::Parts,
+        method: &Method,
         not_modified: &response::Parts,
         now: SystemTime,
     ) -> Option<Self> {
-        match self.policy.after_response(request, not_modified, now) {
+        let not_modified = PolicyView {
+            status: not_modified.status,
+            headers: &owned_copy(&not_modified.headers),
+        };
+        match self
+            .policy
+            .after_response(&policy_request(method), &not_modified, now)
+        {
             AfterResponse::NotModified(policy, _) => {
                 let mut headers = self.headers.clone();
-                for (name, value) in &not_modified.headers {
+                for (name, value) in not_modified.headers {
                     let body_metadata = matches!(
                         *name,
                         header::CONTENT_LENGTH
@@ -330,15 +404,20 @@ impl Stored {
             .chain(last_modified.map(|lm| (header::IF_MODIFIED_SINCE, lm)))
     }
 
-    /// Bytes the entry holds: body, headers (twice: the policy keeps its own copy) and key.
-    pub(crate) fn weight(&self, key: &str) -> u32 {
+    /// Bytes the response holds, counted on everything it keeps: the body; the headers twice
+    /// (the policy keeps its own map of them and its parsed `Cache-Control`); tags; `Vary`
+    /// names; and [`ENTRY_OVERHEAD`] for the structures around them. Every counted byte is the
+    /// entry's alone: nothing it keeps is a slice of a larger buffer (see [`owned_copy`] and the
+    /// body's copy). The store adds what its slot and key cost.
+    pub(crate) fn weight(&self) -> usize {
         let headers: usize = self
             .headers
             .iter()
-            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .map(|(name, value)| name.as_str().len() + value.len() + HEADER_OVERHEAD)
             .sum();
-        let total = self.body.len() + 2 * headers + 2 * key.len() + 512;
-        u32::try_from(total).unwrap_or(u32::MAX)
+        let tags: usize = self.tags.iter().map(|tag| tag.len() + 16).sum();
+        let vary: usize = self.vary.iter().map(|name| name.as_str().len() + 24).sum();
+        self.body.len() + 2 * headers + tags + vary + ENTRY_OVERHEAD
     }
 
     /// The stored response, for `method` (HEAD gets no body), with `Age` and `Cache-Status`.
@@ -393,4 +472,114 @@ fn parse_tags(text: &str) -> Box<[Box<str>]> {
         .filter(|tag| !tag.is_empty())
         .map(Box::from)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: SystemTime = SystemTime::UNIX_EPOCH;
+
+    fn request(headers: &[(&str, &str)]) -> request::Parts {
+        let mut builder = Request::get("/items/5?page=2").header("host", "shop.test");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).expect("valid request").into_parts().0
+    }
+
+    fn response(headers: &[(&str, &str)]) -> response::Parts {
+        let mut builder = Response::builder().header("cache-control", "public, max-age=60");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).expect("valid response").into_parts().0
+    }
+
+    fn stored(request: &request::Parts, response: &response::Parts) -> Stored {
+        let admitted = admit(request, response, &CacheRule::new(), NOW).expect("storable");
+        let tag = HeaderName::from_static("cache-tag");
+        Stored::new(
+            admitted,
+            response.status,
+            Bytes::from_static(b"{}"),
+            &tag,
+            NOW,
+        )
+    }
+
+    #[test]
+    fn an_entry_keeps_nothing_the_client_sent() {
+        let request = request(&[
+            ("authorization", "Bearer token-8c1f"),
+            ("cookie", "session=cookie-77aa"),
+            ("proxy-authorization", "Basic proxy-41d2"),
+            ("accept-language", "fr"),
+            ("x-junk", "junk-09be"),
+        ]);
+        let entry = stored(&request, &response(&[("vary", "accept-language")]));
+        let everything = format!("{entry:?}");
+        for secret in [
+            "token-8c1f",
+            "cookie-77aa",
+            "proxy-41d2",
+            "junk-09be",
+            "page=2",
+        ] {
+            assert!(!everything.contains(secret), "{secret} kept: {everything}");
+        }
+    }
+
+    #[test]
+    fn a_response_that_varies_on_credentials_is_not_stored() {
+        for vary in ["cookie", "Authorization", "accept, proxy-authorization"] {
+            let outcome = admit(
+                &request(&[("cookie", "session=1"), ("authorization", "Bearer 2")]),
+                &response(&[("vary", vary)]),
+                &CacheRule::new(),
+                NOW,
+            );
+            assert_eq!(
+                outcome.map(drop),
+                Err(NotStored::VaryOnCredentials),
+                "vary: {vary}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_with_no_store_is_not_stored() {
+        let outcome = admit(
+            &request(&[("cache-control", "no-store")]),
+            &response(&[]),
+            &CacheRule::new(),
+            NOW,
+        );
+        assert_eq!(outcome.map(drop), Err(NotStored::Policy));
+    }
+
+    #[test]
+    fn stored_headers_are_copies_not_slices_of_the_buffer_they_came_in() {
+        let buffer = Bytes::from(format!("public, max-age=60{}", "x".repeat(65_536)));
+        let mut response = response(&[]);
+        let cache_control = HeaderValue::from_maybe_shared(buffer.slice(..18)).expect("valid");
+        response
+            .headers
+            .insert(header::CACHE_CONTROL, cache_control);
+        let entry = stored(&request(&[]), &response);
+        let within = buffer.as_ptr_range();
+        let value = &entry.headers[header::CACHE_CONTROL];
+        assert_eq!(value, "public, max-age=60");
+        assert!(!within.contains(&value.as_bytes().as_ptr()));
+    }
+
+    #[test]
+    fn weight_counts_headers_and_tags() {
+        let small = stored(&request(&[]), &response(&[]));
+        let large = stored(
+            &request(&[]),
+            &response(&[("cache-tag", "a b c"), ("x-long", &"y".repeat(1000))]),
+        );
+        assert!(large.weight() >= small.weight() + 2 * 1000 + 3);
+    }
 }

@@ -234,7 +234,7 @@ where
 
     if let Some(entry) = &stale {
         if parts.status == StatusCode::NOT_MODIFIED {
-            if let Some(refreshed) = entry.revalidated(&upstream, &parts, now) {
+            if let Some(refreshed) = entry.revalidated(&upstream.method, &parts, now) {
                 let refreshed = Arc::new(refreshed);
                 store(ctx, &upstream, Arc::clone(&refreshed));
                 land(Landing::Stored);
@@ -260,7 +260,7 @@ where
     if client.method != Method::GET {
         return Ok(passthrough(CacheBody::inner(body), status));
     }
-    let Ok(policy) = admit(&upstream, &parts, &ctx.rule, now) else {
+    let Ok(admitted) = admit(&upstream, &parts, &ctx.rule, now) else {
         land(Landing::NotStored);
         return Ok(passthrough(CacheBody::inner(body), status));
     };
@@ -277,7 +277,8 @@ where
     }
     match read_body(body, limit).await {
         ReadBody::Complete(bytes) => {
-            let entry = Stored::new(policy, &parts, bytes, &shared.settings.tag_header, now);
+            let tag_header = &shared.settings.tag_header;
+            let entry = Stored::new(admitted, parts.status, bytes, tag_header, now);
             let entry = Arc::new(entry);
             store(ctx, &upstream, Arc::clone(&entry));
             land(Landing::Stored);
@@ -424,14 +425,10 @@ where
     }
 }
 
-/// One `Bytes` of all data frames; no copy when there is one frame, the usual case.
-fn concat(mut frames: VecDeque<Frame<Bytes>>) -> Bytes {
-    if frames.len() == 1 {
-        if let Some(Ok(data)) = frames.pop_front().map(Frame::into_data) {
-            return data;
-        }
-        return Bytes::new();
-    }
+/// All data frames in one allocation of exactly their size. A single frame is copied too: it
+/// may be a slice of a larger buffer (a client connection's read buffer, an encoder's output)
+/// that the entry would keep whole while weighing only the slice.
+fn concat(frames: VecDeque<Frame<Bytes>>) -> Bytes {
     let length = frames
         .iter()
         .filter_map(Frame::data_ref)

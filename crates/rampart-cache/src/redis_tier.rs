@@ -528,10 +528,11 @@ mod tests {
             .expect("valid")
             .into_parts()
             .0;
-        let policy = crate::entry::admit(&request, &response, &crate::CacheRule::new(), now)
+        let admitted = crate::entry::admit(&request, &response, &crate::CacheRule::new(), now)
             .expect("storable");
         let tag = HeaderName::from_static("cache-tag");
-        let stored = Stored::new(policy, &response, Bytes::from_static(b"{}"), &tag, now);
+        let body = Bytes::from_static(b"{}");
+        let stored = Stored::new(admitted, response.status, body, &tag, now);
         let bytes = encode(&Slot::Response(Arc::new(stored))).expect("encodable");
         let Some(Slot::Response(back)) = decode(&bytes, now) else {
             panic!("decodes to a response");
