@@ -81,3 +81,52 @@ async fn the_default_config_limits_the_api_only() {
         Some(1.0)
     );
 }
+
+/// Behind a proxy that appends the peer it saw to `X-Forwarded-For` (nginx
+/// `$proxy_add_x_forwarded_for`, AWS ALB): here the test is that proxy, on 127.0.0.1, and every
+/// request comes from the same client, 198.51.100.7, which adds headers of its own.
+#[tokio::test]
+async fn behind_a_proxy_a_client_cannot_choose_its_own_key() {
+    let server = start(
+        r#"
+[stack.ratelimit]
+client_ip = { trusted_proxies = ["127.0.0.1"], header = "x-forwarded-for" }
+
+[[stack.ratelimit.policies]]
+name = "per_ip"
+limit = 5
+period = "1h"
+key = "client_ip"
+"#,
+    )
+    .await;
+    let client = client();
+    let mut admitted = 0;
+    for n in 0..60 {
+        let request = client.get(server.url("/api/hello"));
+        let request = if n % 2 == 0 {
+            // Its own `Forwarded`, a fresh address each time.
+            request
+                .header("forwarded", format!("for=192.0.2.{n}"))
+                .header("x-forwarded-for", "198.51.100.7")
+        } else {
+            // A junk element ahead of what the proxy appended, and its own `X-Real-IP`.
+            request
+                .header("x-forwarded-for", format!("junk-{n}, 198.51.100.7"))
+                .header("x-real-ip", format!("192.0.2.{n}"))
+        };
+        if request.send().await.unwrap().status() == StatusCode::OK {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5, "one client, one quota");
+
+    // Another client behind the same proxy has its own.
+    let other = client
+        .get(server.url("/api/hello"))
+        .header("x-forwarded-for", "198.51.100.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+}

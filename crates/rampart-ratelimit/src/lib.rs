@@ -16,7 +16,7 @@
 //!
 //! - [`Quota`]: "N per period, burst B", with constructors that say what they mean.
 //! - [`Policy`]: a named quota and its [`KeySource`]: global, the client address
-//!   ([`ClientIp`]: trusted proxies, forwarding chains walked from the right, IPv6 grouped by
+//!   ([`ClientIp`]: trusted proxies and the one [`ClientIpHeader`] they set, chains walked from the right, IPv6 grouped by
 //!   prefix), a header, a request extension, or a closure; and what to do when a request has no
 //!   key ([`OnMissingKey`]).
 //! - [`RateLimiter`]: one or more policies decided together. A request must pass all of them
@@ -53,7 +53,7 @@ mod service;
 mod store;
 
 #[doc(inline)]
-pub use client_ip::{Cidr, ClientIp, InvalidCidr};
+pub use client_ip::{Cidr, ClientIp, ClientIpHeader, InvalidCidr};
 #[doc(inline)]
 pub use future::{PROBLEM_CODE, ResponseFuture};
 #[doc(inline)]

@@ -10,7 +10,9 @@ use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use rampart_core::RouteTable;
 use rampart_metrics::Prometheus;
-use rampart_ratelimit::{ClientIp, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer};
+use rampart_ratelimit::{
+    ClientIp, ClientIpHeader, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -115,7 +117,9 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
-    let proxy = ClientIp::default().trust("10.0.0.0/8".parse().unwrap());
+    let proxy = ClientIp::default()
+        .trust("10.0.0.0/8".parse().unwrap())
+        .header(ClientIpHeader::XForwardedFor);
     let layer = RateLimitLayer::new(vec![per_ip(Quota::per_hour(1), proxy)]).unwrap();
     let app = app_with(layer);
     let via = |client: &'static str| [("x-forwarded-for", client)];

@@ -260,6 +260,7 @@ impl StackConfig {
     /// A [`ConfigError`] naming the first invalid field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         positive("timeout.default", self.timeout.default)?;
+        self.ratelimit.validate()?;
         policies(
             &self.ratelimit.policies,
             "ratelimit.policies",

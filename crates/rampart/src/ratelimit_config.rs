@@ -12,7 +12,7 @@ use crate::ConfigError;
 /// ```toml
 /// [ratelimit]
 /// headers = true
-/// client_ip = { trusted_proxies = ["10.0.0.0/8"], ipv6_prefix = 64 }
+/// client_ip = { trusted_proxies = ["10.0.0.0/8"], header = "x-forwarded-for", ipv6_prefix = 64 }
 ///
 /// [[ratelimit.policies]]
 /// name = "per_ip"
@@ -50,6 +50,30 @@ pub struct RedisConfig {
     /// Key namespace. Default: `rampart:rl`.
     #[serde(default = "default_prefix")]
     pub prefix: String,
+}
+
+impl RateLimitConfig {
+    /// Proxies and the header they report clients in go together: trusted proxies without a
+    /// header would key every client behind them on the proxy (one quota for all), and a header
+    /// without trusted proxies would never be read.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let client_ip = &self.client_ip;
+        match (client_ip.trusted_proxies.is_empty(), client_ip.header) {
+            (false, None) => Err(ConfigError::new(
+                "ratelimit.client_ip.header",
+                "name the header your trusted proxies set (x-forwarded-for, forwarded, \
+                 x-real-ip, cf-connecting-ip, true-client-ip or fly-client-ip)",
+            )),
+            (true, Some(header)) => Err(ConfigError::new(
+                "ratelimit.client_ip.header",
+                format!(
+                    "`{}` is read only from trusted proxies: list them in trusted_proxies",
+                    header.name()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn default_deadline() -> Duration {

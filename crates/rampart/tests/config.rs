@@ -43,8 +43,9 @@ fn the_default_survives_a_round_trip_through_toml() {
         },
     );
     config.cache.max_bytes = 1024 * 1024;
-    config.ratelimit.client_ip =
-        rampart::ratelimit::ClientIp::default().trust("10.0.0.0/8".parse().unwrap());
+    config.ratelimit.client_ip = rampart::ratelimit::ClientIp::default()
+        .trust("10.0.0.0/8".parse().unwrap())
+        .header(rampart::ratelimit::ClientIpHeader::CfConnectingIp);
     config.ratelimit.policies.push(rampart::PolicyConfig {
         name: "per_key".to_owned(),
         limit: 10,
@@ -123,6 +124,18 @@ fn invalid_values_name_their_field() {
         ),
         ("[cache]\nmax_bytes = 0\n", "cache.max_bytes"),
         ("[cache]\ntag_header = \"bad header\"\n", "cache.tag_header"),
+        (
+            "[ratelimit]\nclient_ip = { trusted_proxies = [\"10.0.0.0/8\"] }\n",
+            "ratelimit.client_ip.header",
+        ),
+        (
+            "[ratelimit]\nclient_ip = { header = \"x-forwarded-for\" }\n",
+            "ratelimit.client_ip.header",
+        ),
+        (
+            "[ratelimit]\nclient_ip = { header = \"x-client-ip\" }\n",
+            "ratelimit.client_ip.header",
+        ),
         ("[cache.redis]\nurl = \"http://nope\"\n", "cache.redis.url"),
         (
             "[routes.\"/x\".cache]\nkey_headers = [\"ok\", \"not ok\"]\n",
