@@ -235,3 +235,40 @@ async fn hostile_headers_on_cached_routes_get_ordinary_answers() {
     let body: serde_json::Value = plain.json().await.unwrap();
     assert!(body.is_object() || body.is_array());
 }
+
+#[tokio::test]
+async fn random_accept_encoding_weights_share_one_variant_per_coding() {
+    let server = start("").await;
+    let client = client();
+    let mut stored = 0;
+    for n in 0..100u32 {
+        let weights = format!(
+            "gzip;q=0.{:03}, br;q=0.{:03}, zstd;q=0.{:03}, deflate;q=0.{:03}",
+            (n * 7) % 1000 + 1,
+            (n * 13) % 1000,
+            (n * 29) % 1000,
+            (n * 31) % 1000,
+        );
+        let response = client
+            .get(server.url("/api/report"))
+            .header("accept-encoding", &weights)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let encoding = response.headers()["content-encoding"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        if response.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("stored")
+        {
+            stored += 1;
+        }
+        // The body is whole and in the coding the headers say.
+        assert!(!decode(Some(&encoding), &response.bytes().await.unwrap()).is_empty());
+    }
+    assert!(stored <= 4, "{stored} variants stored for one URL");
+}

@@ -1,4 +1,5 @@
 use http::HeaderName;
+use rampart_core::coding::ContentCodings;
 use rampart_core::{MetricsRecorder, RouteTable};
 use std::fmt;
 use std::sync::{Arc, Once};
@@ -17,6 +18,7 @@ pub(crate) struct Settings {
     pub(crate) max_entry_bytes: usize,
     pub(crate) coalesce_wait: Duration,
     pub(crate) tag_header: HeaderName,
+    pub(crate) encodings: ContentCodings,
 }
 
 /// The state one cache shares between its services, its handle and its background tasks.
@@ -171,6 +173,7 @@ impl Default for CacheLayerBuilder {
                 max_entry_bytes: 1024 * 1024,
                 coalesce_wait: Duration::from_secs(5),
                 tag_header: HeaderName::from_static("cache-tag"),
+                encodings: ContentCodings::ALL,
             },
             recorder: MetricsRecorder::global(),
             tier: None,
@@ -221,6 +224,16 @@ impl CacheLayerBuilder {
     /// `Cache-Tag`). The cache removes it from what clients see.
     pub fn tag_header(mut self, name: HeaderName) -> Self {
         self.settings.tag_header = name;
+        self
+    }
+
+    /// The content codings the encoder below offers (default: all four, as
+    /// `rampart_compression::CompressionLayer` does; `CompressionLayer::codings` says which).
+    /// A request's `Accept-Encoding` is reduced to the one of them it prefers before the lookup
+    /// and on the way to the origin, so a URL has at most one variant per coding, whatever
+    /// weights clients send.
+    pub const fn encodings(mut self, offered: ContentCodings) -> Self {
+        self.settings.encodings = offered;
         self
     }
 

@@ -25,9 +25,9 @@
 //!   `max-age`, `max-stale`, `min-fresh`, `only-if-cached`), `stale-while-revalidate` and
 //!   `stale-if-error` (RFC 5861). GET is stored, HEAD is answered from it.
 //! - **Keys**: path, query (sorted, parameters ignored on request), host, and the route's key
-//!   headers. **Variants** by `Vary`, one entry each; `Accept-Encoding` is rewritten to a
-//!   canonical form first, so equivalent headers share a variant, and the encoder below sees
-//!   exactly what the variant was keyed on. Sitting above compression, the cache keeps the
+//!   headers. **Variants** by `Vary`, one entry each; `Accept-Encoding` is reduced to the one
+//!   coding the encoder below will use, so a URL has at most one variant per coding, and the
+//!   encoder sees exactly what the variant was keyed on. Sitting above compression, the cache keeps the
 //!   encoded bytes: a hit costs no compression.
 //! - **Poisoning**: never stores `Set-Cookie` responses, responses to `Authorization`
 //!   requests unless `public` or `s-maxage`, or `Vary: *`.

@@ -10,7 +10,7 @@ use tower_service::Service;
 use crate::CacheLayer;
 use crate::body::CacheBody;
 use crate::directives::RequestDirectives;
-use crate::encoding;
+use crate::encoding::{self, Negotiated};
 use crate::fetch::{self, Ctx, answer};
 use crate::future::ResponseFuture;
 use crate::key::resource_key;
@@ -64,12 +64,14 @@ where
             let forwarded = fetch::other_method(shared, inner, request, resource);
             return ResponseFuture::fetching(forwarded);
         }
-        if let Some(canonical) = request
-            .headers()
-            .get(ACCEPT_ENCODING)
-            .and_then(encoding::canonical)
-        {
-            request.headers_mut().insert(ACCEPT_ENCODING, canonical);
+        match encoding::negotiate(request.headers(), shared.settings.encodings) {
+            Negotiated::Keep => {}
+            Negotiated::Set(coding) => {
+                request.headers_mut().insert(ACCEPT_ENCODING, coding);
+            }
+            Negotiated::Remove => {
+                request.headers_mut().remove(ACCEPT_ENCODING);
+            }
         }
         let directives = RequestDirectives::of(request.headers());
         let resource = resource_key(&request, rule);

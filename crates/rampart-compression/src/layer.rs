@@ -1,3 +1,4 @@
+use rampart_core::coding::{ContentCoding, ContentCodings};
 use tower_http::CompressionLevel;
 use tower_layer::Layer;
 
@@ -82,6 +83,16 @@ impl CompressionLayer {
     pub const fn quality(mut self, quality: CompressionLevel) -> Self {
         self.quality = quality;
         self
+    }
+
+    /// The codings this layer offers, for a cache above it that keys variants on the coding
+    /// used ([`rampart_core::coding`]).
+    pub const fn codings(&self) -> ContentCodings {
+        ContentCodings::NONE
+            .with(ContentCoding::Br, self.br)
+            .with(ContentCoding::Zstd, self.zstd)
+            .with(ContentCoding::Gzip, self.gzip)
+            .with(ContentCoding::Deflate, self.deflate)
     }
 
     fn tower_http(&self) -> Inner {

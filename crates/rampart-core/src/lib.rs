@@ -15,10 +15,13 @@
 //!   the raw path a client chose.
 //!
 //! - [`names`]: the name of every metric rampart records, and the scheme they follow.
+//! - [`deadline`] and [`coding`]: contracts between layers, as types: the request's deadline
+//!   (timeout → cache), and the content codings an encoder offers (compression → cache).
 //!
 //! [rampart]: https://docs.rs/rampart
 
 mod body;
+pub mod coding;
 pub mod deadline;
 pub mod names;
 mod problem;

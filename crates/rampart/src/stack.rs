@@ -325,7 +325,9 @@ impl StackBuilder {
             .iter()
             .filter_map(|(template, policy)| Some((template, policy.cache.clone()?)))
             .fold(
-                self.cache.with_recorder(recorder.clone()),
+                self.cache
+                    .with_recorder(recorder.clone())
+                    .encodings(self.compression.codings()),
                 |cache, (template, rule)| cache.route(template.as_str(), rule),
             )
             .build();
