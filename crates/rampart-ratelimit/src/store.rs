@@ -5,9 +5,12 @@
 //! 100 000 keys per policy is therefore about 4 MB.
 //!
 //! Keys whose TAT is in the past are exactly as good as absent (see [`crate::gcra`]), so
-//! pruning them never changes a decision. When the cap is reached and pruning frees nothing,
-//! new keys share one overflow state: a flood of made-up keys then competes for one quota
-//! instead of growing memory.
+//! pruning them never changes a decision. When the cap is reached, a new key's shard is pruned
+//! there and then: a flood of one-request clients leaves keys that expire within one emission
+//! interval, so the newcomer finds room and its own quota. Each prune of a shard either frees
+//! at least an eighth of it (a few checks per freed key) or holds off pruning that shard for a
+//! second: when the keys are truly live, new keys share one overflow state, and a flood of
+//! made-up keys competes for one quota instead of growing memory.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 use std::hash::BuildHasher;
@@ -21,30 +24,37 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub(crate) struct KeyedStore {
     hasher: DefaultHashBuilder,
-    shards: Box<[RwLock<HashMap<Key, AtomicU64>>]>,
+    shards: Box<[RwLock<Shard>]>,
     global: AtomicU64,
     overflow: AtomicU64,
     len: AtomicUsize,
     max: usize,
-    /// When a full store last tried pruning, so a flood at the cap does not scan on every
-    /// request.
-    last_prune: AtomicU64,
 }
 
-/// How often a full store may try to free room on the request path (the background pruning
-/// runs regardless).
-const PRUNE_EVERY: u64 = 1_000_000_000;
+#[derive(Debug, Default)]
+struct Shard {
+    keys: HashMap<Key, AtomicU64>,
+    /// Until when pruning on the request path is not worth trying: the last prune freed less
+    /// than [`WORTH_PRUNING`] of the shard.
+    futile_until: u64,
+}
+
+/// A prune that frees at least this share of a shard (one in N keys) may run again at once.
+const WORTH_PRUNING: usize = 8;
+
+/// How long a full shard whose keys are live waits before the request path prunes it again
+/// (the background pruning runs regardless).
+const FUTILE_BACKOFF: u64 = 1_000_000_000;
 
 impl KeyedStore {
     pub(crate) fn new(max: usize) -> Self {
         Self {
             hasher: DefaultHashBuilder::default(),
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             global: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
             len: AtomicUsize::new(0),
             max,
-            last_prune: AtomicU64::new(0),
         }
     }
 
@@ -53,7 +63,7 @@ impl KeyedStore {
         self.len.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, key: &Key) -> &RwLock<HashMap<Key, AtomicU64>> {
+    fn shard(&self, key: &Key) -> &RwLock<Shard> {
         let hash = self.hasher.hash_one(key);
         // The top bits: the map itself uses the low ones.
         &self.shards[(hash >> 60) as usize % SHARDS]
@@ -72,33 +82,28 @@ impl KeyedStore {
         }
         let shard = self.shard(key);
         {
-            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(tat) = map.get(key) {
+            let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(tat) = shard.keys.get(key) {
                 return compare_and_swap(tat, &decide);
             }
         }
-        let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
-        if !map.contains_key(key) {
-            if self.len() >= self.max && self.may_prune(now) {
-                self.prune_shard(&mut map, now);
+        let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
+        if !shard.keys.contains_key(key) {
+            if self.len() >= self.max && now >= shard.futile_until {
+                let before = shard.keys.len();
+                let freed = self.prune_shard(&mut shard, now);
+                if freed * WORTH_PRUNING < before {
+                    shard.futile_until = now.saturating_add(FUTILE_BACKOFF);
+                }
             }
             if self.len() >= self.max {
                 return compare_and_swap(&self.overflow, &decide);
             }
-            map.insert(key.clone(), AtomicU64::new(0));
+            shard.keys.insert(key.clone(), AtomicU64::new(0));
             self.len.fetch_add(1, Ordering::Relaxed);
         }
-        let tat = map.get(key).unwrap_or(&self.overflow);
+        let tat = shard.keys.get(key).unwrap_or(&self.overflow);
         compare_and_swap(tat, &decide)
-    }
-
-    fn may_prune(&self, now: u64) -> bool {
-        let last = self.last_prune.load(Ordering::Relaxed);
-        now.saturating_sub(last) >= PRUNE_EVERY
-            && self
-                .last_prune
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
     }
 
     /// The key's TAT without changing it.
@@ -109,6 +114,7 @@ impl KeyedStore {
                 .shard(key)
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
+                .keys
                 .get(key)
                 .map_or(0, |tat| tat.load(Ordering::Acquire)),
         }
@@ -117,15 +123,20 @@ impl KeyedStore {
     /// Drops every key whose TAT is not after `now`: they are as good as absent.
     pub(crate) fn prune(&self, now: u64) {
         for shard in self.shards.iter() {
-            let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
-            self.prune_shard(&mut map, now);
+            let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
+            self.prune_shard(&mut shard, now);
         }
     }
 
-    fn prune_shard(&self, map: &mut HashMap<Key, AtomicU64>, now: u64) {
-        let before = map.len();
-        map.retain(|_, tat| tat.load(Ordering::Acquire) > now);
-        self.len.fetch_sub(before - map.len(), Ordering::Relaxed);
+    /// Drops the shard's keys whose TAT is not after `now`; how many.
+    fn prune_shard(&self, shard: &mut Shard, now: u64) -> usize {
+        let before = shard.keys.len();
+        shard
+            .keys
+            .retain(|_, tat| tat.load(Ordering::Acquire) > now);
+        let freed = before - shard.keys.len();
+        self.len.fetch_sub(freed, Ordering::Relaxed);
+        freed
     }
 }
 

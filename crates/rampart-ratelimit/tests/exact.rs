@@ -195,3 +195,34 @@ fn a_flood_of_distinct_keys_stays_under_the_cap() {
     limiter.prune(now + Duration::from_secs(61));
     assert_eq!(limiter.tracked_keys()[0], 0);
 }
+
+/// 40 000 new client addresses per second against a store capped at 10 000 keys, 100 per
+/// second each: a one-request client's key is as good as absent 10 ms later, so each newcomer
+/// must find room and its own quota, not the overflow quota the flood has drained.
+#[test]
+fn a_flood_of_new_clients_does_not_lock_newcomers_out() {
+    let cap = 10_000;
+    let limiter = RateLimiter::builder()
+        .policy("per_ip", Quota::per_second(100))
+        .max_keys(cap)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let (mut newcomers, mut refused) = (0u32, 0u32);
+    for i in 0..200_000u32 {
+        let now = start + Duration::from_micros(25 * u64::from(i));
+        let address = std::net::IpAddr::from((0x0a00_0000 + i).to_be_bytes());
+        let admitted = limiter.check(&[Key::ip(address, 64)], now).is_ok();
+        newcomers += 1;
+        refused += u32::from(!admitted);
+        if i % 10_000 == 0 {
+            assert!(limiter.tracked_keys()[0] <= cap);
+        }
+    }
+    eprintln!("{refused} of {newcomers} newcomers refused");
+    assert!(
+        refused * 100 <= newcomers,
+        "{refused} of {newcomers} newcomers refused"
+    );
+    assert!(limiter.tracked_keys()[0] <= cap);
+}
