@@ -48,6 +48,8 @@ use rampart_ratelimit::ClientIp;
 pub struct StackConfig {
     /// Request deadlines.
     pub timeout: TimeoutConfig,
+    /// Request body limits.
+    pub body_limit: BodyLimitConfig,
     /// Response compression.
     pub compression: CompressionConfig,
     /// Rate limits.
@@ -56,6 +58,23 @@ pub struct StackConfig {
     pub cache: CacheConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
+}
+
+/// `[body_limit]`: how long a request body may be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BodyLimitConfig {
+    /// The limit of a route without one of its own, in bytes. Default: 2 MiB, as axum's
+    /// `DefaultBodyLimit`.
+    pub default: u64,
+}
+
+impl Default for BodyLimitConfig {
+    fn default() -> Self {
+        Self {
+            default: rampart_limit::DEFAULT_LIMIT,
+        }
+    }
 }
 
 /// `[timeout]`: request deadlines.
@@ -188,6 +207,9 @@ pub struct RouteConfig {
     /// The route's own request deadline.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Duration>,
+    /// The route's own request body limit, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_limit: Option<u64>,
     /// `[routes."/template".breaker]`: a circuit breaker for the route; fields left out take
     /// [`BreakerConfig`]'s defaults.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -214,6 +236,9 @@ impl RouteConfig {
         }
         if let Some(deadline) = self.timeout {
             policy = policy.timeout(deadline);
+        }
+        if let Some(bytes) = self.body_limit {
+            policy = policy.body_limit(bytes);
         }
         if let Some(breaker) = &self.breaker {
             policy = policy.breaker(breaker.clone());

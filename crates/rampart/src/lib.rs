@@ -68,6 +68,7 @@ pub use rampart_breaker as breaker;
 pub use rampart_cache as cache;
 pub use rampart_compression as compression;
 pub use rampart_core as core;
+pub use rampart_limit as limit;
 pub use rampart_metrics as metrics;
 pub use rampart_panic as panic;
 pub use rampart_ratelimit as ratelimit;

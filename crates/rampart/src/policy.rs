@@ -27,6 +27,7 @@ pub struct RoutePolicy {
     pub(crate) breaker: Option<BreakerConfig>,
     pub(crate) rate_limit: Option<Vec<Policy>>,
     pub(crate) cache: Option<CacheRule>,
+    pub(crate) body_limit: Option<u64>,
 }
 
 impl RoutePolicy {
@@ -37,12 +38,20 @@ impl RoutePolicy {
             breaker: None,
             rate_limit: None,
             cache: None,
+            body_limit: None,
         }
     }
 
     /// The route's own request deadline.
     pub const fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = Some(deadline);
+        self
+    }
+
+    /// The route's own request body limit, in bytes (an upload route's, larger than the
+    /// stack's).
+    pub const fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = Some(bytes);
         self
     }
 

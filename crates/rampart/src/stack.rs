@@ -3,6 +3,7 @@ use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClas
 use rampart_cache::{Cache, CacheHandle, CacheLayer, CacheLayerBuilder};
 use rampart_compression::{Compression, CompressionLayer};
 use rampart_core::RouteTable;
+use rampart_limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
 use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer, RedisBackend};
@@ -15,7 +16,11 @@ use crate::{ConfigError, RoutePolicy, StackConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
 pub type StackService<S> = Metrics<
-    CatchPanic<Timeout<RateLimit<Cache<CircuitBreaker<Compression<S>, DefaultClassifier>>>>>,
+    CatchPanic<
+        Timeout<
+            RateLimit<RequestBodyLimit<Cache<CircuitBreaker<Compression<S>, DefaultClassifier>>>>,
+        >,
+    >,
 >;
 
 /// Every rampart layer, composed in one order. Made by [`Stack::layer`].
@@ -38,6 +43,7 @@ pub struct StackLayer {
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
     rate_limit: RateLimitLayer,
+    body_limit: RequestBodyLimitLayer,
     cache: CacheLayer,
     breaker: CircuitBreakerLayer,
     compression: CompressionLayer,
@@ -58,6 +64,10 @@ impl<S> Layer<S> for StackLayer {
         // while it is open (stale-if-error); below the deadline, which it reads to answer with
         // a stale entry just before the timeout would.
         let service = self.cache.layer(service);
+        // Bodies are limited before anything below reads them; below the rate limit, so a
+        // client over its quota is refused without a look at its body, and above the breaker,
+        // which then never counts a 413 the client caused.
+        let service = self.body_limit.layer(service);
         // Excess is refused before any work is done on it, above the cache so that a client
         // over its quota cannot keep even cached answers coming; below the deadline, so that
         // a Redis-backed decision is bounded too.
@@ -121,6 +131,7 @@ impl Stack {
         let client_ip = &config.ratelimit.client_ip;
         let mut builder = Self::builder()
             .timeout(config.timeout.default)
+            .body_limit(config.body_limit.default)
             .compression(config.compression.layer())
             .rate_limit(crate::ratelimit_config::policies(
                 &config.ratelimit.policies,
@@ -194,6 +205,7 @@ impl Stack {
 pub struct StackBuilder {
     prometheus: Option<Prometheus>,
     timeout: Duration,
+    body_limit: u64,
     compression: CompressionLayer,
     rate_limit: Vec<Policy>,
     rate_limit_headers: bool,
@@ -207,6 +219,7 @@ impl Default for StackBuilder {
         Self {
             prometheus: None,
             timeout: StackConfig::default().timeout.default,
+            body_limit: rampart_limit::DEFAULT_LIMIT,
             compression: CompressionLayer::new(),
             rate_limit: Vec::new(),
             rate_limit_headers: true,
@@ -221,6 +234,13 @@ impl StackBuilder {
     /// The deadline of every request whose route has none of its own (default 1 s).
     pub const fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = deadline;
+        self
+    }
+
+    /// The request body limit of every route without one of its own, in bytes (default 2 MiB,
+    /// as axum's `DefaultBodyLimit`).
+    pub const fn body_limit(mut self, bytes: u64) -> Self {
+        self.body_limit = bytes;
         self
     }
 
@@ -298,6 +318,14 @@ impl StackBuilder {
                 RouteTable::new(self.timeout),
                 |table, (template, deadline)| table.with_route(template.as_str(), deadline),
             );
+        let body_limits = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.body_limit?)))
+            .fold(
+                RouteTable::new(self.body_limit),
+                |table, (template, bytes)| table.with_route(template.as_str(), bytes),
+            );
         let breakers = self
             .routes
             .iter()
@@ -338,6 +366,7 @@ impl StackBuilder {
                 .publish_deadline(deadline_readers(&cache))
                 .with_recorder(recorder.clone()),
             rate_limit,
+            body_limit: RequestBodyLimitLayer::from_table(body_limits),
             cache,
             breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
             compression: self.compression,

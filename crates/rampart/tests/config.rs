@@ -28,6 +28,7 @@ fn the_default_survives_a_round_trip_through_toml() {
         "/api/slow".to_owned(),
         rampart::RouteConfig {
             timeout: Some(Duration::from_millis(1500)),
+            body_limit: Some(100 * 1024 * 1024),
             breaker: Some(
                 BreakerConfig::default()
                     .window(Window::Time(Duration::from_secs(10)))
@@ -43,6 +44,7 @@ fn the_default_survives_a_round_trip_through_toml() {
         },
     );
     config.cache.max_bytes = 1024 * 1024;
+    config.body_limit.default = 64 * 1024;
     config.ratelimit.client_ip = rampart::ratelimit::ClientIp::default()
         .trust("10.0.0.0/8".parse().unwrap())
         .header(rampart::ratelimit::ClientIpHeader::CfConnectingIp);

@@ -66,6 +66,14 @@ impl Default for ServerConfig {
             );
         }
         stack.cache.max_bytes = 32 * 1024 * 1024;
+        // Uploads stream larger bodies than the 2 MiB every other route accepts.
+        stack.routes.insert(
+            "/api/upload".to_owned(),
+            RouteConfig {
+                body_limit: Some(UPLOAD_LIMIT),
+                ..RouteConfig::default()
+            },
+        );
         stack.routes.insert(
             "/api/upstream".to_owned(),
             RouteConfig {
@@ -79,6 +87,9 @@ impl Default for ServerConfig {
         }
     }
 }
+
+/// The body limit of `/api/upload` by default: 10 MiB.
+pub const UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// The breaker the example puts on `/api/upstream` by default.
 pub fn upstream_breaker() -> BreakerConfig {

@@ -1,7 +1,9 @@
+use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rampart::core::Problem;
 use serde::Deserialize;
@@ -37,6 +39,24 @@ pub(crate) async fn item(Path(id): Path<String>, headers: HeaderMap) -> Response
         response.headers_mut().insert("cache-tag", tags);
     }
     response
+}
+
+/// Reads a streamed body to its end, as an upload handler does, and says how long it was. The
+/// stack's body limit (10 MiB here) is the only thing that bounds it.
+pub(crate) async fn upload(body: Body) -> Response {
+    let mut stream = body.into_data_stream();
+    let mut bytes = 0usize;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => bytes += chunk.len(),
+            Err(error) => {
+                return Problem::new(StatusCode::BAD_REQUEST, "body_unreadable")
+                    .with_detail(format!("the request body could not be read: {error}"))
+                    .into_response();
+            }
+        }
+    }
+    axum::Json(serde_json::json!({ "bytes": bytes })).into_response()
 }
 
 pub(crate) async fn report(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -5,7 +5,7 @@ mod api;
 mod health;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::StatusCode;
 use rampart::core::Problem;
 
@@ -17,6 +17,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/items/{id}", get(api::item))
         .route("/api/report", get(api::report))
         .route("/api/slow", get(api::slow))
+        .route("/api/upload", post(api::upload))
         .route("/api/upstream", get(api::upstream))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

@@ -1,0 +1,71 @@
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::{Request, Response};
+use http_body::Body as HttpBody;
+use rampart_core::ResponseBody;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::task::{Context, Poll};
+use tower_service::Service;
+
+use crate::body::{BoxError, CountedBody};
+use crate::{RequestBodyLimitLayer, ResponseFuture};
+
+/// Limits the request bodies of the inner service. Made by [`RequestBodyLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct RequestBodyLimit<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: RequestBodyLimitLayer,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for RequestBodyLimit<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let limit = *self.layer.limits.get(&request);
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        match declared {
+            Some(length) if length > limit => ResponseFuture::refused(limit),
+            // The server holds the body to its declared length (hyper does): nothing to count.
+            Some(_) => self.pass(request, limit),
+            None if request.body().is_end_stream() => self.pass(request, limit),
+            None => {
+                let exceeded = Arc::new(AtomicBool::new(false));
+                let flag = Arc::clone(&exceeded);
+                let request = request.map(|body| Body::new(CountedBody::new(body, limit, flag)));
+                ResponseFuture::running(self.inner.call(request), limit, Some(exceeded))
+            }
+        }
+    }
+}
+
+impl<S, ResBody> RequestBodyLimit<S>
+where
+    S: Service<Request<Body>, Response = Response<ResBody>>,
+{
+    /// Calls the inner service with the body as it is (no allocation when it is already an
+    /// axum `Body`).
+    fn pass<B>(&mut self, request: Request<B>, limit: u64) -> ResponseFuture<S::Future>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        ResponseFuture::running(self.inner.call(request.map(Body::new)), limit, None)
+    }
+}
