@@ -23,8 +23,10 @@ pin_project! {
     enum State<F> {
         // `Content-Length` over the limit: the handler is never called.
         Refused { limit: u64 },
-        // `exceeded` is there when the body is counted as it is read.
-        Running { #[pin] inner: F, limit: u64, exceeded: Option<Arc<AtomicBool>> },
+        // No body, or one held to its declared length: the inner answer as it is.
+        Passing { #[pin] inner: F },
+        // A body counted as it is read; `exceeded` is raised when it passes `limit`.
+        Counting { #[pin] inner: F, limit: u64, exceeded: Arc<AtomicBool> },
     }
 }
 
@@ -35,9 +37,15 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    pub(crate) const fn running(inner: F, limit: u64, exceeded: Option<Arc<AtomicBool>>) -> Self {
+    pub(crate) const fn passing(inner: F) -> Self {
         Self {
-            state: State::Running {
+            state: State::Passing { inner },
+        }
+    }
+
+    pub(crate) const fn counting(inner: F, limit: u64, exceeded: Arc<AtomicBool>) -> Self {
+        Self {
+            state: State::Counting {
                 inner,
                 limit,
                 exceeded,
@@ -72,7 +80,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Refused { limit } => Poll::Ready(Ok(too_large(*limit))),
-            StateProj::Running {
+            StateProj::Passing { inner } => {
+                let result = ready!(inner.poll(cx));
+                Poll::Ready(result.map(|response| response.map(ResponseBody::new)))
+            }
+            StateProj::Counting {
                 inner,
                 limit,
                 exceeded,
@@ -80,10 +92,7 @@ where
                 let result = ready!(inner.poll(cx));
                 // The handler read past the limit: whatever it made of a cut body, the answer
                 // is that the body was too large.
-                if exceeded
-                    .as_ref()
-                    .is_some_and(|exceeded| exceeded.load(Ordering::Relaxed))
-                {
+                if exceeded.load(Ordering::Relaxed) {
                     return Poll::Ready(Ok(too_large(*limit)));
                 }
                 Poll::Ready(result.map(|response| response.map(ResponseBody::new)))

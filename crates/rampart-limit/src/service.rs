@@ -34,22 +34,28 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let declared = request.headers().get(CONTENT_LENGTH).map(|value| {
+            // hyper refuses a malformed `Content-Length`; any other server's is over any limit.
+            value
+                .to_str()
+                .ok()
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or(u64::MAX)
+        });
+        if declared.is_none() && request.body().is_end_stream() {
+            // No body (a GET): nothing to limit, not even a route to look up.
+            return self.pass(request);
+        }
         let limit = *self.layer.limits.get(&request);
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
         match declared {
             Some(length) if length > limit => ResponseFuture::refused(limit),
             // The server holds the body to its declared length (hyper does): nothing to count.
-            Some(_) => self.pass(request, limit),
-            None if request.body().is_end_stream() => self.pass(request, limit),
+            Some(_) => self.pass(request),
             None => {
                 let exceeded = Arc::new(AtomicBool::new(false));
                 let flag = Arc::clone(&exceeded);
                 let request = request.map(|body| Body::new(CountedBody::new(body, limit, flag)));
-                ResponseFuture::running(self.inner.call(request), limit, Some(exceeded))
+                ResponseFuture::counting(self.inner.call(request), limit, exceeded)
             }
         }
     }
@@ -61,11 +67,11 @@ where
 {
     /// Calls the inner service with the body as it is (no allocation when it is already an
     /// axum `Body`).
-    fn pass<B>(&mut self, request: Request<B>, limit: u64) -> ResponseFuture<S::Future>
+    fn pass<B>(&mut self, request: Request<B>) -> ResponseFuture<S::Future>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        ResponseFuture::running(self.inner.call(request.map(Body::new)), limit, None)
+        ResponseFuture::passing(self.inner.call(request.map(Body::new)))
     }
 }
