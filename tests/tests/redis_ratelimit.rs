@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use rampart_tests::{RedisServer, client, start};
+use rampart_tests::{RedisServer, client, metrics_text, series, start};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -88,6 +88,13 @@ async fn redis_killed_mid_run_fails_open_and_recovers() {
         5,
         "the local quota applies while Redis is down"
     );
+    // Decided without Redis: each is an error of the shared decision, admitted or not.
+    let errors = series(
+        &metrics_text(&second).await,
+        "rampart_ratelimit_requests_total",
+        &[("policy", "per_ip"), ("outcome", "error")],
+    );
+    assert_eq!(errors, Some(8.0));
 
     redis.restart().await;
     // Back: the instances share Redis again. Allow the client a moment to reconnect.

@@ -46,6 +46,7 @@ mod headers;
 mod key;
 mod layer;
 mod limiter;
+mod outage;
 mod policy;
 mod quota;
 mod redis_backend;

@@ -225,6 +225,14 @@ pub enum Verdict {
     Limited(Limited),
     /// Redis could not decide and the fail mode is [`FailMode::Closed`].
     Unavailable(BackendUnavailable),
+    /// Redis could not decide and the fail mode is [`FailMode::Open`]: this instance decided
+    /// with its own state. Counted as `outcome="error"`, answered as `decision` says.
+    DecidedLocally {
+        /// What this instance's own state said.
+        decision: Result<Allowance, Limited>,
+        /// Why Redis could not decide.
+        error: BackendUnavailable,
+    },
 }
 
 impl From<Result<Allowance, Limited>> for Verdict {
@@ -370,7 +378,10 @@ impl RateLimiter {
             match decision {
                 Err(error) => {
                     return match backend.fail_mode_value() {
-                        FailMode::Open => self.check(keys, Instant::now()).into(),
+                        FailMode::Open => Verdict::DecidedLocally {
+                            decision: self.check(keys, Instant::now()),
+                            error: error.clone(),
+                        },
                         FailMode::Closed => Verdict::Unavailable(error.clone()),
                     };
                 }

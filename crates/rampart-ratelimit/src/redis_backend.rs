@@ -13,11 +13,11 @@ use redis::aio::ConnectionManager;
 use redis::{Client, RedisResult, Script};
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::Key;
 use crate::gcra::Decision;
+use crate::outage::OutageLog;
 
 /// GCRA on one key. ARGV: interval and burst span in microseconds. Returns
 /// `{1, remaining, reset_us}` when admitted, `{0, retry_after_us, reset_us}` when refused.
@@ -61,7 +61,7 @@ pub enum FailMode {
 
 /// Why Redis gave no decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendUnavailable(String);
+pub struct BackendUnavailable(pub(crate) String);
 
 impl fmt::Display for BackendUnavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,7 +100,7 @@ struct Inner {
     prefix: Box<str>,
     deadline: Duration,
     fail_mode: FailMode,
-    down: AtomicBool,
+    outage: OutageLog,
 }
 
 impl RedisBackend {
@@ -125,7 +125,7 @@ impl RedisBackend {
                 prefix: "rampart:rl".into(),
                 deadline: Duration::from_millis(50),
                 fail_mode: FailMode::Open,
-                down: AtomicBool::new(false),
+                outage: OutageLog::default(),
             }),
         })
     }
@@ -139,7 +139,7 @@ impl RedisBackend {
             prefix: inner.prefix.clone(),
             deadline: inner.deadline,
             fail_mode: inner.fail_mode,
-            down: AtomicBool::new(false),
+            outage: OutageLog::default(),
         };
         change(&mut next);
         Self {
@@ -227,16 +227,7 @@ impl RedisBackend {
 
     /// Logs when Redis goes away and when it comes back, not on every request.
     fn note(&self, error: Option<&BackendUnavailable>) {
-        let was_down = self.inner.down.swap(error.is_some(), Ordering::Relaxed);
-        match (was_down, error) {
-            (false, Some(error)) => tracing::warn!(
-                %error,
-                fail_mode = ?self.inner.fail_mode,
-                "rate limit backend unavailable; deciding without it"
-            ),
-            (true, None) => tracing::info!("rate limit backend available again"),
-            _ => {}
-        }
+        self.inner.outage.note(error, self.inner.fail_mode);
     }
 }
 

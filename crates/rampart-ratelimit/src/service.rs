@@ -84,16 +84,7 @@ pub(crate) fn judge(
             for counters in limit.counters.iter() {
                 counters.allowed.increment(1);
             }
-            Ok(headers.then(|| {
-                (
-                    limit.policy_header.clone(),
-                    ratelimit_header(
-                        limit.policies[allowance.policy_index()].name(),
-                        allowance.remaining(),
-                        allowance.reset(),
-                    ),
-                )
-            }))
+            Ok(admitted(limit, &allowance, headers))
         }
         Verdict::Limited(limited) => {
             if let Some(index) = limit
@@ -103,13 +94,7 @@ pub(crate) fn judge(
             {
                 limit.counters[index].limited.increment(1);
             }
-            let headers = headers.then(|| {
-                (
-                    limit.policy_header.clone(),
-                    ratelimit_header(limited.policy(), 0, limited.retry_after()),
-                )
-            });
-            Err(Rejection::Limited(Box::new((limited, headers))))
+            Err(refused(limit, limited, headers))
         }
         Verdict::Unavailable(error) => {
             for counters in limit.counters.iter() {
@@ -117,7 +102,46 @@ pub(crate) fn judge(
             }
             Err(Rejection::Unavailable(error))
         }
+        // Fail open: the shared decision failed, so the request counts as an error whatever
+        // this instance's own state said.
+        Verdict::DecidedLocally { decision, .. } => {
+            for counters in limit.counters.iter() {
+                counters.error.increment(1);
+            }
+            match decision {
+                Ok(allowance) => Ok(admitted(limit, &allowance, headers)),
+                Err(limited) => Err(refused(limit, limited, headers)),
+            }
+        }
     }
+}
+
+/// The `RateLimit` headers of an admitted request, when they are sent.
+fn admitted(
+    limit: &RouteLimit,
+    allowance: &crate::Allowance,
+    headers: bool,
+) -> Option<crate::future::Headers> {
+    headers.then(|| {
+        (
+            limit.policy_header.clone(),
+            ratelimit_header(
+                limit.policies[allowance.policy_index()].name(),
+                allowance.remaining(),
+                allowance.reset(),
+            ),
+        )
+    })
+}
+
+fn refused(limit: &RouteLimit, limited: crate::Limited, headers: bool) -> Rejection {
+    let headers = headers.then(|| {
+        (
+            limit.policy_header.clone(),
+            ratelimit_header(limited.policy(), 0, limited.retry_after()),
+        )
+    });
+    Rejection::Limited(Box::new((limited, headers)))
 }
 
 fn missing_key(status: StatusCode, policy: &str) -> Problem {
