@@ -83,9 +83,85 @@ async fn two_instances_share_entries_and_purges() {
         .await
         .unwrap();
     assert_eq!(purged.status(), StatusCode::OK);
+    let report: serde_json::Value = purged.json().await.unwrap();
+    // Both instances listen on the channel: the answer says so.
+    assert_eq!(report["instances_notified"], 2, "{report}");
+    assert!(
+        report["shared_keys_removed"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
     // Asked first: the purging instance would store the item again on its next miss.
     until_miss(&second, "/api/items/9").await;
     drop(redis);
+}
+
+/// A tag with 40 000 entries in Redis: the purge takes longer than its client waits. The client
+/// going away must stop nothing: the other instance stops serving the item, and Redis is
+/// emptied of the tag.
+#[tokio::test]
+async fn a_purge_runs_to_completion_after_its_client_is_gone() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let config = config(&redis.url());
+    let first = start(&config).await;
+    let second = start(&config).await;
+    assert!(
+        cache_status(&second, "/api/items/3")
+            .await
+            .contains("stored")
+    );
+    assert!(cache_status(&second, "/api/items/3").await.contains("hit"));
+
+    let connection = redis::Client::open(redis.url()).unwrap();
+    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
+    for chunk in 0..40 {
+        let mut pipe = redis::pipe();
+        for n in chunk * 1000..(chunk + 1) * 1000 {
+            let key = format!("rampart:cache:e:/filler/{n}#shop.test");
+            pipe.cmd("SET").arg(&key).arg("x").ignore();
+            pipe.cmd("SADD")
+                .arg("rampart:cache:t:items")
+                .arg(&key)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut connection).await.unwrap();
+    }
+
+    let impatient = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    // Gone before the answer, or answered 200 or 202: the purge goes on either way.
+    if let Ok(response) = impatient
+        .post(first.url("/admin/cache/purge"))
+        .bearer_auth("secret")
+        .body(r#"{"tag": "items"}"#)
+        .send()
+        .await
+    {
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    until_miss(&second, "/api/items/3").await;
+    // Asking for the item again stored it again (and tagged it): only the fillers must go.
+    let mut left = u64::MAX;
+    for _ in 0..100 {
+        let mut query = redis::pipe();
+        query
+            .cmd("EXISTS")
+            .arg("rampart:cache:e:/filler/0#shop.test")
+            .arg("rampart:cache:e:/filler/39999#shop.test")
+            .cmd("SCARD")
+            .arg("rampart:cache:t:items");
+        let (entries, tagged): (u64, u64) = query.query_async(&mut connection).await.unwrap();
+        left = entries + tagged.saturating_sub(1);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "every tagged filler is removed from Redis");
 }
 
 #[tokio::test]

@@ -473,8 +473,8 @@ where
     let status = response.status();
     if !method.is_safe() && (status.is_success() || status.is_redirection()) {
         shared.store.invalidate_resource(&resource);
-        if let Some(tier) = &shared.tier {
-            if let Err(error) = tier.purge(&shared, &Purge::Key(target)).await {
+        if shared.tier.is_some() {
+            if let Err(error) = shared.start_purge(Purge::Key(target)).await {
                 tracing::warn!(%error, "invalidation after an unsafe request stayed local");
             }
         }

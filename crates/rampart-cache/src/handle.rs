@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::layer::Shared;
-use crate::{Purge, SharedTierError};
+use crate::{Purge, PurgeJob};
 
 /// Purges a cache and reads its size. Made by [`CacheLayer::handle`](crate::CacheLayer::handle).
 ///
@@ -13,7 +13,11 @@ use crate::{Purge, SharedTierError};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let handle = CacheLayer::new().handle();
-/// handle.purge(Purge::Tag("items".into())).await.unwrap();
+/// let job = handle.purge(Purge::Tag("items".into()));
+/// assert_eq!(job.id(), 1);
+/// let report = job.await.unwrap();
+/// assert_eq!(report.instances_notified, 0, "no shared tier");
+/// assert_eq!(report.shared_keys_removed, 0);
 /// assert_eq!(handle.usage().entries, 0);
 /// # }
 /// ```
@@ -32,14 +36,13 @@ pub struct CacheUsage {
 }
 
 impl CacheHandle {
-    /// Removes what `purge` names from this instance at once, then from the shared tier and
-    /// every instance listening to it.
-    ///
-    /// # Errors
-    ///
-    /// When the shared tier could not be reached; the local tier is purged regardless.
-    pub async fn purge(&self, purge: Purge) -> Result<(), SharedTierError> {
-        self.shared.purge_everywhere(purge).await
+    /// Removes what `purge` names from this instance at once, then, in a task that runs to
+    /// completion whoever waits for it, from every instance listening to the shared tier and
+    /// from the shared tier itself. Await the job for its report; its error says the shared
+    /// tier could not be reached or the purge stopped part-way (the local tier is purged
+    /// regardless). Call it inside a tokio runtime.
+    pub fn purge(&self, purge: Purge) -> PurgeJob {
+        self.shared.start_purge(purge)
     }
 
     /// The local tier's size, after moka's pending maintenance (evictions) has run.

@@ -2,6 +2,7 @@ use http::HeaderName;
 use rampart_core::coding::ContentCodings;
 use rampart_core::{MetricsRecorder, RouteTable};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 use tower_layer::Layer;
@@ -10,7 +11,9 @@ use crate::clock::Clock;
 use crate::flight::Flights;
 use crate::store::Store;
 use crate::telemetry::Telemetry;
-use crate::{Cache, CacheHandle, CacheRule, Purge, RedisTier, SharedTierError};
+use crate::{
+    Cache, CacheHandle, CacheRule, Purge, PurgeJob, PurgeReport, RedisTier, SharedTierError,
+};
 
 /// Settings every request reads.
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) settings: Settings,
     pub(crate) tier: Option<RedisTier>,
     listening: Once,
+    /// Purges started, for their ids.
+    purges: AtomicU64,
 }
 
 impl fmt::Debug for Shared {
@@ -50,13 +55,34 @@ impl Shared {
         }
     }
 
-    /// Purges the local tier at once, then the shared tier and the other instances.
-    pub(crate) async fn purge_everywhere(&self, purge: Purge) -> Result<(), SharedTierError> {
+    /// Purges the local tier at once, then, in a task of its own, the shared tier and the
+    /// other instances.
+    pub(crate) fn start_purge(self: &Arc<Self>, purge: Purge) -> PurgeJob {
         self.store.purge(&purge);
-        match &self.tier {
-            Some(tier) => tier.purge(self, &purge).await,
-            None => Ok(()),
+        let id = self.purges.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.tier.is_none() {
+            return PurgeJob::finished(id, Ok(PurgeReport::default()));
         }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let error = SharedTierError("no tokio runtime to run the purge on".to_owned());
+            return PurgeJob::finished(id, Err(error));
+        };
+        let shared = Arc::clone(self);
+        PurgeJob::running(
+            id,
+            runtime.spawn(async move {
+                let tier = shared
+                    .tier
+                    .as_ref()
+                    .ok_or_else(|| SharedTierError("the shared tier went away".to_owned()))?;
+                let outcome = tier.purge(&shared, &purge).await;
+                match &outcome {
+                    Ok(report) => tracing::info!(purge_id = id, ?purge, ?report, "purge finished"),
+                    Err(error) => tracing::warn!(purge_id = id, ?purge, %error, "purge incomplete"),
+                }
+                outcome
+            }),
+        )
     }
 }
 
@@ -264,6 +290,7 @@ impl CacheLayerBuilder {
             settings: self.settings,
             tier: self.tier,
             listening: Once::new(),
+            purges: AtomicU64::new(0),
         });
         CacheLayer {
             routes: Arc::new(routes),

@@ -83,7 +83,7 @@ pub use handle::{CacheHandle, CacheUsage};
 #[doc(inline)]
 pub use layer::{CacheLayer, CacheLayerBuilder};
 #[doc(inline)]
-pub use purge::Purge;
+pub use purge::{Purge, PurgeJob, PurgeReport};
 #[doc(inline)]
 pub use redis_tier::{RedisTier, SharedTierError};
 #[doc(inline)]

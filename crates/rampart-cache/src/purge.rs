@@ -1,4 +1,10 @@
 use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::task::JoinHandle;
+
+use crate::SharedTierError;
 
 /// What to remove from the cache.
 ///
@@ -25,4 +31,73 @@ pub enum Purge {
     Tag(String),
     /// Everything.
     All,
+}
+
+/// What a finished purge did beyond this instance's local tier, which is purged at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    /// Instances listening on the shared tier's channel when the purge was announced (this one
+    /// included); 0 without a shared tier.
+    pub instances_notified: u64,
+    /// Keys removed from the shared tier (entries, variant lists, tag sets).
+    pub shared_keys_removed: u64,
+}
+
+/// A purge under way: it runs to completion in a task of its own, whether or not anyone awaits
+/// it, so a caller that gives up (a request past its deadline) stops nothing. Await it for its
+/// [`PurgeReport`]. Made by [`CacheHandle::purge`](crate::CacheHandle::purge).
+#[derive(Debug)]
+#[must_use = "the purge runs anyway; await it to learn how it ended"]
+pub struct PurgeJob {
+    id: u64,
+    state: JobState,
+}
+
+#[derive(Debug)]
+enum JobState {
+    Finished(Option<Result<PurgeReport, SharedTierError>>),
+    Running(JoinHandle<Result<PurgeReport, SharedTierError>>),
+}
+
+impl PurgeJob {
+    pub(crate) const fn finished(id: u64, outcome: Result<PurgeReport, SharedTierError>) -> Self {
+        Self {
+            id,
+            state: JobState::Finished(Some(outcome)),
+        }
+    }
+
+    pub(crate) const fn running(
+        id: u64,
+        task: JoinHandle<Result<PurgeReport, SharedTierError>>,
+    ) -> Self {
+        Self {
+            id,
+            state: JobState::Running(task),
+        }
+    }
+
+    /// This purge's number on this instance, as its log lines carry it.
+    pub const fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Future for PurgeJob {
+    type Output = Result<PurgeReport, SharedTierError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.state {
+            JobState::Finished(outcome) => Poll::Ready(
+                outcome
+                    .take()
+                    .unwrap_or_else(|| Err(SharedTierError("the purge was awaited twice".into()))),
+            ),
+            JobState::Running(task) => Pin::new(task).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|error| {
+                    Err(SharedTierError(format!("the purge task failed: {error}")))
+                })
+            }),
+        }
+    }
 }

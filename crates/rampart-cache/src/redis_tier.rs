@@ -28,9 +28,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::Purge;
 use crate::entry::Stored;
-use crate::key::{purge_target, same_resource, variant_key};
+use crate::key::variant_key;
 use crate::layer::Shared;
 use crate::store::Slot;
+
+mod purge;
 
 /// How long tag sets live: longer than any entry they list is likely to.
 const TAG_SET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -76,7 +78,7 @@ impl fmt::Debug for RedisTier {
 
 /// Why a purge did not reach the shared tier (the local tier was purged anyway).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharedTierError(String);
+pub struct SharedTierError(pub(crate) String);
 
 impl fmt::Display for SharedTierError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -262,89 +264,6 @@ impl RedisTier {
             let write = pipe.query_async::<()>(&mut connection);
             tier.bounded(&shared, tier.deadline, write).await;
         });
-    }
-
-    /// Removes what `purge` names from Redis, then tells every instance.
-    pub(crate) async fn purge(
-        &self,
-        shared: &Shared,
-        purge: &Purge,
-    ) -> Result<(), SharedTierError> {
-        // Purges scan keys: far slower than a lookup, and rare. A generous deadline.
-        let deadline = self.deadline.max(Duration::from_secs(5));
-        let removed = self.bounded(shared, deadline, self.remove(purge)).await;
-        let message = serde_json::to_vec(purge).map_err(|e| SharedTierError(e.to_string()))?;
-        let mut connection = self.connection.clone();
-        let announced: Option<i64> = self
-            .bounded(
-                shared,
-                deadline,
-                connection.publish(self.channel(), message),
-            )
-            .await;
-        match (removed, announced) {
-            (Some(()), Some(_)) => Ok(()),
-            _ => Err(SharedTierError(String::from("the purge did not complete"))),
-        }
-    }
-
-    async fn remove(&self, purge: &Purge) -> RedisResult<()> {
-        let mut connection = self.connection.clone();
-        let entries = format!("{}:e:", self.prefix);
-        let keys: Vec<String> = match purge {
-            Purge::All => {
-                self.scan(&format!("{}:*", glob_escape(&self.prefix)))
-                    .await?
-            }
-            Purge::Prefix(prefix) => {
-                let pattern = format!("{}{}*", glob_escape(&entries), glob_escape(prefix));
-                self.scan(&pattern).await?
-            }
-            Purge::Key(path_and_query) => {
-                let target = purge_target(path_and_query);
-                let path = target.split('?').next().unwrap_or_default();
-                let pattern = format!("{}{}*", glob_escape(&entries), glob_escape(path));
-                self.scan(&pattern)
-                    .await?
-                    .into_iter()
-                    .filter(|key| {
-                        key.strip_prefix(entries.as_str())
-                            .is_some_and(|key| same_resource(key, &target))
-                    })
-                    .collect()
-            }
-            Purge::Tag(tag) => {
-                let set = self.tag_key(tag);
-                let mut keys: Vec<String> = connection.smembers(&set).await?;
-                keys.push(set);
-                keys
-            }
-        };
-        for chunk in keys.chunks(500) {
-            connection.del::<_, ()>(chunk).await?;
-        }
-        Ok(())
-    }
-
-    async fn scan(&self, pattern: &str) -> RedisResult<Vec<String>> {
-        let mut connection = self.connection.clone();
-        let mut cursor = 0u64;
-        let mut keys = Vec::new();
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut connection)
-                .await?;
-            keys.extend(batch);
-            if next == 0 {
-                return Ok(keys);
-            }
-            cursor = next;
-        }
     }
 
     /// Listens for purges until the cache is dropped; started once per cache.

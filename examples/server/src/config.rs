@@ -38,15 +38,24 @@ impl Default for ServerConfig {
             on_missing_key: None,
         });
         // The quota is for the API; operations endpoints stay reachable whatever a client did.
-        for unlimited in [
-            "/metrics",
-            "/health/live",
-            "/health/ready",
+        // Admin routes are not under the API's 1 s deadline: a purge waits up to 2 s for the
+        // shared tier before answering 202.
+        for admin in [
             "/admin/chaos",
             "/admin/breakers",
             "/admin/cache",
             "/admin/cache/purge",
         ] {
+            stack.routes.insert(
+                admin.to_owned(),
+                RouteConfig {
+                    ratelimit: Some(Vec::new()),
+                    timeout: Some(ADMIN_DEADLINE),
+                    ..RouteConfig::default()
+                },
+            );
+        }
+        for unlimited in ["/metrics", "/health/live", "/health/ready"] {
             stack.routes.insert(
                 unlimited.to_owned(),
                 RouteConfig {
@@ -87,6 +96,9 @@ impl Default for ServerConfig {
         }
     }
 }
+
+/// The deadline of the admin routes by default.
+pub const ADMIN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The body limit of `/api/upload` by default: 10 MiB.
 pub const UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;

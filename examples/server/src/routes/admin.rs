@@ -137,12 +137,35 @@ async fn purge_cache(
         Ok(purge) => purge,
         Err(problem) => return problem.into_response(),
     };
-    match state.cache.purge(purge.clone()).await {
-        Ok(()) => Json(serde_json::json!({ "purged": purge })).into_response(),
-        Err(error) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "cache_purge_incomplete")
+    let job = state.cache.purge(purge.clone());
+    let id = job.id();
+    // The purge runs to completion either way; a large one answers 202 and finishes in the
+    // background (its end is logged with its id).
+    match tokio::time::timeout(PURGE_WAIT, job).await {
+        Ok(Ok(report)) => Json(serde_json::json!({
+            "purged": purge,
+            "purge_id": id,
+            "instances_notified": report.instances_notified,
+            "shared_keys_removed": report.shared_keys_removed,
+        }))
+        .into_response(),
+        Ok(Err(error)) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "cache_purge_incomplete")
             .with_detail(format!(
-                "purged on this instance only: {error}; other instances may still serve it"
+                "purged on this instance; the shared tier and other instances may still serve it: {error}"
             ))
+            .into_response(),
+        Err(_) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "purging": purge,
+                "purge_id": id,
+                "status": "running",
+                "detail": "purged on this instance; the shared tier and other instances are being purged, and the end is logged with this purge_id",
+            })),
+        )
             .into_response(),
     }
 }
+
+/// How long a purge request waits for the purge before answering 202.
+const PURGE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
