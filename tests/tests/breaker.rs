@@ -10,7 +10,7 @@ use std::time::Duration;
 /// The example's breaker, with a short wait so the test does not sleep for seconds.
 const CONFIG: &str = r#"
 [server]
-admin_token = "t0ken"
+admin_token = "t0ken-long-enough-for-tests"
 
 [stack.routes."/api/upstream".breaker]
 window = { count = 20 }
@@ -25,7 +25,7 @@ permitted_calls_in_half_open = 3
 async fn chaos(server: &example_server::RunningServer, fail_percent: u8) {
     let response = client()
         .post(server.url("/admin/chaos"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .body(format!(r#"{{"fail_percent": {fail_percent}}}"#))
         .send()
         .await
@@ -36,7 +36,7 @@ async fn chaos(server: &example_server::RunningServer, fail_percent: u8) {
 async fn breaker_state(server: &example_server::RunningServer) -> Value {
     let response = client()
         .get(server.url("/admin/breakers"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .send()
         .await
         .unwrap();
@@ -144,7 +144,7 @@ async fn operators_force_the_breaker_through_admin() {
     let force = |state: &'static str| {
         client
             .post(server.url("/admin/breakers"))
-            .bearer_auth("t0ken")
+            .bearer_auth("t0ken-long-enough-for-tests")
             .body(format!(
                 r#"{{"breaker": "/api/upstream", "state": "{state}"}}"#
             ))
@@ -171,7 +171,7 @@ async fn operators_force_the_breaker_through_admin() {
 
     let unknown = client
         .post(server.url("/admin/breakers"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"breaker": "/nope", "state": "closed"}"#)
         .send()
         .await
@@ -179,7 +179,7 @@ async fn operators_force_the_breaker_through_admin() {
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let bad = client
         .post(server.url("/admin/breakers"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"breaker": "/api/upstream", "state": "half_open"}"#)
         .send()
         .await

@@ -5,7 +5,7 @@
 use rampart_tests::{client, decode, metrics_text, series, start};
 use reqwest::StatusCode;
 
-const ADMIN: &str = "[server]\nadmin_token = \"secret\"\n";
+const ADMIN: &str = "[server]\nadmin_token = \"s3cret-admin-token-for-tests\"\n";
 
 #[tokio::test]
 async fn the_report_is_stored_encoded_and_hit_per_encoding() {
@@ -103,7 +103,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
     let purge = |body: &'static str| {
         client
             .post(server.url("/admin/cache/purge"))
-            .bearer_auth("secret")
+            .bearer_auth("s3cret-admin-token-for-tests")
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -113,7 +113,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
     }
     let usage: serde_json::Value = client
         .get(server.url("/admin/cache"))
-        .bearer_auth("secret")
+        .bearer_auth("s3cret-admin-token-for-tests")
         .send()
         .await
         .unwrap()

@@ -11,7 +11,7 @@ fn config(redis_url: &str) -> String {
     format!(
         r#"
 [server]
-admin_token = "secret"
+admin_token = "s3cret-admin-token-for-tests"
 
 [stack.cache.redis]
 url = "{redis_url}"
@@ -77,7 +77,7 @@ async fn two_instances_share_entries_and_purges() {
 
     let purged = client()
         .post(first.url("/admin/cache/purge"))
-        .bearer_auth("secret")
+        .bearer_auth("s3cret-admin-token-for-tests")
         .body(r#"{"tag": "item-9"}"#)
         .send()
         .await
@@ -136,7 +136,7 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
     // Gone before the answer, or answered 200 or 202: the purge goes on either way.
     if let Ok(response) = impatient
         .post(first.url("/admin/cache/purge"))
-        .bearer_auth("secret")
+        .bearer_auth("s3cret-admin-token-for-tests")
         .body(r#"{"tag": "items"}"#)
         .send()
         .await

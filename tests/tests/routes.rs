@@ -130,7 +130,7 @@ async fn slow_sleeps_and_the_default_deadline_answers_504() {
 
 #[tokio::test]
 async fn upstream_fails_as_chaos_says() {
-    let server = start("[server]\nadmin_token = \"t0ken\"\n").await;
+    let server = start("[server]\nadmin_token = \"t0ken-long-enough-for-tests\"\n").await;
     let client = client();
     let healthy = client
         .get(server.url("/api/upstream"))
@@ -141,7 +141,7 @@ async fn upstream_fails_as_chaos_says() {
 
     let set = client
         .post(server.url("/admin/chaos"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"fail_percent": 100, "latency_ms": 5}"#)
         .send()
         .await
@@ -162,7 +162,7 @@ async fn upstream_fails_as_chaos_says() {
 
 #[tokio::test]
 async fn admin_needs_the_token_and_rejects_bad_documents() {
-    let server = start("[server]\nadmin_token = \"t0ken\"\n").await;
+    let server = start("[server]\nadmin_token = \"t0ken-long-enough-for-tests\"\n").await;
     let client = client();
     let anonymous = client.get(server.url("/admin/chaos")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
@@ -172,7 +172,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
     );
     let wrong = client
         .get(server.url("/admin/chaos"))
-        .bearer_auth("t0kem")
+        .bearer_auth("t0kem-long-enough-for-tests")
         .send()
         .await
         .unwrap();
@@ -199,7 +199,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
     for (body, status, code) in cases {
         let response = client
             .post(server.url("/admin/chaos"))
-            .bearer_auth("t0ken")
+            .bearer_auth("t0ken-long-enough-for-tests")
             .body(body)
             .send()
             .await
@@ -209,7 +209,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
     }
     let huge = client
         .post(server.url("/admin/chaos"))
-        .bearer_auth("t0ken")
+        .bearer_auth("t0ken-long-enough-for-tests")
         .body(vec![b' '; 1 << 20])
         .send()
         .await
@@ -290,4 +290,44 @@ async fn a_wrong_method_is_a_405_problem_with_allow() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET,HEAD");
     assert_eq!(problem(response).await["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn admin_token_guessing_is_throttled_per_client() {
+    let server = start("[server]\nadmin_token = \"t0ken-long-enough-for-tests\"\n").await;
+    let client = client();
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        let response = client
+            .get(server.url("/admin/breakers"))
+            .bearer_auth(format!("guess-number-{n:04}-of-many"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status());
+    }
+    // A burst of 20 attempts, then one a second: 25 guesses in a row end in 429s.
+    assert!(
+        statuses[..20]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[20..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // The right token is no way around it: every attempt counts.
+    let right = client
+        .get(server.url("/admin/breakers"))
+        .bearer_auth("t0ken-long-enough-for-tests")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The API's own quota is untouched.
+    let api = client.get(server.url("/api/hello")).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
 }

@@ -38,8 +38,8 @@ impl Default for ServerConfig {
             on_missing_key: None,
         });
         // The quota is for the API; operations endpoints stay reachable whatever a client did.
-        // Admin routes are not under the API's 1 s deadline: a purge waits up to 2 s for the
-        // shared tier before answering 202.
+        // Admin routes have a quota of their own that bounds token guessing, and are not under
+        // the API's 1 s deadline: a purge waits up to 2 s for the shared tier before a 202.
         for admin in [
             "/admin/chaos",
             "/admin/breakers",
@@ -49,7 +49,7 @@ impl Default for ServerConfig {
             stack.routes.insert(
                 admin.to_owned(),
                 RouteConfig {
-                    ratelimit: Some(Vec::new()),
+                    ratelimit: Some(vec![admin_attempts()]),
                     timeout: Some(ADMIN_DEADLINE),
                     ..RouteConfig::default()
                 },
@@ -97,11 +97,28 @@ impl Default for ServerConfig {
     }
 }
 
+/// The shortest admin token the server starts with.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
 /// The deadline of the admin routes by default.
 pub const ADMIN_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The body limit of `/api/upload` by default: 10 MiB.
 pub const UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// The admin routes' quota per client address: every attempt counts, right token or wrong, so
+/// guessing gets one try a second after a burst of 20 (unlimited before: 28 000 a second), and a
+/// correct guess is no faster to find than a wrong one. Its own state, not the API's.
+pub fn admin_attempts() -> PolicyConfig {
+    PolicyConfig {
+        name: "admin_per_ip".to_owned(),
+        limit: 60,
+        period: Duration::from_secs(60),
+        burst: Some(20),
+        key: KeyConfig::ClientIp,
+        on_missing_key: None,
+    }
+}
 
 /// The breaker the example puts on `/api/upstream` by default.
 pub fn upstream_breaker() -> BreakerConfig {
@@ -189,13 +206,21 @@ impl ServerConfig {
         self.stack
             .validate()
             .map_err(|error| error.in_section("stack"))?;
-        if self.server.admin_token.as_deref() == Some("") {
-            return Err(ConfigError::new(
+        match self.server.admin_token.as_deref() {
+            Some("") => Err(ConfigError::new(
                 "server.admin_token",
                 "must not be empty; leave it out to disable the admin routes",
-            ));
+            )),
+            // Guessable tokens (`secret`, `admin`) open the admin routes to anyone who tries.
+            Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS => Err(ConfigError::new(
+                "server.admin_token",
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters (set here or in \
+                     RAMPART_ADMIN_TOKEN); a random one: `openssl rand -hex 16`"
+                ),
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Shares the rate-limit quotas and the response cache through Redis at `url`
@@ -271,5 +296,18 @@ mod tests {
             error.field(),
             "stack.routes.\"/api/upstream\".breaker.minimum_calls"
         );
+    }
+
+    #[test]
+    fn a_guessable_admin_token_is_refused_at_start_up() {
+        for weak in ["secret", "admin", "fifteen-chars-x"] {
+            let error =
+                ServerConfig::from_toml_str(&format!("[server]\nadmin_token = \"{weak}\"\n"))
+                    .unwrap_err();
+            assert_eq!(error.field(), "server.admin_token", "{weak}");
+            assert!(error.to_string().contains("at least 16"), "{error}");
+        }
+        let strong = "[server]\nadmin_token = \"0123456789abcdef\"\n";
+        assert!(ServerConfig::from_toml_str(strong).is_ok());
     }
 }
