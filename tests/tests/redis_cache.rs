@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use example_server::RunningServer;
 use rampart_tests::{RedisServer, client, metrics_text, series, start};
 use reqwest::StatusCode;
 use std::time::Duration;
@@ -24,7 +25,7 @@ deadline = "200ms"
 }
 
 /// The instances stand behind one name, as behind a load balancer: the host is in the key.
-async fn cache_status(server: &example_server::RunningServer, path: &str) -> String {
+async fn cache_status(server: &RunningServer, path: &str) -> String {
     let response = client()
         .get(server.url(path))
         .header("host", "shop.test")
@@ -39,7 +40,7 @@ async fn cache_status(server: &example_server::RunningServer, path: &str) -> Str
 }
 
 /// Polls until `path` on `server` is no longer a hit; how long that took.
-async fn until_miss(server: &example_server::RunningServer, path: &str) -> Duration {
+async fn until_miss(server: &RunningServer, path: &str) -> Duration {
     let started = tokio::time::Instant::now();
     for _ in 0..200 {
         if !cache_status(server, path).await.contains("hit") {
@@ -50,14 +51,21 @@ async fn until_miss(server: &example_server::RunningServer, path: &str) -> Durat
     panic!("{path} was still served from the cache 2 s after the purge");
 }
 
-#[tokio::test]
-async fn two_instances_share_entries_and_purges() {
-    let Some(redis) = RedisServer::start().await else {
-        return;
-    };
+/// A real redis-server and two instances sharing it, as behind a load balancer; `None` (the
+/// test skips) without redis-server.
+async fn two_instances() -> Option<(RedisServer, RunningServer, RunningServer)> {
+    let redis = RedisServer::start().await?;
     let config = config(&redis.url());
     let first = start(&config).await;
     let second = start(&config).await;
+    Some((redis, first, second))
+}
+
+#[tokio::test]
+async fn two_instances_share_entries_and_purges() {
+    let Some((redis, first, second)) = two_instances().await else {
+        return;
+    };
 
     assert!(
         cache_status(&first, "/api/items/9")
@@ -100,12 +108,9 @@ async fn two_instances_share_entries_and_purges() {
 /// emptied of the tag.
 #[tokio::test]
 async fn a_purge_runs_to_completion_after_its_client_is_gone() {
-    let Some(redis) = RedisServer::start().await else {
+    let Some((redis, first, second)) = two_instances().await else {
         return;
     };
-    let config = config(&redis.url());
-    let first = start(&config).await;
-    let second = start(&config).await;
     assert!(
         cache_status(&second, "/api/items/3")
             .await
