@@ -60,9 +60,9 @@ impl Shared {
     pub(crate) fn start_purge(self: &Arc<Self>, purge: Purge) -> PurgeJob {
         self.store.purge(&purge);
         let id = self.purges.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.tier.is_none() {
+        let Some(tier) = self.tier.clone() else {
             return PurgeJob::finished(id, Ok(PurgeReport::default()));
-        }
+        };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             let error = SharedTierError("no tokio runtime to run the purge on".to_owned());
             return PurgeJob::finished(id, Err(error));
@@ -71,10 +71,6 @@ impl Shared {
         PurgeJob::running(
             id,
             runtime.spawn(async move {
-                let tier = shared
-                    .tier
-                    .as_ref()
-                    .ok_or_else(|| SharedTierError("the shared tier went away".to_owned()))?;
                 let outcome = tier.purge(&shared, &purge).await;
                 match &outcome {
                     Ok(report) => tracing::info!(purge_id = id, ?purge, ?report, "purge finished"),
