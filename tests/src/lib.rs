@@ -2,9 +2,11 @@
 //! through a proxy, and readers for the Prometheus text and for encoded bodies.
 
 mod flood;
+mod proxy;
 mod redis;
 
 pub use flood::{Flood, FloodAnswers, flood, resident_bytes};
+pub use proxy::SilentProxy;
 pub use redis::RedisServer;
 
 use example_server::{RunningServer, ServerConfig};

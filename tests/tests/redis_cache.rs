@@ -41,14 +41,18 @@ async fn cache_status(server: &RunningServer, path: &str) -> String {
 
 /// Polls until `path` on `server` is no longer a hit; how long that took.
 async fn until_miss(server: &RunningServer, path: &str) -> Duration {
+    until_miss_within(server, path, Duration::from_secs(2)).await
+}
+
+async fn until_miss_within(server: &RunningServer, path: &str, within: Duration) -> Duration {
     let started = tokio::time::Instant::now();
-    for _ in 0..200 {
+    while started.elapsed() < within {
         if !cache_status(server, path).await.contains("hit") {
             return started.elapsed();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("{path} was still served from the cache 2 s after the purge");
+    panic!("{path} was still served from the cache {within:?} after the purge");
 }
 
 /// A real redis-server and two instances sharing it, as behind a load balancer; `None` (the
@@ -297,4 +301,73 @@ async fn a_clients_credentials_never_reach_redis() {
     for secret in ["token-8c1f", "cookie-77aa", "proxy-41d2", "junk-09be"] {
         assert!(!contains(&raw, secret), "{secret} was written to Redis");
     }
+}
+
+/// The second instance's connections to Redis die without a word (a NAT entry expired): its
+/// subscription hears nothing more, yet Redis still counts it. The subscription's ping notices,
+/// and the instance empties its local tier instead of serving purged entries until they expire.
+#[tokio::test]
+async fn a_purge_channel_that_dies_silently_is_noticed() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let proxy = rampart_tests::SilentProxy::start(redis.addr()).await;
+    let first = start(&config(&redis.url())).await;
+    let second = start(&config(&proxy.redis_url())).await;
+    assert!(
+        cache_status(&second, "/api/items/4")
+            .await
+            .contains("stored")
+    );
+    assert!(cache_status(&second, "/api/items/4").await.contains("hit"));
+
+    proxy.silence_open_connections();
+    let purged = client()
+        .post(first.url("/admin/cache/purge"))
+        .bearer_auth("s3cret-admin-token-for-tests")
+        .body(r#"{"tag": "item-4"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(purged.status(), StatusCode::OK);
+    // A ping every 5 s, answered within 2 s, then a fresh subscription.
+    let noticed = until_miss_within(&second, "/api/items/4", Duration::from_secs(12)).await;
+    assert!(noticed <= Duration::from_secs(9), "after {noticed:?}");
+    drop(redis);
+}
+
+/// A hung Redis (SIGSTOP) costs a few misses their deadline, not every miss: the tier stops
+/// asking and serves from the local tier and the origin until a probe finds Redis back.
+#[tokio::test]
+async fn a_hung_redis_costs_a_few_misses_their_deadline_not_all_of_them() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let server = start(&config(&redis.url())).await;
+    assert!(
+        cache_status(&server, "/api/items/1")
+            .await
+            .contains("stored")
+    );
+
+    redis.pause();
+    let started = tokio::time::Instant::now();
+    let mut waited = 0;
+    for id in 100..160 {
+        let asked = tokio::time::Instant::now();
+        assert!(
+            cache_status(&server, &format!("/api/items/{id}"))
+                .await
+                .contains("stored")
+        );
+        waited += usize::from(asked.elapsed() >= Duration::from_millis(190));
+    }
+    let elapsed = started.elapsed();
+    // Three failures open the gate; then one probe a second waits out the 200 ms deadline.
+    let probes = usize::try_from(elapsed.as_secs()).unwrap() + 1;
+    assert!(
+        waited <= 3 + probes,
+        "{waited} of 60 misses waited out the deadline in {elapsed:?}"
+    );
+    redis.resume();
 }

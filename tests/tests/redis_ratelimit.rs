@@ -144,3 +144,111 @@ async fn fail_closed_answers_503_problem_while_redis_is_down() {
         "{body}"
     );
 }
+
+/// How long each of `count` requests took, one after the other.
+async fn latencies(server: &example_server::RunningServer, count: usize) -> Vec<Duration> {
+    let client = client();
+    let mut latencies = Vec::new();
+    for _ in 0..count {
+        let started = tokio::time::Instant::now();
+        let status = client
+            .get(server.url("/api/hello"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        latencies.push(started.elapsed());
+        assert!(status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    latencies
+}
+
+/// How many quota keys Redis holds.
+async fn quota_keys(redis: &RedisServer) -> usize {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("rampart:rl:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    keys.len()
+}
+
+async fn flush(redis: &RedisServer) {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHALL")
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+}
+
+/// Requests until the instance writes its quota to Redis again; how long that took.
+async fn until_shared(server: &example_server::RunningServer, redis: &RedisServer) -> Duration {
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        latencies(server, 1).await;
+        if quota_keys(redis).await > 0 {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the instance did not decide through Redis again within 10 s");
+}
+
+/// A hung Redis (SIGSTOP) costs a few requests their deadline, not every request: the tier
+/// stops asking, and one probe a second finds Redis back.
+#[tokio::test]
+async fn a_hung_redis_costs_a_few_requests_their_deadline_not_all_of_them() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let server = start(&config(&redis.url(), "open", 1_000_000)).await;
+    assert_eq!(admitted(&statuses(&server, 2).await), 2);
+
+    redis.pause();
+    let started = tokio::time::Instant::now();
+    let during = latencies(&server, 100).await;
+    let elapsed = started.elapsed();
+    let waited = during
+        .iter()
+        .filter(|latency| **latency >= Duration::from_millis(190))
+        .count();
+    // Three failures open the gate; then one probe a second waits out the 200 ms deadline.
+    let probes = usize::try_from(elapsed.as_secs()).unwrap() + 1;
+    assert!(
+        waited <= 3 + probes,
+        "{waited} of 100 requests waited out the deadline in {elapsed:?}"
+    );
+
+    redis.resume();
+    flush(&redis).await;
+    let back = until_shared(&server, &redis).await;
+    assert!(
+        back <= Duration::from_secs(5),
+        "shared again after {back:?}"
+    );
+}
+
+/// A connection to Redis that dies without a word (a NAT entry expired: no FIN, no RST) is
+/// replaced: redis-rs alone keeps waiting on it, since the deadline cancels every call before
+/// it could see an error.
+#[tokio::test]
+async fn a_redis_connection_that_dies_silently_is_replaced() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let proxy = rampart_tests::SilentProxy::start(redis.addr()).await;
+    let server = start(&config(&proxy.redis_url(), "open", 1_000_000)).await;
+    assert_eq!(admitted(&statuses(&server, 2).await), 2);
+    assert_eq!(quota_keys(&redis).await, 1);
+
+    proxy.silence_open_connections();
+    flush(&redis).await;
+    let back = until_shared(&server, &redis).await;
+    assert!(
+        back <= Duration::from_secs(5),
+        "shared again after {back:?}"
+    );
+}

@@ -11,28 +11,29 @@
 //!   subscription cannot know what it missed, so it empties its local tier when it gets the
 //!   subscription back.
 //!
-//! Every operation has a deadline; a failure or a missed deadline counts in
-//! `rampart_cache_redis_errors_total` and the request goes on with the local tier alone.
+//! Every operation has a deadline and goes through a [`RedisLink`]: after a few failures in a
+//! row the tier stops asking Redis for a cool-down, then probes. A failure, a missed deadline
+//! or an operation held back counts in `rampart_cache_redis_errors_total`, and the request goes
+//! on with the local tier alone.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_cache_semantics::CachePolicy;
+use rampart_core::redis_link::{RedisLink, Unavailable};
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Client, RedisResult};
+use redis::{AsyncCommands, RedisResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::Purge;
 use crate::entry::Stored;
 use crate::key::variant_key;
 use crate::layer::Shared;
 use crate::store::Slot;
 
 mod purge;
+mod subscription;
 
 /// How long tag sets live: longer than any entry they list is likely to.
 const TAG_SET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -58,12 +59,10 @@ const TAG_SET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone)]
 #[must_use]
 pub struct RedisTier {
-    client: Client,
-    connection: ConnectionManager,
+    link: RedisLink,
     prefix: Arc<str>,
     deadline: Duration,
     max_entry_bytes: usize,
-    down: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for RedisTier {
@@ -96,19 +95,12 @@ impl RedisTier {
     ///
     /// When the URL is not a Redis URL.
     pub fn new(url: &str) -> RedisResult<Self> {
-        let client = Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let link = RedisLink::new(url, "shared cache tier", "serving from the local tier")?;
         Ok(Self {
-            client,
-            connection,
+            link,
             prefix: Arc::from("rampart:cache"),
             deadline: Duration::from_millis(50),
             max_entry_bytes: 1024 * 1024,
-            down: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -143,39 +135,17 @@ impl RedisTier {
         format!("{}:purge", self.prefix)
     }
 
-    /// Runs `operation` within the deadline; failures are counted and logged once per outage.
-    async fn bounded<T>(
+    /// Runs `operation` within the deadline, unless Redis failed the operations before it;
+    /// failures are counted (and logged once per outage by the link).
+    async fn bounded<T, F>(
         &self,
         shared: &Shared,
-        deadline: Duration,
-        operation: impl Future<Output = RedisResult<T>>,
-    ) -> Option<T> {
-        match tokio::time::timeout(deadline, operation).await {
-            Ok(Ok(value)) => {
-                if self.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!("shared cache tier reachable again");
-                }
-                Some(value)
-            }
-            Ok(Err(error)) => {
-                self.failed(shared, &error.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed(shared, "deadline passed");
-                None
-            }
-        }
-    }
-
-    fn failed(&self, shared: &Shared, reason: &str) {
-        shared.telemetry.redis_errors.increment(1);
-        if !self.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                reason,
-                "shared cache tier unavailable; serving from the local tier"
-            );
-        }
+        operation: impl FnOnce(ConnectionManager) -> F,
+    ) -> Option<T>
+    where
+        F: Future<Output = RedisResult<T>>,
+    {
+        counted(shared, self.link.call(self.deadline, operation).await)
     }
 
     /// The response for `resource` and the variant `headers` select, with the slots that
@@ -208,10 +178,11 @@ impl RedisTier {
     }
 
     async fn get(&self, key: &str, shared: &Shared) -> Option<Slot> {
-        let mut connection = self.connection.clone();
         let redis_key = self.entry_key(key);
         let bytes: Option<Vec<u8>> = self
-            .bounded(shared, self.deadline, connection.get(redis_key))
+            .bounded(shared, |mut connection| async move {
+                connection.get(redis_key).await
+            })
             .await?;
         decode(&bytes?, shared.clock.now())
     }
@@ -260,72 +231,20 @@ impl RedisTier {
                         .ignore();
                 }
             }
-            let mut connection = tier.connection.clone();
-            let write = pipe.query_async::<()>(&mut connection);
-            tier.bounded(&shared, tier.deadline, write).await;
+            tier.bounded(&shared, |mut connection| async move {
+                pipe.query_async::<()>(&mut connection).await
+            })
+            .await;
         });
     }
+}
 
-    /// Listens for purges until the cache is dropped; started once per cache.
-    pub(crate) fn listen(&self, shared: Weak<Shared>) {
-        let tier = self.clone();
-        tokio::spawn(async move {
-            let channel = tier.channel();
-            let mut delay = Duration::from_millis(50);
-            let mut lost = false;
-            loop {
-                let Some(strong) = shared.upgrade() else {
-                    return;
-                };
-                match tier.subscribe(&channel).await {
-                    Ok(pubsub) => {
-                        if lost {
-                            // Purges sent while we were away are lost: forget everything.
-                            strong.store.purge(&Purge::All);
-                            tracing::info!("cache invalidation channel back; local tier emptied");
-                        }
-                        delay = Duration::from_millis(50);
-                        drop(strong);
-                        let mut messages = pubsub.into_on_message();
-                        while let Some(message) = messages.next().await {
-                            let Some(strong) = shared.upgrade() else {
-                                return;
-                            };
-                            match serde_json::from_slice::<Purge>(message.get_payload_bytes()) {
-                                Ok(purge) => strong.store.purge(&purge),
-                                Err(error) => tracing::warn!(%error, "unreadable cache purge"),
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        strong.telemetry.redis_errors.increment(1);
-                        tracing::debug!(%error, "cache invalidation channel unavailable");
-                    }
-                }
-                if !lost {
-                    tracing::warn!("cache invalidation channel lost; reconnecting");
-                }
-                lost = true;
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
-            }
-        });
+/// The value of a Redis operation, or `None` counted as a Redis error.
+fn counted<T>(shared: &Shared, result: Result<T, Unavailable>) -> Option<T> {
+    if result.is_err() {
+        shared.telemetry.redis_errors.increment(1);
     }
-
-    async fn subscribe(&self, channel: &str) -> RedisResult<redis::aio::PubSub> {
-        let connect = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
-            pubsub.subscribe(channel).await?;
-            Ok(pubsub)
-        };
-        match tokio::time::timeout(Duration::from_secs(2), connect).await {
-            Ok(result) => result,
-            Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "subscribing timed out",
-            ))),
-        }
-    }
+    result.ok()
 }
 
 /// One slot ready for Redis.

@@ -9,7 +9,8 @@ pub(crate) const SIZE: &str = "rampart_cache_size_bytes";
 pub(crate) const ENTRIES: &str = "rampart_cache_entries";
 /// `rampart_cache_evictions_total`, by `reason` (`size`, `expired`).
 pub(crate) const EVICTIONS: &str = "rampart_cache_evictions_total";
-/// `rampart_cache_redis_errors_total`: Redis operations that failed or missed their deadline.
+/// `rampart_cache_redis_errors_total`: Redis operations that failed, missed their deadline, or
+/// were not tried because Redis failed the ones before.
 pub(crate) const REDIS_ERRORS: &str = "rampart_cache_redis_errors_total";
 
 /// What the cache records; handles made once.

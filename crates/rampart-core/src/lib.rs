@@ -17,15 +17,21 @@
 //! - [`names`]: the name of every metric rampart records, and the scheme they follow.
 //! - [`deadline`] and [`coding`]: contracts between layers, as types: the request's deadline
 //!   (timeout → cache), and the content codings an encoder offers (compression → cache).
+//! - [`gate`], [`outage`] and (feature `redis`) `redis_link`: how the Redis tiers stop waiting
+//!   on a Redis that is down, say so once, and heal a connection that died silently.
 //!
 //! [rampart]: https://docs.rs/rampart
 
 mod body;
 pub mod coding;
 pub mod deadline;
+pub mod gate;
 pub mod names;
+pub mod outage;
 mod problem;
 mod recorder;
+#[cfg(feature = "redis")]
+pub mod redis_link;
 mod route;
 mod route_counters;
 

@@ -46,7 +46,6 @@ mod headers;
 mod key;
 mod layer;
 mod limiter;
-mod outage;
 mod policy;
 mod quota;
 mod redis_backend;

@@ -5,19 +5,20 @@
 //! with skewed clocks still share one timeline. It is loaded once and called by its SHA1;
 //! after a `NOSCRIPT` (a restarted or failed-over Redis) it is loaded again.
 //!
-//! The client is `redis` (redis-rs) with its `ConnectionManager`: the most used Rust client,
-//! maintained with Redis itself, one multiplexed connection that pipelines concurrent requests
-//! (so decisions under load share round trips) and reconnects on its own with backoff.
+//! The client is `redis` (redis-rs) with its `ConnectionManager`, through
+//! [`RedisLink`]: one multiplexed connection that pipelines concurrent requests (so decisions
+//! under load share round trips), behind a gate that stops waiting on a Redis that is down and
+//! probes for its return, with TCP keepalive and a fresh connection when the old one went
+//! silent.
 
-use redis::aio::ConnectionManager;
-use redis::{Client, RedisResult, Script};
+use rampart_core::redis_link::{RedisLink, Unavailable};
+use redis::{RedisResult, Script};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Key;
 use crate::gcra::Decision;
-use crate::outage::OutageLog;
 
 /// GCRA on one key. ARGV: interval and burst span in microseconds. Returns
 /// `{1, remaining, reset_us}` when admitted, `{0, retry_after_us, reset_us}` when refused.
@@ -61,7 +62,7 @@ pub enum FailMode {
 
 /// Why Redis gave no decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendUnavailable(pub(crate) String);
+pub struct BackendUnavailable(pub(crate) Unavailable);
 
 impl fmt::Display for BackendUnavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,13 +95,12 @@ pub struct RedisBackend {
 }
 
 struct Inner {
-    connection: ConnectionManager,
+    link: RedisLink,
     gcra: Script,
     refund: Script,
     prefix: Box<str>,
     deadline: Duration,
     fail_mode: FailMode,
-    outage: OutageLog,
 }
 
 impl RedisBackend {
@@ -111,21 +111,15 @@ impl RedisBackend {
     ///
     /// When the URL is not a Redis URL.
     pub fn new(url: &str) -> RedisResult<Self> {
-        let client = Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        let link = RedisLink::new(url, "rate limit backend", "deciding without it")?;
         Ok(Self {
             inner: Arc::new(Inner {
-                connection,
+                link,
                 gcra: Script::new(GCRA),
                 refund: Script::new(REFUND),
                 prefix: "rampart:rl".into(),
                 deadline: Duration::from_millis(50),
                 fail_mode: FailMode::Open,
-                outage: OutageLog::default(),
             }),
         })
     }
@@ -133,13 +127,12 @@ impl RedisBackend {
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
         let inner = &self.inner;
         let mut next = Inner {
-            connection: inner.connection.clone(),
+            link: inner.link.clone(),
             gcra: Script::new(GCRA),
             refund: Script::new(REFUND),
             prefix: inner.prefix.clone(),
             deadline: inner.deadline,
             fail_mode: inner.fail_mode,
-            outage: OutageLog::default(),
         };
         change(&mut next);
         Self {
@@ -184,22 +177,19 @@ impl RedisBackend {
         burst: u64,
     ) -> Result<Decision, BackendUnavailable> {
         let inner = &self.inner;
-        let mut connection = inner.connection.clone();
         let mut invocation = inner.gcra.key(redis_key);
         invocation
             .arg(interval_us)
             .arg(interval_us.saturating_mul(burst));
-        let call = invocation.invoke_async::<(u8, u64, u64)>(&mut connection);
-        let result = match tokio::time::timeout(inner.deadline, call).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => Err(BackendUnavailable(error.to_string())),
-            Err(_) => Err(BackendUnavailable(format!(
-                "no answer within {:?}",
-                inner.deadline
-            ))),
-        };
-        self.note(result.as_ref().err());
-        let (allowed, value, reset) = result?;
+        let (allowed, value, reset) = inner
+            .link
+            .call(inner.deadline, |mut connection| async move {
+                invocation
+                    .invoke_async::<(u8, u64, u64)>(&mut connection)
+                    .await
+            })
+            .await
+            .map_err(BackendUnavailable)?;
         let micros = |us: u64| us.saturating_mul(1_000);
         Ok(if allowed == 1 {
             Decision::Allow {
@@ -218,16 +208,14 @@ impl RedisBackend {
     /// Gives back one interval on `redis_key`; best effort, within the deadline.
     pub(crate) async fn refund(&self, redis_key: &str, interval_us: u64) {
         let inner = &self.inner;
-        let mut connection = inner.connection.clone();
         let mut invocation = inner.refund.key(redis_key);
         invocation.arg(interval_us);
-        let call = invocation.invoke_async::<i64>(&mut connection);
-        let _ = tokio::time::timeout(inner.deadline, call).await;
-    }
-
-    /// Logs when Redis goes away and when it comes back, not on every request.
-    fn note(&self, error: Option<&BackendUnavailable>) {
-        self.inner.outage.note(error, self.inner.fail_mode);
+        let _ = inner
+            .link
+            .call(inner.deadline, |mut connection| async move {
+                invocation.invoke_async::<i64>(&mut connection).await
+            })
+            .await;
     }
 }
 

@@ -3,10 +3,11 @@
 //! finishes; announced again, so an instance that read an entry back from Redis while it was
 //! being removed drops that too.
 
-use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, RedisResult};
 use std::time::Duration;
 
-use super::{RedisTier, SharedTierError, glob_escape};
+use super::{RedisTier, SharedTierError, counted, glob_escape};
 use crate::key::{purge_target, same_resource};
 use crate::layer::Shared;
 use crate::{Purge, PurgeReport};
@@ -39,11 +40,12 @@ impl RedisTier {
         purge: &Purge,
     ) -> Result<u64, SharedTierError> {
         let message = serde_json::to_vec(purge).map_err(|e| SharedTierError(e.to_string()))?;
-        let mut connection = self.connection.clone();
-        let publish = connection.publish::<_, _, u64>(self.channel(), message);
-        self.bounded(shared, step, publish)
-            .await
-            .ok_or_else(|| incomplete("announcing it"))
+        let channel = self.channel();
+        self.step(shared, step, |mut connection| async move {
+            connection.publish::<_, _, u64>(channel, message).await
+        })
+        .await
+        .ok_or_else(|| incomplete("announcing it"))
     }
 
     async fn remove(
@@ -87,7 +89,6 @@ impl RedisTier {
         let mut cursor = 0u64;
         let mut removed = 0;
         loop {
-            let mut connection = self.connection.clone();
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor)
                 .arg("MATCH")
@@ -95,7 +96,9 @@ impl RedisTier {
                 .arg("COUNT")
                 .arg(BATCH);
             let (next, keys): (u64, Vec<String>) = self
-                .bounded(shared, step, scan.query_async(&mut connection))
+                .step(shared, step, |mut connection| async move {
+                    scan.query_async(&mut connection).await
+                })
                 .await
                 .ok_or_else(|| incomplete("listing keys"))?;
             let keys: Vec<String> = keys.into_iter().filter(|key| wanted(key)).collect();
@@ -117,11 +120,12 @@ impl RedisTier {
         let mut cursor = 0u64;
         let mut removed = 0;
         loop {
-            let mut connection = self.connection.clone();
             let mut scan = redis::cmd("SSCAN");
             scan.arg(set).arg(cursor).arg("COUNT").arg(BATCH);
             let (next, keys): (u64, Vec<String>) = self
-                .bounded(shared, step, scan.query_async(&mut connection))
+                .step(shared, step, |mut connection| async move {
+                    scan.query_async(&mut connection).await
+                })
                 .await
                 .ok_or_else(|| incomplete("listing tagged keys"))?;
             removed += self.delete(shared, step, &keys).await?;
@@ -143,10 +147,25 @@ impl RedisTier {
         if keys.is_empty() {
             return Ok(0);
         }
-        let mut connection = self.connection.clone();
-        self.bounded(shared, step, connection.del::<_, u64>(keys))
-            .await
-            .ok_or_else(|| incomplete("removing keys"))
+        self.step(shared, step, |mut connection| async move {
+            connection.del::<_, u64>(keys).await
+        })
+        .await
+        .ok_or_else(|| incomplete("removing keys"))
+    }
+
+    /// One step of a purge: an administrator's request, so it tries even while the tier is
+    /// holding its request-path operations back.
+    async fn step<T, F>(
+        &self,
+        shared: &Shared,
+        step: Duration,
+        operation: impl FnOnce(ConnectionManager) -> F,
+    ) -> Option<T>
+    where
+        F: Future<Output = RedisResult<T>>,
+    {
+        counted(shared, self.link.call_ungated(step, operation).await)
     }
 }
 
