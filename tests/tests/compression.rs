@@ -76,3 +76,33 @@ async fn the_minimum_size_comes_from_the_config() {
         .unwrap();
     assert_eq!(response.headers()["content-encoding"], "gzip");
 }
+
+/// A streamed body from a stream that is not fused, in every encoding, over TCP: every line and
+/// the encoder's trailer arrive (tower-http #732 cut the last chunk and panicked the task).
+#[tokio::test]
+async fn a_streamed_body_arrives_whole_in_every_encoding() {
+    let server = start("").await;
+    let client = client();
+    let plain = client
+        .get(server.url("/api/stream"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(plain.lines().count(), 4, "{plain}");
+    assert!(plain.ends_with("\n"));
+    for accept in ["gzip", "br", "zstd", "deflate"] {
+        let response = client
+            .get(server.url("/api/stream"))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-encoding"], accept);
+        let body = response.bytes().await.unwrap();
+        assert_eq!(decode(Some(accept), &body), plain.as_bytes(), "{accept}");
+    }
+}

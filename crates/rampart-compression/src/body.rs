@@ -6,6 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tower_http::compression::CompressionBody;
 
+use crate::fuse::Fused;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project! {
@@ -31,7 +33,7 @@ pin_project! {
         B: Body,
     {
         Plain { #[pin] body: B },
-        Encoded { body: Pin<Box<CompressionBody<B>>> },
+        Encoded { body: Pin<Box<CompressionBody<Fused<B>>>> },
     }
 }
 
@@ -42,7 +44,7 @@ impl<B: Body> CompressedBody<B> {
         }
     }
 
-    pub(crate) fn encoded(body: CompressionBody<B>) -> Self {
+    pub(crate) fn encoded(body: CompressionBody<Fused<B>>) -> Self {
         Self {
             kind: Kind::Encoded {
                 body: Box::pin(body),

@@ -16,6 +16,9 @@
 //! - **Small responses through the layers above**: tower-http's encoding body holds every
 //!   encoder's state inline (about 6 KB) and each layer above moves the response; here it is
 //!   boxed, and not created at all for a request without `Accept-Encoding`.
+//! - **Streams that end cleanly**: tower-http's encoder polls a body once more after its end
+//!   (tower-http #732), which panics a non-fused stream and truncates the response; the body
+//!   it reads here is fused first.
 //! - **Levels for servers, not archives**: [`CompressionLevel::Default`] is the one to use. In
 //!   tower-http it means gzip 6, deflate 6, zstd 3 and brotli 4 (not brotli's own default of
 //!   11, which is 20–50× slower). `docs/compression.md` has the measurement behind keeping
@@ -47,6 +50,7 @@
 //! ```
 
 mod body;
+mod fuse;
 mod future;
 mod layer;
 mod mark;

@@ -1,5 +1,5 @@
 //! Marks responses that arrive already encoded, so the outer future can tell its own
-//! encoding apart from the inner service's.
+//! encoding apart from the inner service's, and fuses their bodies for tower-http's encoder.
 
 use http::{Response, header};
 use pin_project_lite::pin_project;
@@ -7,6 +7,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tower_service::Service;
+
+use crate::fuse::Fused;
 
 /// Extension set on a response whose `Content-Encoding` came from the inner service.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +23,7 @@ impl<S, R, B> Service<R> for MarkEncoded<S>
 where
     S: Service<R, Response = Response<B>>,
 {
-    type Response = Response<B>;
+    type Response = Response<Fused<B>>;
     type Error = S::Error;
     type Future = MarkEncodedFuture<S::Future>;
 
@@ -47,13 +49,13 @@ impl<F, B, E> Future for MarkEncodedFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = F::Output;
+    type Output = Result<Response<Fused<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut response = ready!(self.project().inner.poll(cx))?;
         if response.headers().contains_key(header::CONTENT_ENCODING) {
             response.extensions_mut().insert(EncodedUpstream);
         }
-        Poll::Ready(Ok(response))
+        Poll::Ready(Ok(response.map(Fused::new)))
     }
 }

@@ -31,6 +31,7 @@ fn app() -> Router {
             }),
         )
         .route("/small", get(|| async { "tiny" }))
+        .route("/stream", get(|| async { streamed() }))
         .route(
             "/png",
             get(|| async { ([(header::CONTENT_TYPE, "image/png")], big()) }),
@@ -52,6 +53,23 @@ fn app() -> Router {
             }),
         )
         .layer(CompressionLayer::new())
+}
+
+/// One streamed line.
+fn line(n: u32) -> String {
+    format!("line {n}: {}\n", "streamed, ".repeat(40))
+}
+
+/// Four lines from a stream that is not fused, as handlers write them: polling it after its
+/// end panics.
+fn streamed() -> Body {
+    Body::from_stream(futures_util::stream::unfold(0, |n| async move {
+        if n == 4 {
+            return None;
+        }
+        tokio::task::yield_now().await;
+        Some((Ok::<_, std::convert::Infallible>(line(n)), n + 1))
+    }))
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -107,6 +125,26 @@ fn encoding(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_ENCODING)
         .map(|value| value.to_str().unwrap())
+}
+
+/// tower-http's encoder polls its body once more after the end (tower-http #732): a stream
+/// that is not fused panicked there, and the client lost the last chunk and the trailer.
+#[tokio::test]
+async fn a_stream_that_is_not_fused_arrives_whole_in_every_encoding() {
+    let whole: String = (0..4).map(line).collect();
+    for algorithm in ["gzip", "br", "zstd", "deflate"] {
+        let (status, headers, body) = fetch("/stream", Some(algorithm)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(encoding(&headers), Some(algorithm));
+        assert_eq!(
+            decode(Some(algorithm), &body),
+            whole.as_bytes(),
+            "{algorithm}"
+        );
+    }
+    let (_, headers, body) = fetch("/stream", None).await;
+    assert_eq!(encoding(&headers), None);
+    assert_eq!(body, whole.as_bytes());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 //! | `GET /api/items/{id}` | an item as JSON, cacheable for 30 s, with an `ETag`; 400 for a non-numeric id |
 //! | `GET /api/report` | about 64 KiB of JSON, cacheable for 60 s |
 //! | `GET /api/slow?ms=N` | sleeps N ms (the default 1 s deadline turns 1500 into a 504) |
+//! | `GET /api/stream` | four lines of text, streamed 100 ms apart |
 //! | `GET /api/upstream` | calls a simulated dependency; 502 when it fails |
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /health/live`, `GET /health/ready` | liveness; readiness (503 while draining) |

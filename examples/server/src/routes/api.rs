@@ -41,6 +41,32 @@ pub(crate) async fn item(Path(id): Path<String>, headers: HeaderMap) -> Response
     response
 }
 
+/// A body written as it is produced, as a log tail or an export is: four lines of text, 100 ms
+/// apart, from a stream that is not fused (as most hand-written streams are not).
+pub(crate) async fn stream() -> Response {
+    let lines = futures_util::stream::unfold(0u32, |n| async move {
+        if n == STREAM_LINES {
+            return None;
+        }
+        if n > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let line = format!(
+            "line {n} of {STREAM_LINES}: {}\n",
+            "streamed text ".repeat(30)
+        );
+        Some((Ok::<_, std::convert::Infallible>(line), n + 1))
+    });
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        Body::from_stream(lines),
+    )
+        .into_response()
+}
+
+/// Lines `/api/stream` writes.
+pub(crate) const STREAM_LINES: u32 = 4;
+
 /// Reads a streamed body to its end, as an upload handler does, and says how long it was. The
 /// stack's body limit (10 MiB here) is the only thing that bounds it.
 pub(crate) async fn upload(body: Body) -> Response {

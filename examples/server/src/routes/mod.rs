@@ -17,6 +17,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/items/{id}", get(api::item))
         .route("/api/report", get(api::report))
         .route("/api/slow", get(api::slow))
+        .route("/api/stream", get(api::stream))
         .route("/api/upload", post(api::upload))
         .route("/api/upstream", get(api::upstream))
         .route("/health/live", get(health::live))
