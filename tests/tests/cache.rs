@@ -272,3 +272,43 @@ async fn random_accept_encoding_weights_share_one_variant_per_coding() {
     }
     assert!(stored <= 4, "{stored} variants stored for one URL");
 }
+
+/// RFC 9110 §9.3.2: a HEAD answered from the cache carries the length a GET of the same variant
+/// is sent with (it said `content-length: 0`).
+#[tokio::test]
+async fn a_head_from_the_cache_has_the_length_of_the_get() {
+    let server = start("").await;
+    let client = client();
+    for encoding in ["gzip", "identity"] {
+        let get = client
+            .get(server.url("/api/report"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        let length = get.bytes().await.unwrap().len();
+        let hit = client
+            .get(server.url("/api/report"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hit.headers()["content-length"], length.to_string().as_str());
+
+        let head = client
+            .head(server.url("/api/report"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        let status = head.headers()["cache-status"].to_str().unwrap();
+        assert!(status.starts_with("rampart; hit"), "{status}");
+        assert_eq!(
+            head.headers()["content-length"],
+            length.to_string().as_str(),
+            "{encoding}"
+        );
+        assert!(head.bytes().await.unwrap().is_empty());
+    }
+}

@@ -436,6 +436,11 @@ impl Stored {
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         headers.clone_from(&self.headers);
+        if *method == Method::HEAD {
+            // RFC 9110 §9.3.2: the length a GET would be sent with; the empty body would
+            // otherwise make the server say 0.
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+        }
         headers.insert(header::AGE, age_value(self.age(now)));
         status.append_to(headers, self.ttl_seconds(now));
         response
