@@ -5,8 +5,10 @@
 # (rate limited and a cache miss: a Redis read and a write too), wrk measures throughput and p99
 # of the release server (examples/server/bench.toml, one tokio worker on CPU 0; wrk 1 thread,
 # 64 connections on CPU 1) in four states: without Redis at all, with Redis, with Redis hung
-# (SIGSTOP), with Redis killed. Then it times how long after Redis returns the instance shares
-# its quotas again.
+# (SIGSTOP), with Redis killed. The outage states are measured from one second after the outage
+# began: that first second (requests in flight wait out their deadlines until the tiers stop
+# asking) is the onset, reported on its own as the longest request wrk saw. Then it times how
+# long after Redis returns the instance decides through it again.
 #
 #   scripts/redis-outage.sh                  # 5 s per run
 #   DURATION=10s scripts/redis-outage.sh
@@ -60,14 +62,22 @@ start_server() {
 }
 stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 
-# wrk on one route: "<requests/s> <p99 ms>".
+# wrk on one route for $2 (default DURATION): "<requests/s> <p99 ms> <max ms>".
 load() {
-    local route=$1 script=()
+    local route=$1 duration=${2:-$DURATION} script=()
     [ "$route" = items ] && script=(-s "$WORK/random-items.lua")
-    taskset -c 1 wrk -t1 -c64 -d"$DURATION" --latency "${script[@]}" "http://127.0.0.1:$PORT/api/hello" |
-        awk '/^Requests\/sec/ {rps=$2}
-             $1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; p99=v}
-             END {printf "%s %.2f\n", rps, p99}'
+    taskset -c 1 wrk -t1 -c64 -d"$duration" --latency "${script[@]}" "http://127.0.0.1:$PORT/api/hello" |
+        awk 'function ms(v) {if (v ~ /us$/) {sub(/us$/,"",v); return v/1000} if (v ~ /ms$/) {sub(/ms$/,"",v); return v+0} sub(/s$/,"",v); return v*1000}
+             /^Requests\/sec/ {rps=$2}
+             $1 == "Latency" && NF >= 4 {max=ms($4)}
+             $1 == "99%" {p99=ms($2)}
+             END {printf "%s %.2f %.1f\n", rps, p99, max}'
+}
+
+# The number of rate-limit decisions Redis has run.
+decisions() {
+    redis-cli -p "$REDIS_PORT" info commandstats |
+        awk -F'[:=,]' '/^cmdstat_(evalsha|eval):/ {n += $3} END {print n + 0}'
 }
 
 declare -A RESULT
@@ -80,25 +90,33 @@ for route in hello items; do
     start_server --redis-url "redis://127.0.0.1:$REDIS_PORT/"
     RESULT[$route,up]=$(load "$route")
     kill -STOP "$REDIS_PID"
+    RESULT[$route,hung-onset]=$(load "$route" 1s)
     RESULT[$route,hung]=$(load "$route")
+    stop_server
     stop_redis
+
+    start_redis
+    start_server --redis-url "redis://127.0.0.1:$REDIS_PORT/"
+    load "$route" 1s >/dev/null
+    stop_redis
+    RESULT[$route,killed-onset]=$(load "$route" 1s)
     RESULT[$route,killed]=$(load "$route")
     stop_server
 done
 
-# Sharing resumes: Redis hung under load, then continued and emptied; the time until the
-# instance writes a quota to it again.
+# Sharing resumes: Redis hung under load, then continued; the time until Redis runs a
+# decision of the instance again.
 start_redis
 start_server --redis-url "redis://127.0.0.1:$REDIS_PORT/"
 kill -STOP "$REDIS_PID"
 taskset -c 1 wrk -t1 -c8 -d3s "http://127.0.0.1:$PORT/api/hello" >/dev/null
 kill -CONT "$REDIS_PID"
-redis-cli -p "$REDIS_PORT" flushall >/dev/null
+before=$(decisions)
 began=$(date +%s%N)
 resumed=""
 for _ in $(seq 200); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/api/hello" || true
-    if [ -n "$(redis-cli -p "$REDIS_PORT" --scan --pattern 'rampart:rl:*' | head -1)" ]; then
+    if [ "$(decisions)" -gt "$before" ]; then
         resumed=$(( ($(date +%s%N) - began) / 1000000 )); break
     fi
     sleep 0.05
@@ -106,15 +124,15 @@ done
 stop_server
 stop_redis
 
-echo "| route | state | req/s | p99 ms | req/s vs no Redis | p99 added ms |"
-echo "|---|---|---|---|---|---|"
+echo "| route | state | req/s | p99 ms | max ms | req/s vs no Redis | p99 added ms |"
+echo "|---|---|---|---|---|---|---|"
 for route in hello items; do
-    read -r base_rps base_p99 <<<"${RESULT[$route,none]}"
+    read -r base_rps base_p99 _ <<<"${RESULT[$route,none]}"
     label=$([ "$route" = hello ] && echo '`/api/hello` (limited)' || echo '`/api/items/<random>` (limited, cache miss)')
-    for state in none up hung killed; do
-        read -r rps p99 <<<"${RESULT[$route,$state]}"
-        python3 -c "import sys; r,s,rps,p99,brps,bp99=sys.argv[1:]; print(f'| {r} | {s} | {float(rps):,.0f} | {float(p99):.2f} | {float(rps)/float(brps):.2f}x | {float(p99)-float(bp99):+.2f} |')" \
-            "$label" "$state" "$rps" "$p99" "$base_rps" "$base_p99"
+    for state in none up hung-onset hung killed-onset killed; do
+        read -r rps p99 max <<<"${RESULT[$route,$state]}"
+        python3 -c "import sys; r,s,rps,p99,mx,brps,bp99=sys.argv[1:]; print(f'| {r} | {s} | {float(rps):,.0f} | {float(p99):.2f} | {float(mx):.1f} | {float(rps)/float(brps):.2f}x | {float(p99)-float(bp99):+.2f} |')" \
+            "$label" "$state" "$rps" "$p99" "$max" "$base_rps" "$base_p99"
     done
 done
 echo

@@ -189,6 +189,12 @@ impl RedisTier {
 
     /// Writes `slots` in the background; the request does not wait for Redis.
     pub(crate) fn put(&self, shared: &Arc<Shared>, slots: Vec<(Arc<str>, Slot)>, keep: Duration) {
+        if self.link.is_held_back() {
+            // The write would not be tried (the reads probe for Redis's return): spare the
+            // encoding and the task.
+            shared.telemetry.redis_errors.increment(1);
+            return;
+        }
         let encoded: Vec<Encoded> = slots
             .iter()
             .filter_map(|(key, slot)| {

@@ -177,13 +177,14 @@ impl RedisBackend {
         burst: u64,
     ) -> Result<Decision, BackendUnavailable> {
         let inner = &self.inner;
-        let mut invocation = inner.gcra.key(redis_key);
-        invocation
-            .arg(interval_us)
-            .arg(interval_us.saturating_mul(burst));
+        // Built inside: a call the gate holds back costs nothing.
         let (allowed, value, reset) = inner
             .link
             .call(inner.deadline, |mut connection| async move {
+                let mut invocation = inner.gcra.key(redis_key);
+                invocation
+                    .arg(interval_us)
+                    .arg(interval_us.saturating_mul(burst));
                 invocation
                     .invoke_async::<(u8, u64, u64)>(&mut connection)
                     .await
@@ -208,11 +209,11 @@ impl RedisBackend {
     /// Gives back one interval on `redis_key`; best effort, within the deadline.
     pub(crate) async fn refund(&self, redis_key: &str, interval_us: u64) {
         let inner = &self.inner;
-        let mut invocation = inner.refund.key(redis_key);
-        invocation.arg(interval_us);
         let _ = inner
             .link
             .call(inner.deadline, |mut connection| async move {
+                let mut invocation = inner.refund.key(redis_key);
+                invocation.arg(interval_us);
                 invocation.invoke_async::<i64>(&mut connection).await
             })
             .await;
