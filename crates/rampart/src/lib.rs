@@ -72,6 +72,7 @@ pub use rampart_limit as limit;
 pub use rampart_metrics as metrics;
 pub use rampart_panic as panic;
 pub use rampart_ratelimit as ratelimit;
+pub use rampart_server as server;
 pub use rampart_timeout as timeout;
 
 /// Compiles and runs the Rust snippets of the README, so they cannot rot.

@@ -145,6 +145,12 @@ pub struct ServerSection {
     /// How long a graceful shutdown waits for in-flight requests before closing anyway.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How long a connection may take to send a whole request head (default 10 s).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once; at the cap, the one longest without a request head makes
+    /// room. Default: the open-files limit minus `rampart::server::RESERVED_FILES`.
+    pub max_connections: Option<usize>,
     /// Serve the routes with no middleware at all (`--bare`): the baseline of the load
     /// benchmark. `/metrics` then answers an empty page.
     pub bare: bool,
@@ -157,6 +163,8 @@ impl Default for ServerSection {
             admin_token: None,
             log_format: LogFormat::Text,
             shutdown_grace: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: None,
             bare: false,
         }
     }

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
@@ -98,8 +98,9 @@ fn app_with_state(stack: &Stack, state: AppState) -> Router {
     )
 }
 
-/// Serves the application on `listener` until `shutdown` completes, then drains in-flight
-/// requests for at most `server.shutdown_grace` before returning.
+/// Serves the application on `listener` with `rampart::server` (header-read timeout, connection
+/// cap, bounded graceful shutdown) until `shutdown` completes, then drains in-flight requests
+/// for at most `server.shutdown_grace` before returning.
 ///
 /// # Errors
 ///
@@ -122,43 +123,18 @@ pub async fn serve(
         app_with_state(&stack, state.clone())
     };
 
-    let (stopping, stop_requested) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stopping.send(true);
-    });
-    let graceful = {
-        let mut stop_requested = stop_requested.clone();
-        async move {
-            let _ = stop_requested.wait_for(|stop| *stop).await;
-            state.stop_accepting();
-            tracing::info!("shutting down: draining in-flight requests");
-        }
-    };
-    let grace = config.server.shutdown_grace;
-    let drain_deadline = {
-        let mut stop_requested = stop_requested;
-        async move {
-            let _ = stop_requested.wait_for(|stop| *stop).await;
-            tokio::time::sleep(grace).await;
-        }
-    };
-
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful);
-    tokio::select! {
-        result = server => {
-            tracing::info!("stopped");
-            result
-        }
-        () = drain_deadline => {
-            tracing::warn!(grace = ?grace, "requests still in flight after the grace period; closing");
-            Ok(())
-        }
+    let mut server = rampart::server::Server::new()
+        .header_read_timeout(config.server.header_read_timeout)
+        .shutdown_grace(config.server.shutdown_grace);
+    if let Some(max) = config.server.max_connections {
+        server = server.max_connections(max);
     }
+    let shutdown = async move {
+        shutdown.await;
+        // Readiness answers 503 on the connections still open while they drain.
+        state.stop_accepting();
+    };
+    server.serve(listener, app, shutdown).await
 }
 
 /// A server started by [`start`]; stops when [`RunningServer::stop`] is called or it is dropped.

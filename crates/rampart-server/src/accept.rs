@@ -1,0 +1,129 @@
+//! The accept loop: a connection, then a slot for it; at the cap, the connection that has
+//! waited longest for its first request head makes room, or (when every connection is busy)
+//! the next accept waits and new connections queue in the kernel's backlog.
+
+use axum::Router;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::Server;
+use crate::connection::serve_connection;
+use crate::waiting::Waiting;
+
+/// How long the loop pauses when the process is out of file descriptors.
+const OUT_OF_FILES_PAUSE: Duration = Duration::from_millis(50);
+
+impl Server {
+    /// Serves `app` on `listener` until `shutdown` completes, then shuts down gracefully within
+    /// the grace period.
+    ///
+    /// # Errors
+    ///
+    /// Never today: accept errors (a connection reset before it was accepted, the process out
+    /// of file descriptors) are logged and the loop goes on. The `Result` leaves room for
+    /// listener errors that cannot be recovered.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        app: Router,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let settings = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(settings.max_connections));
+        let waiting = Arc::new(Waiting::default());
+        let graceful = GracefulShutdown::new();
+        let mut out_of_files = OutOfFiles::default();
+        tracing::info!(
+            max_connections = settings.max_connections,
+            header_read_timeout = ?settings.header_read_timeout,
+            "serving"
+        );
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        out_of_files.handle(&error).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let slot = tokio::select! {
+                slot = slot(&slots, &waiting) => slot,
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(serve_connection(
+                stream,
+                peer,
+                slot,
+                waiting.enter(),
+                app.clone(),
+                Arc::clone(&settings),
+                graceful.watcher(),
+            ));
+        }
+        drop(listener);
+        tracing::info!(
+            connections = graceful.count(),
+            "shutting down: draining in-flight requests"
+        );
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("stopped"),
+            () = tokio::time::sleep(settings.shutdown_grace) => tracing::warn!(
+                grace = ?settings.shutdown_grace,
+                "requests still in flight after the grace period; closing"
+            ),
+        }
+        Ok(())
+    }
+}
+
+/// A free slot; at the cap, the one the longest-waiting head-less connection gives up, or the
+/// first one any connection gives up.
+async fn slot(slots: &Arc<Semaphore>, waiting: &Waiting) -> OwnedSemaphorePermit {
+    if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
+        return permit;
+    }
+    waiting.evict_oldest();
+    loop {
+        // The semaphore is never closed.
+        if let Ok(permit) = Arc::clone(slots).acquire_owned().await {
+            return permit;
+        }
+    }
+}
+/// Accept errors: out of file descriptors pauses the loop (the error would repeat at once) and
+/// is logged once a minute; anything else (a connection reset before it was accepted) is not
+/// the listener's fault.
+#[derive(Default)]
+struct OutOfFiles {
+    warned_at: Option<Instant>,
+}
+
+impl OutOfFiles {
+    async fn handle(&mut self, error: &io::Error) {
+        // EMFILE (24) and ENFILE (23): the process or the system is out of descriptors.
+        if !matches!(error.raw_os_error(), Some(23 | 24)) {
+            tracing::debug!(%error, "accept failed");
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .warned_at
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60))
+        {
+            self.warned_at = Some(now);
+            tracing::warn!(%error, "out of file descriptors; lower max_connections or raise the open-files limit");
+        }
+        tokio::time::sleep(OUT_OF_FILES_PAUSE).await;
+    }
+}

@@ -1,0 +1,79 @@
+//! One connection: hyper-util's builder with timers, a deadline on the first request head, and
+//! the client's address in every request.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::Watcher;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, OwnedSemaphorePermit};
+use tower_service::Service;
+
+use crate::Server;
+use crate::waiting::Place;
+
+/// Serves one connection while it holds `slot`; `place` marks it as waiting for its first
+/// request head, during which a newcomer at the cap may close it.
+pub(crate) async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: OwnedSemaphorePermit,
+    place: Place,
+    app: Router,
+    settings: Arc<Server>,
+    watcher: Watcher,
+) {
+    let header_read_timeout = settings.header_read_timeout;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(settings.http2_max_concurrent_streams)
+        .keep_alive_interval(settings.http2_keep_alive)
+        .keep_alive_timeout(settings.http2_keep_alive);
+
+    let first_request = Arc::new(Notify::new());
+    let seen = Arc::clone(&first_request);
+    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
+        seen.notify_one();
+        let mut request = request.map(axum::body::Body::new);
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().call(request)
+    });
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .into_owned();
+    let connection = watcher.watch(connection);
+    tokio::pin!(connection);
+
+    // hyper's header-read timeout starts once it reads a request head; before that it sniffs
+    // the protocol, without a timer. The first head must arrive within the same timeout.
+    tokio::select! {
+        result = &mut connection => return finished(result),
+        () = first_request.notified() => drop(place),
+        () = place.evicted.notified() => {
+            tracing::debug!(%peer, "no request head yet, and a newcomer needs the slot; closing");
+            return;
+        }
+        () = tokio::time::sleep(header_read_timeout) => {
+            tracing::debug!(%peer, ?header_read_timeout, "no request head in time; closing");
+            return;
+        }
+    }
+    finished(connection.await);
+    drop(slot);
+}
+
+fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+}

@@ -1,0 +1,162 @@
+//! The server's edge over real sockets: slow heads closed, room for newcomers at the cap, a
+//! shutdown that a half-sent request cannot hold, the client's address, HTTP/2.
+
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use rampart_server::Server;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+fn app() -> Router {
+    Router::new().route("/", get(|| async { "hello" })).route(
+        "/peer",
+        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+    )
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(server: Server) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(server.serve(listener, app(), async {
+        let _ = stopped.await;
+    }));
+    Running { addr, stop, task }
+}
+
+/// A connection that has sent `bytes` and nothing more.
+async fn slow(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
+/// Whether the server closed `stream` within `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
+    let server = start(Server::new().header_read_timeout(Duration::from_millis(300))).await;
+    // Nothing at all, half a request line, half a head.
+    let mut silent = slow(server.addr, b"").await;
+    let mut line = slow(server.addr, b"GET / HT").await;
+    let mut head = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n").await;
+    for stream in [&mut silent, &mut line, &mut head] {
+        assert!(closed_within(stream, Duration::from_secs(3)).await);
+    }
+    // A byte every 100 ms never makes a head: the timeout counts from the start.
+    let mut trickle = slow(server.addr, b"G").await;
+    let mut closed = false;
+    for byte in b"ET / HTTP/1.1\r\nx-a: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if trickle.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed || closed_within(&mut trickle, Duration::from_secs(1)).await);
+    // An idle keep-alive connection is closed too, after its answer.
+    let mut idle = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n\r\n").await;
+    let mut answer = [0u8; 256];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));
+    assert!(closed_within(&mut idle, Duration::from_secs(3)).await);
+    let _ = server.stop.send(());
+}
+
+/// A flood of connections that never send a head, past the cap: a client that sends its
+/// request at once still gets its answer, without waiting for any timeout.
+#[tokio::test]
+async fn at_the_cap_a_newcomer_makes_room_and_is_answered() {
+    let server = start(
+        Server::new()
+            .max_connections(8)
+            .header_read_timeout(Duration::from_secs(60)),
+    )
+    .await;
+    let mut flood = Vec::new();
+    for _ in 0..30 {
+        flood.push(slow(server.addr, b"G").await);
+    }
+    let answer = tokio::time::timeout(
+        Duration::from_secs(2),
+        client().get(format!("http://{}/", server.addr)).send(),
+    )
+    .await
+    .expect("answered within 2 s, not at the 60 s header timeout")
+    .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "hello");
+    let mut closed = 0;
+    for stream in &mut flood {
+        closed += usize::from(closed_within(stream, Duration::from_millis(200)).await);
+    }
+    // At most 8 open at once: the 22 beyond the cap, and one more for the newcomer, closed.
+    assert!(closed >= 23, "{closed} of 30 closed");
+    let _ = server.stop.send(());
+}
+
+#[tokio::test]
+async fn a_half_sent_request_does_not_hold_the_shutdown() {
+    let server = start(
+        Server::new()
+            .header_read_timeout(Duration::from_millis(300))
+            .shutdown_grace(Duration::from_secs(30)),
+    )
+    .await;
+    let _half = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n").await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let _ = server.stop.send(());
+    let stopped = tokio::time::timeout(Duration::from_secs(3), server.task).await;
+    assert!(
+        matches!(stopped, Ok(Ok(Ok(())))),
+        "the shutdown waited for the half-sent request"
+    );
+}
+
+#[tokio::test]
+async fn requests_carry_the_client_address_over_http1_and_http2() {
+    let server = start(Server::new()).await;
+    let url = format!("http://{}/peer", server.addr);
+    let http1 = client().get(&url).send().await.unwrap();
+    assert_eq!(http1.version(), reqwest::Version::HTTP_11);
+    assert_eq!(http1.text().await.unwrap(), "127.0.0.1");
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let http2 = h2.get(&url).send().await.unwrap();
+    assert_eq!(http2.version(), reqwest::Version::HTTP_2);
+    assert_eq!(http2.text().await.unwrap(), "127.0.0.1");
+    let _ = server.stop.send(());
+}
