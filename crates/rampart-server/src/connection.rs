@@ -14,6 +14,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit};
 use tower_service::Service;
 
 use crate::Server;
+use crate::activity::{Activity, CountedBody};
 use crate::waiting::Place;
 
 /// Serves one connection while it holds `slot`; `place` marks it as waiting for its first
@@ -21,7 +22,8 @@ use crate::waiting::Place;
 pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    slot: OwnedSemaphorePermit,
+    // Held until the connection ends: the cap counts it.
+    _slot: OwnedSemaphorePermit,
     place: Place,
     app: Router,
     settings: Arc<Server>,
@@ -29,10 +31,8 @@ pub(crate) async fn serve_connection(
 ) {
     let header_read_timeout = settings.header_read_timeout;
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+    // The watchdog below bounds heads; hyper's own timeout costs a timer per request.
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -42,11 +42,20 @@ pub(crate) async fn serve_connection(
 
     let first_request = Arc::new(Notify::new());
     let seen = Arc::clone(&first_request);
+    let activity = Arc::new(Activity::default());
+    let counted = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         seen.notify_one();
+        let answering = counted.start();
         let mut request = request.map(axum::body::Body::new);
         request.extensions_mut().insert(ConnectInfo(peer));
-        app.clone().call(request)
+        let answer = app.clone().call(request);
+        async move {
+            let response = answer.await?;
+            Ok::<_, std::convert::Infallible>(
+                response.map(|body| CountedBody::new(body, answering)),
+            )
+        }
     });
     let connection = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -54,8 +63,8 @@ pub(crate) async fn serve_connection(
     let connection = watcher.watch(connection);
     tokio::pin!(connection);
 
-    // hyper's header-read timeout starts once it reads a request head; before that it sniffs
-    // the protocol, without a timer. The first head must arrive within the same timeout.
+    // The first head, protocol sniffing included, within the timeout; or a newcomer at the
+    // cap takes the slot.
     tokio::select! {
         result = &mut connection => return finished(result),
         () = first_request.notified() => drop(place),
@@ -68,8 +77,25 @@ pub(crate) async fn serve_connection(
             return;
         }
     }
-    finished(connection.await);
-    drop(slot);
+    // Then a request started in every period, unless an answer is still going out.
+    let mut watchdog = tokio::time::interval_at(
+        tokio::time::Instant::now() + header_read_timeout,
+        header_read_timeout,
+    );
+    let mut last_seen = activity.started();
+    loop {
+        tokio::select! {
+            result = &mut connection => return finished(result),
+            _ = watchdog.tick() => {
+                let started = activity.started();
+                if started == last_seen && !activity.is_answering() {
+                    tracing::debug!(%peer, ?header_read_timeout, "no request in a period; closing");
+                    return;
+                }
+                last_seen = started;
+            }
+        }
+    }
 }
 
 fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {

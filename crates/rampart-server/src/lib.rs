@@ -11,8 +11,9 @@
 //! HTTP/2 on one port, upgrades included), with:
 //!
 //! - **A header-read timeout** (10 s by default): a connection that has not sent a whole
-//!   request head that long after it opened, or after its previous answer, is closed. It covers
-//!   the protocol sniffing before hyper sees a request, and idle keep-alive connections.
+//!   request head that long after it opened is closed, protocol sniffing included; a
+//!   keep-alive connection with nothing in flight that starts no request for one to two such
+//!   periods (idle, or trickling its next head) is closed too.
 //! - **A cap on open connections** that stays under the process's open-files limit (default:
 //!   the soft limit minus [`RESERVED_FILES`] for Redis connections, logs and the like), so
 //!   accept never fails with `EMFILE`.
@@ -73,6 +74,7 @@
 //! ```
 
 mod accept;
+mod activity;
 mod connection;
 mod limits;
 mod waiting;
@@ -110,8 +112,9 @@ impl Server {
         }
     }
 
-    /// How long a connection may take to send a whole request head, from when it opens or
-    /// from its previous answer (default 10 s; nginx's `client_header_timeout` is 60 s).
+    /// How long a new connection may take to send its first request head, and how often a
+    /// keep-alive connection with nothing in flight must start a request (default 10 s;
+    /// nginx's `client_header_timeout` is 60 s, its `keepalive_timeout` 75 s).
     pub const fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
         self

@@ -15,10 +15,27 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 fn app() -> Router {
-    Router::new().route("/", get(|| async { "hello" })).route(
-        "/peer",
-        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
-    )
+    Router::new()
+        .route("/", get(|| async { "hello" }))
+        .route("/stream", get(|| async { streamed() }))
+        .route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+        )
+}
+
+/// Five chunks, 250 ms apart: longer than the header-read timeouts used here.
+fn streamed() -> axum::body::Body {
+    axum::body::Body::from_stream(futures_util::stream::unfold(0u8, |n| async move {
+        if n == 5 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Some((
+            Ok::<_, std::convert::Infallible>(format!("chunk {n}\n")),
+            n + 1,
+        ))
+    }))
 }
 
 struct Running {
@@ -91,6 +108,35 @@ async fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
     let n = idle.read(&mut answer).await.unwrap();
     assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));
     assert!(closed_within(&mut idle, Duration::from_secs(3)).await);
+    // And one that trickles its second head.
+    let mut second = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n\r\n").await;
+    let n = second.read(&mut answer).await.unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));
+    let mut closed = false;
+    for byte in b"GET / HTTP/1.1\r\nx-a: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if second.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed || closed_within(&mut second, Duration::from_secs(1)).await);
+    let _ = server.stop.send(());
+}
+
+/// An answer that takes longer than the header-read timeout to send is not cut: the timeout
+/// bounds heads, not answers.
+#[tokio::test]
+async fn a_long_answer_outlives_the_header_read_timeout() {
+    let server = start(Server::new().header_read_timeout(Duration::from_millis(300))).await;
+    let response = client()
+        .get(format!("http://{}/stream", server.addr))
+        .send()
+        .await
+        .unwrap();
+    let body = response.text().await.unwrap();
+    assert_eq!(body.lines().count(), 5, "{body}");
     let _ = server.stop.send(());
 }
 

@@ -1,0 +1,111 @@
+//! What a connection is doing, counted per request without a clock: requests started, and
+//! answers still being sent. The connection's watchdog reads it once per header-read timeout.
+//!
+//! hyper's own header-read timeout would do part of this, but it allocates and registers a
+//! timer for every request head and drops it once the head is read: about 1 500 instructions a
+//! request, 3 % of the example server's whole cost on `/api/hello` (callgrind,
+//! `docs/benchmarks.md`). Two atomic counters and a watchdog that wakes once per period cost
+//! a fraction of that, and also cover a keep-alive connection that trickles its next head.
+
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+/// One connection's counters.
+#[derive(Debug, Default)]
+pub(crate) struct Activity {
+    started: AtomicU64,
+    answering: AtomicU64,
+}
+
+/// An answer being sent; dropped when its body has ended or was dropped.
+#[derive(Debug)]
+pub(crate) struct Answering(Arc<Activity>);
+
+impl Activity {
+    /// A request started; the answer counts as in flight until the guard is dropped.
+    pub(crate) fn start(self: &Arc<Self>) -> Answering {
+        self.started.fetch_add(1, Ordering::Relaxed);
+        self.answering.fetch_add(1, Ordering::Relaxed);
+        Answering(Arc::clone(self))
+    }
+
+    /// Requests started so far.
+    pub(crate) fn started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Whether an answer is still being produced or sent.
+    pub(crate) fn is_answering(&self) -> bool {
+        self.answering.load(Ordering::Relaxed) > 0
+    }
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pin_project! {
+    /// A response body that keeps its request counted as in flight until it ends.
+    #[derive(Debug)]
+    pub(crate) struct CountedBody<B> {
+        #[pin]
+        body: B,
+        answering: Option<Answering>,
+    }
+}
+
+impl<B> CountedBody<B> {
+    pub(crate) const fn new(body: B, answering: Answering) -> Self {
+        Self {
+            body,
+            answering: Some(answering),
+        }
+    }
+}
+
+impl<B: Body> Body for CountedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let frame = this.body.poll_frame(cx);
+        if matches!(frame, Poll::Ready(None | Some(Err(_)))) {
+            this.answering.take();
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_counts_until_its_body_ends_or_is_dropped() {
+        let activity = Arc::new(Activity::default());
+        let body = CountedBody::new(String::from("done"), activity.start());
+        assert_eq!(activity.started(), 1);
+        assert!(activity.is_answering());
+        drop(body);
+        assert!(!activity.is_answering());
+        assert_eq!(activity.started(), 1);
+    }
+}
