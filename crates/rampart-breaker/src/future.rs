@@ -1,5 +1,6 @@
 use http::{HeaderValue, Response, StatusCode, header};
 use pin_project_lite::pin_project;
+use rampart_core::deadline::Deadline;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
 use std::future::Future;
@@ -21,6 +22,8 @@ pub(crate) struct Call<C> {
     breaker: Arc<Breaker>,
     permit: Permit,
     start: Instant,
+    /// The request's deadline, when a timeout layer above set one.
+    deadline: Option<Deadline>,
     classifier: C,
     finished: bool,
 }
@@ -30,12 +33,14 @@ impl<C> Call<C> {
         breaker: Arc<Breaker>,
         permit: Permit,
         start: Instant,
+        deadline: Option<Deadline>,
         classifier: C,
     ) -> Self {
         Self {
             breaker,
             permit,
             start,
+            deadline,
             classifier,
             finished: false,
         }
@@ -61,8 +66,9 @@ impl<C> Drop for Call<C> {
         if self.finished {
             return;
         }
-        if rampart_core::deadline::is_expiring() {
-            // The timeout layer above gave up on this call: a failure, as a timeout is.
+        if self.deadline.is_some_and(|deadline| deadline.has_passed()) {
+            // Dropped at or after the request's deadline (by the timeout layer, or by the cache
+            // answering from a stale entry): a failure, as a timeout is.
             self.finish(true);
         } else {
             // The client went away: no verdict on the dependency, and a probe goes back.

@@ -1,4 +1,5 @@
 use http::{Request, Response};
+use rampart_core::deadline::Deadline;
 use rampart_core::{ResponseBody, RouteTable};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -78,7 +79,8 @@ where
         let now = Instant::now();
         match breaker.admit(now) {
             Admission::Tracked(permit) => {
-                let call = Call::new(breaker, permit, now, shared.classifier.clone());
+                let deadline = request.extensions().get::<Deadline>().copied();
+                let call = Call::new(breaker, permit, now, deadline, shared.classifier.clone());
                 ResponseFuture::guarded(self.inner.call(request), call)
             }
             Admission::Untracked => ResponseFuture::passthrough(self.inner.call(request)),

@@ -1,53 +1,19 @@
-//! Lets a layer tell the layers below it that it is dropping their work because a deadline
-//! passed, as opposed to the client going away.
+//! The request's deadline, as a type: the contract between the timeout layer and the layers
+//! below it.
 //!
-//! The timeout layer drops its inner future inside [`expire`]; a layer below it that keeps a
-//! drop guard (the circuit breaker) asks [`is_expiring`] from that guard's `Drop`. The drop is
-//! synchronous and on the same thread, so a thread-local flag says exactly this, at no cost to
-//! requests that finish in time.
-
-use std::cell::Cell;
-
-thread_local! {
-    static EXPIRING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `drop_work` (which drops the futures of the layers below) flagged as a deadline expiry.
-///
-/// # Example
-///
-/// ```
-/// use rampart_core::deadline::{expire, is_expiring};
-///
-/// struct Guard;
-/// impl Drop for Guard {
-///     fn drop(&mut self) {
-///         assert!(is_expiring());
-///     }
-/// }
-/// expire(|| drop(Guard));
-/// assert!(!is_expiring());
-/// ```
-pub fn expire<R>(drop_work: impl FnOnce() -> R) -> R {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            EXPIRING.with(|flag| flag.set(self.0));
-        }
-    }
-    let _reset = Reset(EXPIRING.with(|flag| flag.replace(true)));
-    drop_work()
-}
-
-/// Whether the current drop happens because a deadline passed.
-pub fn is_expiring() -> bool {
-    EXPIRING.with(Cell::get)
-}
+//! The timeout layer puts a [`Deadline`] in the request's extensions. A layer below that can
+//! still answer on its own when time runs out (the cache, with a stale entry) answers just
+//! before it; a layer that watches calls (the circuit breaker) tells a call dropped at or after
+//! the deadline (a timeout, whichever layer gave up on it) from one dropped before it (the
+//! client went away). Before this type, the breaker asked a thread-local flag the timeout set
+//! while dropping; a call the cache dropped at the deadline never saw it, so the breaker never
+//! opened on a cached route whose origin hung.
 
 /// When the request must be answered, as set by the timeout layer in the request's extensions.
 ///
 /// A layer below the timeout that can still answer on its own when time runs out (the cache,
-/// with a stale entry) reads it to answer just before the timeout would.
+/// with a stale entry) reads it to answer just before the timeout would; one that is dropped
+/// unfinished asks [`Deadline::has_passed`] whether time ran out.
 ///
 /// # Example
 ///
@@ -59,6 +25,8 @@ pub fn is_expiring() -> bool {
 /// let mut request = http::Request::new(());
 /// request.extensions_mut().insert(Deadline::new(at));
 /// assert_eq!(request.extensions().get::<Deadline>().map(|d| d.at()), Some(at));
+/// assert!(!Deadline::new(at).has_passed());
+/// assert!(Deadline::new(Instant::now()).has_passed());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Deadline(tokio::time::Instant);
@@ -72,5 +40,11 @@ impl Deadline {
     /// The instant the request times out.
     pub const fn at(&self) -> tokio::time::Instant {
         self.0
+    }
+
+    /// Whether the deadline has passed: work dropped now was given up on for lack of time,
+    /// not because the client went away.
+    pub fn has_passed(&self) -> bool {
+        tokio::time::Instant::now() >= self.0
     }
 }

@@ -85,8 +85,9 @@ where
         {
             return Poll::Pending;
         }
-        // Layers below (the circuit breaker) count this drop as a timeout, not a disconnect.
-        rampart_core::deadline::expire(|| this.state.set(State::Expired));
+        // Dropped at the deadline: layers below (the circuit breaker) read the request's
+        // `Deadline` and count this as a timeout, not a disconnect.
+        this.state.set(State::Expired);
         this.expiry
             .counters
             .increment_matched(this.expiry.route.as_ref());

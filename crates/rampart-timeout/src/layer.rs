@@ -61,7 +61,7 @@ impl TimeoutLayer {
     /// stale entry). Default: every route.
     ///
     /// Inserting it costs an allocation per request, so a stack that knows where it is read
-    /// can leave it out elsewhere; the rampart `Stack` publishes it on cached routes only.
+    /// can leave it out elsewhere; the rampart `Stack` publishes it on cached and breaker routes.
     ///
     /// [`Deadline`]: rampart_core::deadline::Deadline
     ///

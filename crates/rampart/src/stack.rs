@@ -363,7 +363,7 @@ impl StackBuilder {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
-                .publish_deadline(deadline_readers(&cache))
+                .publish_deadline(deadline_readers(&cache, &breakers))
                 .with_recorder(recorder.clone()),
             rate_limit,
             body_limit: RequestBodyLimitLayer::from_table(body_limits),
@@ -376,11 +376,23 @@ impl StackBuilder {
 }
 
 /// The routes whose requests need their deadline in the extensions: the cached ones, where
-/// the cache can answer with a stale entry just before the timeout would.
-fn deadline_readers(cache: &CacheLayer) -> RouteTable<bool> {
+/// the cache can answer with a stale entry just before the timeout would, and those with a
+/// breaker, which counts a call dropped at the deadline as a failure.
+fn deadline_readers(
+    cache: &CacheLayer,
+    breakers: &RouteTable<Option<rampart_breaker::BreakerConfig>>,
+) -> RouteTable<bool> {
     let rules = cache.rules();
-    rules.routes().fold(
-        RouteTable::new(rules.default_value().is_some()),
-        |table, (template, rule)| table.with_route(template, rule.is_some()),
-    )
+    let reads = |template: &str| {
+        rules.get_for_route(template).is_some() || breakers.get_for_route(template).is_some()
+    };
+    let default = rules.default_value().is_some() || breakers.default_value().is_some();
+    rules
+        .routes()
+        .map(|(template, _)| template)
+        .chain(breakers.routes().map(|(template, _)| template))
+        .fold(RouteTable::new(default), |table, template| {
+            let reads = reads(template);
+            table.with_route(template, reads)
+        })
 }

@@ -285,3 +285,72 @@ async fn a_cached_route_answers_stale_just_before_the_timeout() {
         StatusCode::GATEWAY_TIMEOUT
     );
 }
+
+/// Timeout, cache and breaker together on a route whose origin hangs: the cache answers from
+/// its stale entry at the deadline and drops the origin call, and the breaker counts that drop
+/// as the timeout it is. After `minimum_calls` of them the breaker opens, and requests are
+/// answered stale at once instead of each waiting out the deadline.
+#[tokio::test(start_paused = true)]
+async fn the_breaker_opens_on_a_cached_route_whose_origin_hangs() {
+    use rampart::breaker::{BreakerConfig, BreakerState, Window};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let hang = Arc::new(AtomicBool::new(false));
+    let origin = {
+        let hang = Arc::clone(&hang);
+        move || {
+            let hang = hang.load(Ordering::SeqCst);
+            async move {
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                (
+                    [(header::CACHE_CONTROL, "max-age=1, stale-if-error=300")],
+                    "fresh",
+                )
+            }
+        }
+    };
+    let breaker = BreakerConfig::default()
+        .window(Window::Count(10))
+        .minimum_calls(3)
+        .wait_duration(Duration::from_secs(30));
+    let stack = Stack::builder()
+        .timeout(Duration::from_secs(2))
+        .route(
+            "/cached",
+            RoutePolicy::new()
+                .cache(rampart::cache::CacheRule::new())
+                .breaker(breaker),
+        )
+        .build();
+    let app = stack.apply(Router::new().route("/cached", get(origin)));
+    assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(5)).await;
+    hang.store(true, Ordering::SeqCst);
+
+    // The first (fresh) call succeeded; two timeouts make 2 failures of 3 calls: open.
+    for _ in 0..2 {
+        let started = tokio::time::Instant::now();
+        assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(2),
+            "waited out the deadline"
+        );
+    }
+    let snapshot = stack.breakers().snapshot();
+    assert_eq!(snapshot[0].state, BreakerState::Open, "{snapshot:?}");
+    let started = tokio::time::Instant::now();
+    let (status, headers) = get_path(&app, "/cached", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("fwd-status=503"),
+        "{headers:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "answered at once");
+}
