@@ -137,6 +137,10 @@ pub fn upstream_breaker() -> BreakerConfig {
 pub struct ServerSection {
     /// Address to listen on. Default `127.0.0.1:3000`; `--listen` overrides it.
     pub listen: SocketAddr,
+    /// Address for `/metrics`, `/health/*` and `/admin/*`, which then leave `listen`. Unset by
+    /// default (everything on `listen`); in production, an address the public cannot reach.
+    /// `--ops-listen` overrides it.
+    pub ops_listen: Option<SocketAddr>,
     /// Bearer token for `/admin/*`. `RAMPART_ADMIN_TOKEN` overrides it. Without a token the
     /// admin routes answer 404.
     pub admin_token: Option<String>,
@@ -160,6 +164,7 @@ impl Default for ServerSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            ops_listen: None,
             admin_token: None,
             log_format: LogFormat::Text,
             shutdown_grace: Duration::from_secs(30),

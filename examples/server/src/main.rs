@@ -9,10 +9,11 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
-usage: example-server [--config FILE] [--listen ADDR] [--redis-url URL] [--bare]
+usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--redis-url URL] [--bare]
 
   --config FILE      TOML configuration ([server] and [stack] sections)
   --listen ADDR      address to listen on (default 127.0.0.1:3000)
+  --ops-listen ADDR  serve /metrics, /health/* and /admin/* there instead (e.g. 127.0.0.1:9000)
   --redis-url URL    share rate-limit quotas through Redis (redis://127.0.0.1:6379/)
   --bare             serve the routes without any middleware (the benchmark baseline)
 
@@ -23,6 +24,7 @@ environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
 struct Args {
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    ops_listen: Option<SocketAddr>,
     redis_url: Option<String>,
     bare: bool,
 }
@@ -31,6 +33,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut parsed = Args {
         config: None,
         listen: None,
+        ops_listen: None,
         redis_url: None,
         bare: false,
     };
@@ -47,6 +50,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     format!("--listen: `{addr}` is not an address like 127.0.0.1:3000")
                 })?;
                 parsed.listen = Some(addr);
+            }
+            "--ops-listen" => {
+                let addr = args.next().ok_or("--ops-listen needs an address")?;
+                let addr = addr.parse().map_err(|_| {
+                    format!("--ops-listen: `{addr}` is not an address like 127.0.0.1:9000")
+                })?;
+                parsed.ops_listen = Some(addr);
             }
             "--bare" => parsed.bare = true,
             "--redis-url" => {
@@ -68,6 +78,9 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
         .map_err(|error| error.to_string())?;
     if let Some(listen) = args.listen {
         config.server.listen = listen;
+    }
+    if let Some(ops) = args.ops_listen {
+        config.server.ops_listen = Some(ops);
     }
     if let Some(url) = &args.redis_url {
         config = config.with_redis_url(url.clone());
@@ -118,7 +131,17 @@ async fn run(config: ServerConfig) -> Result<(), String> {
         .local_addr()
         .map_err(|error| format!("cannot read the bound address: {error}"))?;
     tracing::info!(address = %bound, "listening on http://{bound}");
-    serve(listener, config, shutdown_signal())
+    let operations = match config.server.ops_listen {
+        Some(ops) => {
+            let listener = TcpListener::bind(ops)
+                .await
+                .map_err(|error| format!("cannot listen on {ops}: {error}"))?;
+            tracing::info!(address = %ops, "metrics, health and admin on http://{ops}");
+            Some(listener)
+        }
+        None => None,
+    };
+    serve(listener, operations, config, shutdown_signal())
         .await
         .map_err(|error| error.to_string())
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
@@ -65,7 +65,14 @@ fn standalone_state(config: &ServerConfig) -> AppState {
 }
 
 fn app_with_state(stack: &Stack, state: AppState) -> Router {
-    let routes = routes::router(state).route_service("/metrics", stack.metrics_endpoint());
+    with_layers(
+        stack,
+        routes::router(state).route_service("/metrics", stack.metrics_endpoint()),
+    )
+}
+
+/// The example's layers and the stack around `routes`.
+fn with_layers(stack: &Stack, routes: Router) -> Router {
     // One `Router::layer` for the example's layers and the stack together: each call wraps
     // (and boxes) every route again, which a request pays for in clones and allocations.
     routes.layer(
@@ -102,11 +109,16 @@ fn app_with_state(stack: &Stack, state: AppState) -> Router {
 /// cap, bounded graceful shutdown) until `shutdown` completes, then drains in-flight requests
 /// for at most `server.shutdown_grace` before returning.
 ///
+/// With `operations`, `/metrics`, `/health/*` and `/admin/*` are served there and not on
+/// `listener` (`server.ops_listen`): scrapes, probes and token guesses never reach the public
+/// address, and the API's clients cannot reach them.
+///
 /// # Errors
 ///
-/// An invalid stack configuration, or an I/O error of the listener.
+/// An invalid stack configuration, or an I/O error of a listener.
 pub async fn serve(
     listener: TcpListener,
+    operations: Option<TcpListener>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
@@ -117,10 +129,15 @@ pub async fn serve(
         stack.breakers(),
         stack.cache(),
     );
-    let app = if config.server.bare {
-        bare_app(state.clone())
-    } else {
-        app_with_state(&stack, state.clone())
+    let (public, operations) = match (operations, config.server.bare) {
+        (_, true) => (bare_app(state.clone()), None),
+        (None, false) => (app_with_state(&stack, state.clone()), None),
+        (Some(listener), false) => {
+            let api = with_layers(&stack, routes::api_router(state.clone()));
+            let ops = routes::operations_router(state.clone())
+                .route_service("/metrics", stack.metrics_endpoint());
+            (api, Some((listener, with_layers(&stack, ops))))
+        }
     };
 
     let mut server = rampart::server::Server::new()
@@ -129,23 +146,40 @@ pub async fn serve(
     if let Some(max) = config.server.max_connections {
         server = server.max_connections(max);
     }
-    let shutdown = async move {
+    let (stopping, stop) = watch::channel(false);
+    tokio::spawn(async move {
         shutdown.await;
         // Readiness answers 503 on the connections still open while they drain.
         state.stop_accepting();
+        let _ = stopping.send(true);
+    });
+    let stopped = |mut stop: watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
     };
-    server.serve(listener, app, shutdown).await
+    let public = server
+        .clone()
+        .serve(listener, public, stopped(stop.clone()));
+    match operations {
+        None => public.await,
+        Some((listener, ops)) => {
+            let ops = server.serve(listener, ops, stopped(stop));
+            let (public, ops) = tokio::join!(public, ops);
+            public.and(ops)
+        }
+    }
 }
 
 /// A server started by [`start`]; stops when [`RunningServer::stop`] is called or it is dropped.
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
+    ops_addr: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<io::Result<()>>,
 }
 
-/// Binds `config.server.listen` (use port 0 for a free port) and serves in a task.
+/// Binds `config.server.listen` and, when set, `config.server.ops_listen` (use port 0 for a
+/// free port) and serves in a task.
 ///
 /// # Errors
 ///
@@ -153,12 +187,21 @@ pub struct RunningServer {
 pub async fn start(config: ServerConfig) -> io::Result<RunningServer> {
     let listener = TcpListener::bind(config.server.listen).await?;
     let addr = listener.local_addr()?;
+    let operations = match config.server.ops_listen {
+        Some(ops) => Some(TcpListener::bind(ops).await?),
+        None => None,
+    };
+    let ops_addr = operations
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(serve(listener, config, async {
+    let task = tokio::spawn(serve(listener, operations, config, async {
         let _ = stopped.await;
     }));
     Ok(RunningServer {
         addr,
+        ops_addr,
         stop: Some(stop),
         task,
     })
@@ -173,6 +216,12 @@ impl RunningServer {
     /// `http://{addr}{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `http://{ops_addr}{path}` when operations have their own listener (`server.ops_listen`),
+    /// else the same as [`RunningServer::url`].
+    pub fn ops_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.ops_addr.unwrap_or(self.addr))
     }
 
     /// Starts a graceful shutdown and waits for it to finish.
