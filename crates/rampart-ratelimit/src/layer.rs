@@ -3,6 +3,7 @@ use metrics::{Counter, Unit};
 use rampart_core::{MetricsRecorder, RouteTable};
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tower_layer::Layer;
 
 use crate::headers::policy_header;
@@ -10,6 +11,11 @@ use crate::{InvalidQuota, Policy, RateLimit, RateLimiter, RedisBackend};
 
 /// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
 pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
+
+/// Counter: requests by `policy` keyed on the policy's fallback because their own key was
+/// missing: for a client-address policy, requests without `ConnectInfo` (every client then
+/// shares one quota).
+pub const KEY_FALLBACKS: &str = "rampart_ratelimit_key_fallbacks_total";
 
 /// The policies of one route-table entry, with their shared state.
 pub(crate) struct RouteLimit {
@@ -23,6 +29,9 @@ pub(crate) struct PolicyCounters {
     pub(crate) allowed: Counter,
     pub(crate) limited: Counter,
     pub(crate) error: Counter,
+    pub(crate) key_fallbacks: Counter,
+    /// Whether the first fallback was logged.
+    pub(crate) fallback_logged: AtomicBool,
 }
 
 impl RouteLimit {
@@ -74,6 +83,9 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
                 allowed: counter("allowed"),
                 limited: counter("limited"),
                 error: counter("error"),
+                key_fallbacks: recorder
+                    .counter(KEY_FALLBACKS, &[("policy", policy.name.to_string())]),
+                fallback_logged: AtomicBool::new(false),
             }
         })
         .collect()
@@ -160,6 +172,11 @@ impl RateLimitLayer {
             REQUESTS,
             Unit::Count,
             "Requests seen by a rate limit policy.",
+        );
+        recorder.describe_counter(
+            KEY_FALLBACKS,
+            Unit::Count,
+            "Requests keyed on the policy's fallback because their own key was missing.",
         );
         let entry = |policies: &Option<Vec<Policy>>| -> Result<_, InvalidQuota> {
             policies

@@ -59,7 +59,7 @@ pub use future::{PROBLEM_CODE, ResponseFuture};
 #[doc(inline)]
 pub use key::Key;
 #[doc(inline)]
-pub use layer::{REQUESTS, RateLimitLayer};
+pub use layer::{KEY_FALLBACKS, REQUESTS, RateLimitLayer};
 #[doc(inline)]
 pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder, Verdict};
 #[doc(inline)]

@@ -102,6 +102,13 @@ pub struct Policy {
     pub(crate) on_missing: OnMissingKey,
 }
 
+/// A request's key under a policy: its own, or the policy's fallback.
+#[derive(Debug)]
+pub(crate) enum Keyed {
+    Own(Key),
+    Fallback(Key),
+}
+
 impl Policy {
     /// A policy; a request without a key is refused with 400, except for client addresses,
     /// which fall back to one global quota (a server started without connect info).
@@ -136,13 +143,27 @@ impl Policy {
     }
 
     /// The key of `request`, or what to answer instead.
-    pub(crate) fn key<B>(&self, request: &Request<B>) -> Result<Key, StatusCode> {
+    pub(crate) fn key<B>(&self, request: &Request<B>) -> Result<Keyed, StatusCode> {
         if let Some(key) = self.key.key(request) {
-            return Ok(key);
+            return Ok(Keyed::Own(key));
         }
         match &self.on_missing {
             OnMissingKey::Reject(status) => Err(*status),
-            OnMissingKey::Fallback(source) => Ok(source.key(request).unwrap_or(Key::Global)),
+            OnMissingKey::Fallback(source) => {
+                Ok(Keyed::Fallback(source.key(request).unwrap_or(Key::Global)))
+            }
+        }
+    }
+
+    /// What the log says when this policy first falls back.
+    pub(crate) fn fallback_warning(&self) -> &'static str {
+        match self.key {
+            KeySource::ClientIp(_) => {
+                "requests carry no client address (ConnectInfo): every client shares one quota. \
+                 Serve with `into_make_service_with_connect_info::<SocketAddr>()` or \
+                 `rampart::server::Server`"
+            }
+            _ => "requests lack this policy's key and share its fallback quota",
         }
     }
 }

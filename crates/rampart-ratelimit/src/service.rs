@@ -3,6 +3,7 @@ use rampart_core::{Problem, ResponseBody};
 use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower_service::Service;
@@ -10,6 +11,7 @@ use tower_service::Service;
 use crate::future::{Rejection, ResponseFuture};
 use crate::headers::ratelimit_header;
 use crate::layer::RouteLimit;
+use crate::policy::Keyed;
 use crate::{Key, RateLimitLayer, Verdict};
 
 /// Rate limits the inner service. Made by [`RateLimitLayer`].
@@ -48,7 +50,18 @@ where
         let mut keys: SmallVec<[Key; 2]> = SmallVec::new();
         for (policy, counters) in limit.policies.iter().zip(limit.counters.iter()) {
             match policy.key(&request) {
-                Ok(key) => keys.push(key),
+                Ok(Keyed::Own(key)) => keys.push(key),
+                Ok(Keyed::Fallback(key)) => {
+                    counters.key_fallbacks.increment(1);
+                    if !counters.fallback_logged.swap(true, Ordering::Relaxed) {
+                        tracing::error!(
+                            policy = policy.name(),
+                            "rate limit policy falls back to a shared key: {}",
+                            policy.fallback_warning()
+                        );
+                    }
+                    keys.push(key);
+                }
                 Err(status) => {
                     counters.error.increment(1);
                     let problem = missing_key(status, policy.name());

@@ -235,3 +235,40 @@ fn quotas_that_admit_nothing_and_bad_names_are_refused() {
         .is_err()
     );
 }
+
+/// A server started without `ConnectInfo` (plain `axum::serve(listener, app)`) gives a
+/// client-address policy no address: every client then shares one quota. It still answers, and
+/// says so: a counter per request and an ERROR log line once.
+#[tokio::test(start_paused = true)]
+async fn requests_without_a_client_address_are_counted_as_sharing_one_key() {
+    let prometheus = Prometheus::new();
+    let layer = RateLimitLayer::from_table_with_recorder(
+        RouteTable::new(Some(vec![per_ip(Quota::per_hour(2), ClientIp::default())])),
+        &prometheus.recorder(),
+    )
+    .unwrap();
+    let app = app_with(layer);
+    let without_address = || {
+        app.clone()
+            .oneshot(Request::get("/api").body(Body::empty()).unwrap())
+    };
+    assert_eq!(without_address().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(without_address().await.unwrap().status(), StatusCode::OK);
+    // Two "clients" spent one shared quota.
+    assert_eq!(
+        without_address().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let text = prometheus.render();
+    assert!(
+        text.contains("rampart_ratelimit_key_fallbacks_total{policy=\"per_ip\"} 3"),
+        "{text}"
+    );
+    // With an address, no fallback is counted.
+    send(&app, "/api", "192.0.2.9:1", &[]).await;
+    assert!(
+        prometheus
+            .render()
+            .contains("rampart_ratelimit_key_fallbacks_total{policy=\"per_ip\"} 3")
+    );
+}
