@@ -305,6 +305,15 @@ impl StackConfig {
                     "a route template starts with `/`",
                 ));
             }
+            if let Some(axum_08) = axum_07_template(template) {
+                return Err(ConfigError::new(
+                    format!("routes.\"{template}\""),
+                    format!(
+                        "axum 0.8 writes path parameters as `{{id}}` and wildcards as \
+                         `{{*rest}}`, so this template matches no route; write `{axum_08}`"
+                    ),
+                ));
+            }
             if let Some(deadline) = route.timeout {
                 positive(&format!("routes.\"{template}\".timeout"), deadline)?;
             }
@@ -321,6 +330,27 @@ impl StackConfig {
         }
         Ok(())
     }
+}
+
+/// The axum 0.8 spelling of a template written in axum 0.7's syntax (`/users/:id`,
+/// `/files/*path`), which axum 0.8 takes literally: such a key would never match a request.
+fn axum_07_template(template: &str) -> Option<String> {
+    let mut old = false;
+    let rewritten: Vec<String> = template
+        .split('/')
+        .map(|segment| {
+            if let Some(name) = segment.strip_prefix(':').filter(|name| !name.is_empty()) {
+                old = true;
+                format!("{{{name}}}")
+            } else if let Some(name) = segment.strip_prefix('*').filter(|name| !name.is_empty()) {
+                old = true;
+                format!("{{*{name}}}")
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect();
+    old.then(|| rewritten.join("/"))
 }
 
 /// Parses any configuration type from TOML, with errors that name the field at fault.

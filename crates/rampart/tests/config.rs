@@ -180,3 +180,18 @@ fn a_missing_file_is_a_clear_error() {
     let error = StackConfig::from_file("/nonexistent/rampart.toml").unwrap_err();
     assert!(error.to_string().contains("/nonexistent/rampart.toml"));
 }
+
+/// axum 0.7's `:id` and `*rest` are literal text to axum 0.8: such a route key would match no
+/// request and do nothing. It is refused, with the template to write instead.
+#[test]
+fn route_keys_in_axum_07_syntax_are_refused_with_the_08_spelling() {
+    let (field, message) = error_for("[routes.\"/v1/users/:id/files/*path\"]\ntimeout = \"2s\"\n");
+    assert_eq!(field, "routes.\"/v1/users/:id/files/*path\"");
+    assert!(
+        message.contains("write `/v1/users/{id}/files/{*path}`"),
+        "{message}"
+    );
+    // The 0.8 spelling is accepted.
+    StackConfig::from_toml_str("[routes.\"/v1/users/{id}/files/{*path}\"]\ntimeout = \"2s\"\n")
+        .unwrap();
+}
