@@ -7,10 +7,12 @@
 //! Keys whose TAT is in the past are exactly as good as absent (see [`crate::gcra`]), so
 //! pruning them never changes a decision. When the cap is reached, a new key's shard is pruned
 //! there and then: a flood of one-request clients leaves keys that expire within one emission
-//! interval, so the newcomer finds room and its own quota. Each prune of a shard either frees
-//! at least an eighth of it (a few checks per freed key) or holds off pruning that shard for a
-//! second: when the keys are truly live, new keys share one overflow state, and a flood of
-//! made-up keys competes for one quota instead of growing memory.
+//! interval, so the newcomer finds room and its own quota. When that shard frees nothing (it was
+//! pruned a moment ago, so all it holds is fresh), another shard is pruned, in turn, so room is
+//! found wherever expired keys are. A prune of a large shard that frees less than an eighth of
+//! it holds off pruning that shard for a second: when the keys are truly live, new keys share
+//! one overflow state, and a flood of made-up keys competes for one quota instead of growing
+//! memory.
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 use std::hash::BuildHasher;
@@ -29,6 +31,8 @@ pub(crate) struct KeyedStore {
     overflow: AtomicU64,
     len: AtomicUsize,
     max: usize,
+    /// The shard pruned next when a new key's own shard frees nothing.
+    next_victim: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +59,7 @@ impl KeyedStore {
             overflow: AtomicU64::new(0),
             len: AtomicUsize::new(0),
             max,
+            next_victim: AtomicUsize::new(0),
         }
     }
 
@@ -63,10 +68,14 @@ impl KeyedStore {
         self.len.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, key: &Key) -> &RwLock<Shard> {
+    fn shard_index(&self, key: &Key) -> usize {
         let hash = self.hasher.hash_one(key);
         // The top bits: the map itself uses the low ones.
-        &self.shards[(hash >> 60) as usize % SHARDS]
+        (hash >> 60) as usize % SHARDS
+    }
+
+    fn shard(&self, key: &Key) -> &RwLock<Shard> {
+        &self.shards[self.shard_index(key)]
     }
 
     /// Runs `decide` on the key's TAT and stores what it returns, atomically: `decide` may run
@@ -80,22 +89,25 @@ impl KeyedStore {
         if let Key::Global = key {
             return compare_and_swap(&self.global, &decide);
         }
-        let shard = self.shard(key);
+        let index = self.shard_index(key);
+        let lock = &self.shards[index];
         {
-            let shard = shard.read().unwrap_or_else(PoisonError::into_inner);
+            let shard = lock.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(tat) = shard.keys.get(key) {
                 return compare_and_swap(tat, &decide);
             }
         }
-        let mut shard = shard.write().unwrap_or_else(PoisonError::into_inner);
-        if !shard.keys.contains_key(key) {
-            if self.len() >= self.max && now >= shard.futile_until {
-                let before = shard.keys.len();
-                let freed = self.prune_shard(&mut shard, now);
-                if freed * WORTH_PRUNING < before {
-                    shard.futile_until = now.saturating_add(FUTILE_BACKOFF);
-                }
+        let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
+        if !shard.keys.contains_key(key) && self.len() >= self.max {
+            self.try_prune(&mut shard, now);
+            if self.len() >= self.max {
+                // One shard lock at a time: no order to keep, no deadlock.
+                drop(shard);
+                self.prune_another(index, now);
+                shard = lock.write().unwrap_or_else(PoisonError::into_inner);
             }
+        }
+        if !shard.keys.contains_key(key) {
             if self.len() >= self.max {
                 return compare_and_swap(&self.overflow, &decide);
             }
@@ -104,6 +116,31 @@ impl KeyedStore {
         }
         let tat = shard.keys.get(key).unwrap_or(&self.overflow);
         compare_and_swap(tat, &decide)
+    }
+
+    /// Prunes `shard` unless a recent prune of it was futile; holds off pruning it again when
+    /// this one was costly (a large shard) and freed little.
+    fn try_prune(&self, shard: &mut Shard, now: u64) {
+        if now < shard.futile_until {
+            return;
+        }
+        let before = shard.keys.len();
+        let freed = self.prune_shard(shard, now);
+        if before >= self.max / SHARDS / 2 && freed * WORTH_PRUNING < before {
+            shard.futile_until = now.saturating_add(FUTILE_BACKOFF);
+        }
+    }
+
+    /// Prunes the next shard in turn other than `skip`.
+    fn prune_another(&self, skip: usize, now: u64) {
+        let mut victim = self.next_victim.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        if victim == skip {
+            victim = (victim + 1) % SHARDS;
+        }
+        let mut shard = self.shards[victim]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.try_prune(&mut shard, now);
     }
 
     /// The key's TAT without changing it.

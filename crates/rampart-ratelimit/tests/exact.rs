@@ -201,6 +201,21 @@ fn a_flood_of_distinct_keys_stays_under_the_cap() {
 /// must find room and its own quota, not the overflow quota the flood has drained.
 #[test]
 fn a_flood_of_new_clients_does_not_lock_newcomers_out() {
+    // Keys land in shards by a randomly seeded hash: several stores, several layouts (one CI
+    // run met a layout where a shard pruned a moment before freed nothing, and 12 % of the
+    // newcomers were refused).
+    for _ in 0..5 {
+        let (refused, newcomers) = flood_of_newcomers();
+        assert!(
+            refused * 100 <= newcomers,
+            "{refused} of {newcomers} newcomers refused"
+        );
+    }
+}
+
+/// 200 000 one-request clients, 40 000 a second, against a store capped at 10 000 keys:
+/// how many were refused, of how many.
+fn flood_of_newcomers() -> (u32, u32) {
     let cap = 10_000;
     let limiter = RateLimiter::builder()
         .policy("per_ip", Quota::per_second(100))
@@ -219,10 +234,6 @@ fn a_flood_of_new_clients_does_not_lock_newcomers_out() {
             assert!(limiter.tracked_keys()[0] <= cap);
         }
     }
-    eprintln!("{refused} of {newcomers} newcomers refused");
-    assert!(
-        refused * 100 <= newcomers,
-        "{refused} of {newcomers} newcomers refused"
-    );
     assert!(limiter.tracked_keys()[0] <= cap);
+    (refused, newcomers)
 }
