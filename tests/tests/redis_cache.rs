@@ -129,8 +129,10 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
         for n in chunk * 1000..(chunk + 1) * 1000 {
             let key = format!("rampart:cache:e:/filler/{n}#shop.test");
             pipe.cmd("SET").arg(&key).arg("x").ignore();
-            pipe.cmd("SADD")
+            // Scored by expiry far ahead, as the tier scores live entries.
+            pipe.cmd("ZADD")
                 .arg("rampart:cache:t:items")
+                .arg(i64::MAX / 2)
                 .arg(&key)
                 .ignore();
         }
@@ -161,7 +163,7 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
             .cmd("EXISTS")
             .arg("rampart:cache:e:/filler/0#shop.test")
             .arg("rampart:cache:e:/filler/39999#shop.test")
-            .cmd("SCARD")
+            .cmd("ZCARD")
             .arg("rampart:cache:t:items");
         let (entries, tagged): (u64, u64) = query.query_async(&mut connection).await.unwrap();
         left = entries + tagged.saturating_sub(1);
@@ -370,4 +372,64 @@ async fn a_hung_redis_costs_a_few_misses_their_deadline_not_all_of_them() {
         "{waited} of 60 misses waited out the deadline in {elapsed:?}"
     );
     redis.resume();
+}
+
+/// A tag's set in Redis holds the entries that still exist: members whose entries expired are
+/// dropped on the next write, and the set lives as long as its longest-lived entry, not a day
+/// (plain sets refreshed for 24 h grew Redis from 1 MB to 170 MB over 105 000 URLs).
+#[tokio::test]
+async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
+    let Some((redis, first, _second)) = two_instances().await else {
+        return;
+    };
+    let connection = redis::Client::open(redis.url()).unwrap();
+    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
+    // An entry of the tag that expired a minute ago, as an older write left it.
+    let (seconds, _): (i64, i64) = redis::cmd("TIME")
+        .query_async(&mut connection)
+        .await
+        .map(|(s, us): (String, String)| (s.parse().unwrap(), us.parse().unwrap()))
+        .unwrap();
+    redis::cmd("ZADD")
+        .arg("rampart:cache:t:items")
+        .arg((seconds - 60) * 1000)
+        .arg("rampart:cache:e:/gone#shop.test")
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+
+    assert!(
+        cache_status(&first, "/api/items/7")
+            .await
+            .contains("stored")
+    );
+    let mut members: Vec<String> = Vec::new();
+    for _ in 0..100 {
+        members = redis::cmd("ZRANGE")
+            .arg("rampart:cache:t:items")
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if members.iter().any(|member| member.contains("/api/items/7")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(members, ["rampart:cache:e:/api/items/7#shop.test"]);
+    let entry_ttl: i64 = redis::cmd("PTTL")
+        .arg("rampart:cache:e:/api/items/7#shop.test")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let set_ttl: i64 = redis::cmd("PTTL")
+        .arg("rampart:cache:t:items")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        set_ttl > 0 && set_ttl <= entry_ttl + 1_000,
+        "the set lives {set_ttl} ms, its entry {entry_ttl} ms"
+    );
 }

@@ -5,7 +5,11 @@
 //! - `<prefix>:e:<key>`: one slot (a response, or a resource's variant list), serialized with
 //!   its metadata, expiring when the entry stops being useful (freshness + stale windows +
 //!   revalidation grace).
-//! - `<prefix>:t:<tag>`: the keys tagged `<tag>`, for purges by tag.
+//! - `<prefix>:t:<tag>`: the keys tagged `<tag>`, for purges by tag: a sorted set scored by
+//!   each entry's expiry (Redis time, ms). Each write drops the members that have expired and
+//!   makes the set live exactly as long as its longest-lived entry, so a tag's set holds the
+//!   entries that exist, not every URL ever tagged (with plain sets refreshed for 24 h on every
+//!   write, 105 000 URLs took Redis from 1 MB to 170 MB).
 //! - `<prefix>:purge`: the pub/sub channel on which every purge is announced. Each instance
 //!   subscribes and applies what it hears to its local tier. An instance that loses its
 //!   subscription cannot know what it missed, so it empties its local tier when it gets the
@@ -35,8 +39,20 @@ use crate::store::Slot;
 mod purge;
 mod subscription;
 
-/// How long tag sets live: longer than any entry they list is likely to.
-const TAG_SET_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Adds an entry to a tag's sorted set, scored by its expiry, drops the members that have
+/// expired, and keeps the set alive as long as its longest-lived entry. KEYS: the set. ARGV:
+/// the entry's key, how long it lives (ms). Redis's clock, so instances' clocks may differ.
+const TAG: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local keep = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + keep, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('PTTL', KEYS[1]) < keep then
+  redis.call('PEXPIRE', KEYS[1], keep)
+end
+return 0
+";
 
 /// A Redis server holding the cache's shared tier.
 ///
@@ -229,11 +245,12 @@ impl RedisTier {
                     .arg(millis)
                     .ignore();
                 for tag in slot.tags.iter() {
-                    let set = tier.tag_key(tag);
-                    pipe.cmd("SADD").arg(&set).arg(&slot.key).ignore();
-                    pipe.cmd("PEXPIRE")
-                        .arg(&set)
-                        .arg(TAG_SET_LIFETIME.as_millis() as u64)
+                    pipe.cmd("EVAL")
+                        .arg(TAG)
+                        .arg(1)
+                        .arg(tier.tag_key(tag))
+                        .arg(&slot.key)
+                        .arg(millis)
                         .ignore();
                 }
             }

@@ -12,7 +12,7 @@ use crate::key::{purge_target, same_resource};
 use crate::layer::Shared;
 use crate::{Purge, PurgeReport};
 
-/// Keys asked of Redis per `SCAN`/`SSCAN` step, and so removed per `DEL`.
+/// Keys asked of Redis per `SCAN`/`ZSCAN` step, and so removed per `DEL`.
 const BATCH: usize = 1000;
 
 impl RedisTier {
@@ -110,7 +110,7 @@ impl RedisTier {
         }
     }
 
-    /// Removes the members of a tag set, one `SSCAN` step at a time, then the set.
+    /// Removes the members of a tag's sorted set, one `ZSCAN` step at a time, then the set.
     async fn remove_tagged(
         &self,
         shared: &Shared,
@@ -120,14 +120,15 @@ impl RedisTier {
         let mut cursor = 0u64;
         let mut removed = 0;
         loop {
-            let mut scan = redis::cmd("SSCAN");
+            let mut scan = redis::cmd("ZSCAN");
             scan.arg(set).arg(cursor).arg("COUNT").arg(BATCH);
-            let (next, keys): (u64, Vec<String>) = self
+            let (next, members_and_scores): (u64, Vec<String>) = self
                 .step(shared, step, |mut connection| async move {
                     scan.query_async(&mut connection).await
                 })
                 .await
                 .ok_or_else(|| incomplete("listing tagged keys"))?;
+            let keys: Vec<String> = members_and_scores.into_iter().step_by(2).collect();
             removed += self.delete(shared, step, &keys).await?;
             if next == 0 {
                 break;
