@@ -1,5 +1,6 @@
 //! A real `redis-server` on a free loopback port, started for one test and stopped after it.
 
+use rustix::process::{Pid, Signal, kill_process};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -79,9 +80,9 @@ impl RedisServer {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             // A paused server would not die until continued.
-            let _ = Command::new("kill")
-                .args(["-CONT", &child.id().to_string()])
-                .status();
+            if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+                let _ = kill_process(pid, Signal::CONT);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -98,7 +99,7 @@ impl RedisServer {
     ///
     /// When the signal cannot be sent.
     pub fn pause(&self) {
-        self.signal("-STOP");
+        self.signal(Signal::STOP);
     }
 
     /// Lets a paused server go on (`SIGCONT`).
@@ -107,16 +108,16 @@ impl RedisServer {
     ///
     /// When the signal cannot be sent.
     pub fn resume(&self) {
-        self.signal("-CONT");
+        self.signal(Signal::CONT);
     }
 
-    fn signal(&self, signal: &str) {
+    fn signal(&self, signal: Signal) {
         let pid = self.child.as_ref().expect("a running server").id();
-        let status = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill {signal} {pid}");
+        let pid = i32::try_from(pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .expect("a process id");
+        kill_process(pid, signal).expect("signal redis-server");
     }
 
     /// Starts it again on the same port, empty.
