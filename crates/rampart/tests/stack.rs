@@ -4,10 +4,12 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use rampart::{RoutePolicy, Stack, StackConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -232,27 +234,28 @@ async fn rate_limits_answer_429_that_metrics_record_and_routes_can_opt_out() {
     assert!(!headers.contains_key("ratelimit"));
 }
 
+/// `GET`, fresh for 1 s with `stale-if-error=300`; hangs for 30 s once the flag is set.
+fn origin_that_can_hang() -> (Arc<AtomicBool>, MethodRouter) {
+    let hang = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&hang);
+    let origin = get(move || {
+        let hang = flag.load(Ordering::SeqCst);
+        async move {
+            if hang {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            (
+                [(header::CACHE_CONTROL, "max-age=1, stale-if-error=300")],
+                "fresh",
+            )
+        }
+    });
+    (hang, origin)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_cached_route_answers_stale_just_before_the_timeout() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    let hang = Arc::new(AtomicBool::new(false));
-    let origin = {
-        let hang = Arc::clone(&hang);
-        move || {
-            let hang = hang.load(Ordering::SeqCst);
-            async move {
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
-                (
-                    [(header::CACHE_CONTROL, "max-age=1, stale-if-error=300")],
-                    "fresh",
-                )
-            }
-        }
-    };
+    let (hang, origin) = origin_that_can_hang();
     let stack = Stack::builder()
         .timeout(Duration::from_secs(2))
         .route(
@@ -262,8 +265,8 @@ async fn a_cached_route_answers_stale_just_before_the_timeout() {
         .build();
     let app = stack.apply(
         Router::new()
-            .route("/cached", get(origin.clone()))
-            .route("/uncached", get(origin)),
+            .route("/cached", origin.clone())
+            .route("/uncached", origin),
     );
     assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
     assert_eq!(get_path(&app, "/uncached", &[]).await.0, StatusCode::OK);
@@ -293,25 +296,7 @@ async fn a_cached_route_answers_stale_just_before_the_timeout() {
 #[tokio::test(start_paused = true)]
 async fn the_breaker_opens_on_a_cached_route_whose_origin_hangs() {
     use rampart::breaker::{BreakerConfig, BreakerState, Window};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    let hang = Arc::new(AtomicBool::new(false));
-    let origin = {
-        let hang = Arc::clone(&hang);
-        move || {
-            let hang = hang.load(Ordering::SeqCst);
-            async move {
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
-                (
-                    [(header::CACHE_CONTROL, "max-age=1, stale-if-error=300")],
-                    "fresh",
-                )
-            }
-        }
-    };
+    let (hang, origin) = origin_that_can_hang();
     let breaker = BreakerConfig::default()
         .window(Window::Count(10))
         .minimum_calls(3)
@@ -325,7 +310,7 @@ async fn the_breaker_opens_on_a_cached_route_whose_origin_hangs() {
                 .breaker(breaker),
         )
         .build();
-    let app = stack.apply(Router::new().route("/cached", get(origin)));
+    let app = stack.apply(Router::new().route("/cached", origin));
     assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
     tokio::time::advance(Duration::from_secs(5)).await;
     hang.store(true, Ordering::SeqCst);
