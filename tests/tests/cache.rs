@@ -312,3 +312,45 @@ async fn a_head_from_the_cache_has_the_length_of_the_get() {
         assert!(head.bytes().await.unwrap().is_empty());
     }
 }
+
+/// A cached route whose handler streams: the answer starts before the body ends, outlives the
+/// route's deadline, arrives whole, and is stored once it has all passed (the cache used to read
+/// the body before answering, so the client waited and the deadline turned it into a 504).
+#[tokio::test]
+async fn a_streamed_body_on_a_cached_route_streams_and_is_stored() {
+    let toml = r#"
+[stack.routes."/api/stream"]
+timeout = "150ms"
+[stack.routes."/api/stream".cache]
+default_ttl = "60s"
+"#;
+    let server = start(toml).await;
+    let client = client();
+    let mut miss = client.get(server.url("/api/stream")).send().await.unwrap();
+    assert_eq!(miss.status(), StatusCode::OK);
+    assert!(
+        miss.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .starts_with("rampart; fwd=uri-miss"),
+    );
+    let first = miss.chunk().await.unwrap().expect("a first chunk");
+    assert!(first.starts_with(b"line 0 of 4"));
+    let mut body = first.to_vec();
+    while let Some(chunk) = miss.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(body.lines().count(), 4, "{body}");
+
+    let hit = client.get(server.url("/api/stream")).send().await.unwrap();
+    assert!(
+        hit.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .starts_with("rampart; hit"),
+        "stored once streamed: {:?}",
+        hit.headers()["cache-status"]
+    );
+    assert_eq!(hit.text().await.unwrap(), body);
+}

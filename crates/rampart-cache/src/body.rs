@@ -7,6 +7,8 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::storing::Pending;
+
 pin_project! {
     /// The body of a response that went through the cache: the inner body untouched, stored
     /// bytes (shared, never copied per hit), or frames the cache read ahead followed by the
@@ -39,6 +41,13 @@ pin_project! {
             frames: VecDeque<Frame<Bytes>>,
             rest: Option<Pin<Box<B>>>,
             error: Option<B::Error>,
+        },
+        // The inner body, copied as it passes and stored when it ends; `None` once stored or
+        // given up.
+        Storing {
+            #[pin]
+            body: B,
+            pending: Option<Box<Pending>>,
         },
     }
 }
@@ -78,11 +87,29 @@ impl<B: Body> CacheBody<B> {
     }
 }
 
+impl<B: Body<Data = Bytes>> CacheBody<B> {
+    /// The inner body, stored by `pending` once it has all passed.
+    pub(crate) fn storing(body: B, pending: Pending) -> Self {
+        if body.is_end_stream() {
+            // Nothing will be polled: the (empty) body is complete now.
+            pending.finish();
+            return Self::inner(body);
+        }
+        Self {
+            kind: Kind::Storing {
+                body,
+                pending: Some(Box::new(pending)),
+            },
+        }
+    }
+}
+
 impl<B: Body> fmt::Debug for CacheBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.kind {
             Kind::Plain { .. } => "plain",
             Kind::ReadAhead { .. } => "read ahead",
+            Kind::Storing { .. } => "storing",
         };
         f.debug_struct("CacheBody").field("kind", &kind).finish()
     }
@@ -117,6 +144,40 @@ where
                     None => Poll::Ready(None),
                 }
             }
+            KindProj::Storing { mut body, pending } => {
+                let polled = body.as_mut().poll_frame(cx);
+                let Some(copying) = pending.as_mut() else {
+                    return polled;
+                };
+                match &polled {
+                    Poll::Pending => {}
+                    Poll::Ready(None) => {
+                        if let Some(pending) = pending.take() {
+                            pending.finish();
+                        }
+                    }
+                    Poll::Ready(Some(Ok(frame))) => {
+                        let copied = frame.data_ref().is_some_and(|data| copying.copy(data));
+                        if !copied {
+                            // Over the limit, or trailers (which an entry does not keep).
+                            if let Some(pending) = pending.take() {
+                                pending.refuse();
+                            }
+                        } else if body.is_end_stream() {
+                            // The server will not poll again for the end.
+                            if let Some(pending) = pending.take() {
+                                pending.finish();
+                            }
+                        }
+                    }
+                    Poll::Ready(Some(Err(_))) => {
+                        if let Some(pending) = pending.take() {
+                            pending.refuse();
+                        }
+                    }
+                }
+                polled
+            }
         }
     }
 
@@ -132,6 +193,7 @@ where
                     && error.is_none()
                     && rest.as_ref().is_none_or(|rest| rest.is_end_stream())
             }
+            Kind::Storing { body, .. } => body.is_end_stream(),
         }
     }
 
@@ -155,6 +217,7 @@ where
                 }
                 total
             }
+            Kind::Storing { body, .. } => body.size_hint(),
         }
     }
 }

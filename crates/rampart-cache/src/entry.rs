@@ -118,6 +118,23 @@ pub(crate) struct Admitted {
     headers: HeaderMap,
 }
 
+impl Admitted {
+    /// The request headers the response varies on, as the stored entry will read them.
+    pub(crate) fn vary(&self) -> Arc<[HeaderName]> {
+        vary_names(&self.headers).unwrap_or_else(|| Arc::from([]))
+    }
+
+    /// The response's age now (its `Age`, plus time in transit), before it is stored.
+    pub(crate) fn age(&self, now: SystemTime) -> Duration {
+        self.policy.age(now)
+    }
+
+    /// Whole seconds of freshness left (RFC 9211 `ttl`), before it is stored.
+    pub(crate) fn ttl_seconds(&self, now: SystemTime) -> i64 {
+        i64::try_from(self.policy.time_to_live(now).as_secs()).unwrap_or(i64::MAX)
+    }
+}
+
 /// Decides whether a response may be stored and, if so, under which policy.
 ///
 /// Nothing of the request is kept: the policy is built from the method alone. Variants are
@@ -466,7 +483,7 @@ impl Stored {
     }
 }
 
-fn age_value(age: Duration) -> HeaderValue {
+pub(crate) fn age_value(age: Duration) -> HeaderValue {
     HeaderValue::from(age.as_secs())
 }
 

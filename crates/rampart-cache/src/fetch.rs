@@ -2,8 +2,8 @@
 //! storing, the shared tier. One boxed future per such request; hits never come here.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
-use http::{HeaderMap, Method, Request, Response, StatusCode, request};
+use http::header::{AGE, CONTENT_LENGTH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use http::{HeaderMap, Method, Request, Response, StatusCode, request, response};
 use http_body::{Body, Frame};
 use rampart_core::Problem;
 use rampart_core::deadline::Deadline;
@@ -17,12 +17,13 @@ use tower_service::Service;
 use crate::body::CacheBody;
 use crate::conditional::not_modified;
 use crate::directives::RequestDirectives;
-use crate::entry::{Stored, admit};
+use crate::entry::{Admitted, Stored, admit, age_value};
 use crate::flight::{FlightGuard, Landing, Role, landed};
 use crate::key::{encoding_flight_key, variant_key};
 use crate::layer::Shared;
 use crate::status::{CacheStatus, Forward};
-use crate::store::{Lookup, slots};
+use crate::store::{Lookup, Placement};
+use crate::storing::{Pending, store};
 use crate::{CacheRule, Purge};
 
 /// What every step of a request's way through the cache needs.
@@ -236,7 +237,12 @@ where
         if parts.status == StatusCode::NOT_MODIFIED {
             if let Some(refreshed) = entry.revalidated(&upstream.method, &parts, now) {
                 let refreshed = Arc::new(refreshed);
-                store(ctx, &upstream, Arc::clone(&refreshed));
+                let placement = Placement::new(
+                    &ctx.resource,
+                    Arc::clone(&refreshed.vary),
+                    &upstream.headers,
+                );
+                store(shared, &placement, Arc::clone(&refreshed));
                 land(Landing::Stored);
                 shared.telemetry.revalidated.increment(1);
                 return Ok(answer_client(&refreshed, &client, now, status));
@@ -265,52 +271,93 @@ where
         return Ok(passthrough(CacheBody::inner(body), status));
     };
     let limit = shared.settings.max_entry_bytes;
-    let declared = parts
+    let length = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        // Too big to store: streams through untouched, never buffered.
+        .and_then(|v| v.parse::<u64>().ok())
+        .or_else(|| body.size_hint().exact());
+    if length.is_some_and(|length| length > limit as u64) {
+        // Too big to store: streams through untouched, never copied.
         land(Landing::NotStored);
         return Ok(passthrough(CacheBody::inner(body), status));
     }
-    match read_body(body, limit).await {
+    let placement = Placement::new(&ctx.resource, admitted.vary(), &upstream.headers);
+    if not_modified(&client.headers, parts.status, &parts.headers) {
+        // The client already holds this response: it gets a 304 once the body is stored.
+        return Ok(read_then_answer(
+            ctx, &client, parts, body, admitted, placement, guard, status,
+        )
+        .await);
+    }
+    // Headers go out now and the body streams to the client, copied on its way. `stored` says
+    // the response was admitted and is being stored: only a body that then outgrows the limit,
+    // carries trailers or fails is not (compressed bodies, the usual case, have no length yet).
+    status.stored = true;
+    let ttl = admitted.ttl_seconds(now);
+    let age = age_value(admitted.age(now));
+    let length = length.and_then(|length| usize::try_from(length).ok());
+    let pending = Pending::new(
+        Arc::clone(shared),
+        placement,
+        admitted,
+        parts.status,
+        now,
+        guard,
+        length,
+    );
+    let mut response = Response::from_parts(parts, CacheBody::storing(body, pending));
+    let headers = response.headers_mut();
+    headers.remove(&shared.settings.tag_header);
+    headers.insert(AGE, age);
+    status.append_to(headers, ttl);
+    Ok(response)
+}
+
+/// A miss whose client gets a `304`: the body is read (within the entry limit) and stored
+/// first; one that cannot be stored goes to the client whole, as a `200`.
+#[allow(clippy::too_many_arguments)]
+async fn read_then_answer<B>(
+    ctx: &Ctx,
+    client: &request::Parts,
+    parts: response::Parts,
+    body: B,
+    admitted: Admitted,
+    placement: Placement,
+    guard: Option<FlightGuard>,
+    mut status: CacheStatus,
+) -> Response<CacheBody<B>>
+where
+    B: Body<Data = Bytes>,
+{
+    let shared = &ctx.shared;
+    let now = shared.clock.now();
+    match read_body(body, shared.settings.max_entry_bytes).await {
         ReadBody::Complete(bytes) => {
             let tag_header = &shared.settings.tag_header;
-            let entry = Stored::new(admitted, parts.status, bytes, tag_header, now);
-            let entry = Arc::new(entry);
-            store(ctx, &upstream, Arc::clone(&entry));
-            land(Landing::Stored);
+            let entry = Arc::new(Stored::new(admitted, parts.status, bytes, tag_header, now));
+            store(shared, &placement, Arc::clone(&entry));
+            if let Some(guard) = &guard {
+                guard.land(Landing::Stored);
+            }
             status.stored = true;
-            Ok(answer_client(&entry, &client, now, status))
+            answer_client(&entry, client, now, status)
         }
         ReadBody::Partial {
             frames,
             rest,
             error,
         } => {
-            land(Landing::NotStored);
-            Ok(passthrough(
-                CacheBody::read_ahead(frames, rest, error),
-                status,
-            ))
+            if let Some(guard) = &guard {
+                guard.land(Landing::NotStored);
+            }
+            let mut response =
+                Response::from_parts(parts, CacheBody::read_ahead(frames, rest, error));
+            response.headers_mut().remove(&shared.settings.tag_header);
+            status.append(response.headers_mut(), None);
+            response
         }
     }
-}
-
-/// Stores `entry` locally and, when there is one, in the shared tier.
-fn store(ctx: &Ctx, upstream: &request::Parts, entry: Arc<Stored>) {
-    let shared = &ctx.shared;
-    let vary = Arc::clone(&entry.vary);
-    if let Some(tier) = &shared.tier {
-        let keep = entry.keep;
-        let slots = slots(&ctx.resource, &vary, &upstream.headers, Arc::clone(&entry));
-        tier.put(shared, slots, keep);
-    }
-    shared
-        .store
-        .insert(&ctx.resource, &vary, &upstream.headers, entry);
 }
 
 fn serve_stale<B: Body>(
@@ -365,8 +412,13 @@ fn refresh_in_background<S, ReqBody, ResBody>(
             Some(guard),
         )
         .await;
-        if result.is_err() {
-            tracing::debug!(key = %refresh.resource, "background refresh failed");
+        match result {
+            // A body stores itself as it is read: read it to the end, with no one to send it to.
+            Ok(response) => {
+                let mut body = std::pin::pin!(response.into_body());
+                while let Some(Ok(_)) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {}
+            }
+            Err(_) => tracing::debug!(key = %refresh.resource, "background refresh failed"),
         }
     });
 }

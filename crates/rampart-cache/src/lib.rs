@@ -38,9 +38,11 @@
 //! - **Stale serving**: within `stale-while-revalidate`, the stale entry answers at once and
 //!   one background request refreshes it; within `stale-if-error`, it answers instead of a
 //!   5xx, an error, an open circuit or the request deadline.
-//! - **Memory**: moka, weighed in bytes, TinyLFU admission; bodies larger than the entry limit
-//!   stream through unbuffered; a body that fails mid-way reaches the client as the error and
-//!   is not stored.
+//! - **Streaming**: a miss answers as soon as the origin's headers arrive; its body streams to
+//!   the client and is copied on the way, then stored if it ended within the entry limit
+//!   without trailers or error. The copy is given up, never the client's stream.
+//! - **Memory**: moka, weighed in bytes, TinyLFU admission; bodies declared larger than the
+//!   entry limit stream through uncopied.
 //! - **Headers**: `Age` and `Cache-Status` (RFC 9211) on every response the cache touches.
 //! - **Invalidation** by key, path prefix, tag (`Cache-Tag`) or all, with [`CacheHandle`];
 //!   unsafe methods invalidate their URI. With a [`RedisTier`], purges reach every instance.
@@ -72,6 +74,7 @@ mod rule;
 mod service;
 mod status;
 mod store;
+mod storing;
 mod telemetry;
 
 #[doc(inline)]

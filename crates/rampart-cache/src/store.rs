@@ -172,15 +172,9 @@ impl Store {
         })
     }
 
-    /// Stores `stored` as the variant `headers` select of `resource`, which varies on `vary`.
-    pub(crate) fn insert(
-        &self,
-        resource: &str,
-        vary: &[HeaderName],
-        headers: &HeaderMap,
-        stored: Arc<Stored>,
-    ) {
-        for (key, slot) in slots(resource, vary, headers, stored) {
+    /// Stores `stored` at `placement`.
+    pub(crate) fn insert(&self, placement: &Placement, stored: Arc<Stored>) {
+        for (key, slot) in placement.slots(stored) {
             self.insert_slot(key, slot);
         }
     }
@@ -247,22 +241,43 @@ impl Store {
     }
 }
 
-/// The slots that store `stored` for `resource`: the response itself when it has no `Vary`,
-/// else the variant marker and the response under its variant key.
-pub(crate) fn slots(
-    resource: &str,
-    vary: &[HeaderName],
-    headers: &HeaderMap,
-    stored: Arc<Stored>,
-) -> Vec<(Arc<str>, Slot)> {
-    if vary.is_empty() {
-        return vec![(Arc::from(resource), Slot::Response(stored))];
+/// Where a response is stored: under its resource key when it does not vary, else under its
+/// variant key, with a marker under the resource key naming the headers it varies on. Worked out
+/// when the response's headers arrive, so that a body stored once it has streamed needs nothing
+/// of the request.
+#[derive(Debug)]
+pub(crate) struct Placement {
+    resource: Arc<str>,
+    vary: Arc<[HeaderName]>,
+    variant: Arc<str>,
+}
+
+impl Placement {
+    /// The place of the variant `headers` select of `resource`, which varies on `vary`.
+    pub(crate) fn new(resource: &str, vary: Arc<[HeaderName]>, headers: &HeaderMap) -> Self {
+        let variant = if vary.is_empty() {
+            Arc::from(resource)
+        } else {
+            Arc::from(variant_key(resource, &vary, headers))
+        };
+        Self {
+            resource: Arc::from(resource),
+            vary,
+            variant,
+        }
     }
-    vec![
-        (Arc::from(resource), Slot::Variants(Arc::from(vary))),
-        (
-            Arc::from(variant_key(resource, vary, headers)),
-            Slot::Response(stored),
-        ),
-    ]
+
+    /// The slots that store `stored` here.
+    pub(crate) fn slots(&self, stored: Arc<Stored>) -> Vec<(Arc<str>, Slot)> {
+        if self.vary.is_empty() {
+            return vec![(Arc::clone(&self.resource), Slot::Response(stored))];
+        }
+        vec![
+            (
+                Arc::clone(&self.resource),
+                Slot::Variants(Arc::clone(&self.vary)),
+            ),
+            (Arc::clone(&self.variant), Slot::Response(stored)),
+        ]
+    }
 }
