@@ -66,7 +66,7 @@ impl<C> Drop for Call<C> {
         if self.finished {
             return;
         }
-        if self.deadline.is_some_and(|deadline| deadline.has_passed()) {
+        if self.deadline.as_ref().is_some_and(Deadline::has_passed) {
             // Dropped at or after the request's deadline (by the timeout layer, or by the cache
             // answering from a stale entry): a failure, as a timeout is.
             self.finish(true);

@@ -79,7 +79,7 @@ where
         let now = Instant::now();
         match breaker.admit(now) {
             Admission::Tracked(permit) => {
-                let deadline = request.extensions().get::<Deadline>().copied();
+                let deadline = request.extensions().get::<Deadline>().cloned();
                 let call = Call::new(breaker, permit, now, deadline, shared.classifier.clone());
                 ResponseFuture::guarded(self.inner.call(request), call)
             }

@@ -21,6 +21,9 @@ pub const REQUEST_BODY_SIZE: &str = "http_server_request_body_size_bytes";
 pub const RESPONSE_BODY_SIZE: &str = "http_server_response_body_size_bytes";
 /// Counter: requests answered with 504 by the timeout layer. Label: `http_route`.
 pub const TIMEOUTS: &str = "rampart_timeouts_total";
+/// Counter: requests answered with 408 because the client sent none of the rest of the request
+/// body for the body timeout. Label: `http_route`.
+pub const REQUEST_BODY_TIMEOUTS: &str = "rampart_request_body_timeouts_total";
 /// Counter: handler panics turned into 500 responses. Label: `http_route`.
 pub const PANICS: &str = "rampart_panics_total";
 

@@ -1,7 +1,9 @@
 use axum::extract::MatchedPath;
-use http::{Response, StatusCode};
+use http::header::CONNECTION;
+use http::{HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody, RouteCounters};
+use rampart_core::deadline::BodyWait;
+use rampart_core::{Problem, ResponseBody};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -10,13 +12,23 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use crate::PROBLEM_CODE;
+use crate::layer::Counters;
+use crate::{BODY_PROBLEM_CODE, PROBLEM_CODE};
 
-/// What the future needs to answer when the deadline passes.
+/// What the future needs to answer when time runs out.
 pub(crate) struct Expiry {
     pub(crate) route: Option<MatchedPath>,
     pub(crate) deadline: Duration,
-    pub(crate) counters: Arc<RouteCounters>,
+    pub(crate) body_timeout: Duration,
+    pub(crate) counters: Arc<Counters>,
+}
+
+/// How the request ran out of time.
+enum OutOfTime {
+    /// The server's work outlived the deadline: `504`.
+    Deadline,
+    /// The client sent none of the rest of the body for the body timeout: `408`.
+    Body,
 }
 
 pin_project! {
@@ -29,6 +41,9 @@ pin_project! {
         // their first poll and never need a timer, and boxed it keeps this future small.
         sleep: Option<Pin<Box<Sleep>>>,
         expiry: Expiry,
+        // Set for a request with a body: moves the deadline out while the service waits for
+        // the client, and tells how long the current wait has lasted.
+        body_wait: Option<Arc<BodyWait>>,
     }
 }
 
@@ -42,12 +57,18 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, expiry: Expiry, at: Instant) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        expiry: Expiry,
+        at: Instant,
+        body_wait: Option<Arc<BodyWait>>,
+    ) -> Self {
         Self {
             state: State::Running { inner },
             at,
             sleep: None,
             expiry,
+            body_wait,
         }
     }
 }
@@ -76,26 +97,59 @@ where
             }
         }
         let at = *this.at;
-        if this
-            .sleep
-            .get_or_insert_with(|| Box::pin(sleep_until(at)))
-            .as_mut()
-            .poll(cx)
-            .is_pending()
-        {
-            return Poll::Pending;
-        }
-        // Dropped at the deadline: layers below (the circuit breaker) read the request's
-        // `Deadline` and count this as a timeout, not a disconnect.
+        let sleep = this.sleep.get_or_insert_with(|| Box::pin(sleep_until(at)));
+        let out_of_time = loop {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // The timer only fires early when the service waited for the body meanwhile: the
+            // waits it saw move the deadline out, and no wake-up is needed from the body.
+            let Some(wait) = this.body_wait.as_ref() else {
+                break OutOfTime::Deadline;
+            };
+            let now = Instant::now();
+            let idle_until = wait
+                .current()
+                .map(|waiting| now.checked_sub(waiting).unwrap_or(now) + this.expiry.body_timeout);
+            if idle_until.is_some_and(|idle_until| now >= idle_until) {
+                break OutOfTime::Body;
+            }
+            let due = at + wait.total();
+            if now >= due {
+                break OutOfTime::Deadline;
+            }
+            let next = idle_until.map_or(due, |idle_until| idle_until.min(due));
+            sleep.as_mut().reset(next);
+        };
+        // Dropped now: layers below (the circuit breaker) read the request's `Deadline` and
+        // count this as a timeout, not a disconnect.
         this.state.set(State::Expired);
-        this.expiry
-            .counters
-            .increment_matched(this.expiry.route.as_ref());
-        let problem = Problem::new(StatusCode::GATEWAY_TIMEOUT, PROBLEM_CODE).with_detail(format!(
-            "the request did not complete within {}",
-            DisplayDuration(this.expiry.deadline)
-        ));
-        Poll::Ready(Ok(problem.into_http_response()))
+        let route = this.expiry.route.as_ref();
+        Poll::Ready(Ok(match out_of_time {
+            OutOfTime::Deadline => {
+                this.expiry.counters.timeouts.increment_matched(route);
+                Problem::new(StatusCode::GATEWAY_TIMEOUT, PROBLEM_CODE)
+                    .with_detail(format!(
+                        "the request did not complete within {}",
+                        DisplayDuration(this.expiry.deadline)
+                    ))
+                    .into_http_response()
+            }
+            OutOfTime::Body => {
+                this.expiry.counters.body_timeouts.increment_matched(route);
+                let mut response = Problem::new(StatusCode::REQUEST_TIMEOUT, BODY_PROBLEM_CODE)
+                    .with_detail(format!(
+                        "the client sent no more of the request body for {}",
+                        DisplayDuration(this.expiry.body_timeout)
+                    ))
+                    .into_http_response();
+                // RFC 9110 15.5.9: the rest of the body will not be read; the connection closes.
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
+        }))
     }
 }
 

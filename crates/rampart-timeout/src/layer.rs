@@ -1,4 +1,4 @@
-use rampart_core::names::TIMEOUTS;
+use rampart_core::names::{REQUEST_BODY_TIMEOUTS, TIMEOUTS};
 use rampart_core::{MetricsRecorder, RouteCounters, RouteTable};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,8 +30,37 @@ use crate::Timeout;
 pub struct TimeoutLayer {
     pub(crate) deadlines: Arc<RouteTable<Duration>>,
     pub(crate) published: Arc<RouteTable<bool>>,
-    pub(crate) counters: Arc<RouteCounters>,
+    pub(crate) body_timeout: Duration,
+    pub(crate) counters: Arc<Counters>,
 }
+
+/// The two ways a request runs out of time, counted per route.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    pub(crate) timeouts: RouteCounters,
+    pub(crate) body_timeouts: RouteCounters,
+}
+
+impl Counters {
+    fn new(recorder: &MetricsRecorder) -> Self {
+        Self {
+            timeouts: RouteCounters::new(
+                recorder.clone(),
+                TIMEOUTS,
+                "Requests answered with 504 because they outlived their deadline.",
+            ),
+            body_timeouts: RouteCounters::new(
+                recorder.clone(),
+                REQUEST_BODY_TIMEOUTS,
+                "Requests answered with 408 because the client stopped sending the body.",
+            ),
+        }
+    }
+}
+
+/// How long the service may wait for the client to send more of a request body. Between
+/// Apache's `mod_reqtimeout` (20 s) and nginx's `client_body_timeout` (60 s).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl TimeoutLayer {
     /// Every request gets `default`, recording through the global `metrics` recorder.
@@ -44,7 +73,8 @@ impl TimeoutLayer {
         Self {
             deadlines: Arc::new(deadlines),
             published: Arc::new(RouteTable::new(true)),
-            counters: Arc::new(timeout_counters(MetricsRecorder::global())),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            counters: Arc::new(Counters::new(&MetricsRecorder::global())),
         }
     }
 
@@ -82,10 +112,22 @@ impl TimeoutLayer {
         self
     }
 
-    /// Records `rampart_timeouts_total` into `recorder`.
+    /// How long the service may wait for the client to send more of a request body before
+    /// the request is answered `408 Request Timeout` (default [`DEFAULT_BODY_TIMEOUT`], 30 s).
+    ///
+    /// The deadline does not run while the service waits for the body: it bounds the server's
+    /// work, and this bounds the client's silence, so a slow but steady upload completes.
+    #[must_use]
+    pub const fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Records `rampart_timeouts_total` and `rampart_request_body_timeouts_total` into
+    /// `recorder`.
     #[must_use]
     pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
-        self.counters = Arc::new(timeout_counters(recorder));
+        self.counters = Arc::new(Counters::new(&recorder));
         self
     }
 
@@ -104,12 +146,4 @@ impl<S> Layer<S> for TimeoutLayer {
             layer: self.clone(),
         }
     }
-}
-
-fn timeout_counters(recorder: MetricsRecorder) -> RouteCounters {
-    RouteCounters::new(
-        recorder,
-        TIMEOUTS,
-        "Requests answered with 504 because they outlived their deadline.",
-    )
 }

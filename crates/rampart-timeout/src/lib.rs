@@ -9,7 +9,17 @@
 //! - `rampart_timeouts_total{http_route}` is incremented, with the route template as label.
 //!
 //! The deadline covers the time until the response *headers* are ready, which is what a
-//! handler timeout means; a body that streams for longer is not cut off.
+//! handler timeout means; a response body that streams for longer is not cut off.
+//!
+//! It bounds the server's work, not the client's upload speed: while the handler waits for the
+//! client to send more of the request body, the deadline moves out by that wait (a 20 MB upload
+//! at 5 MB/s completes under a 1 s deadline). The client's silence is bounded on its own: no
+//! byte of the body for [`TimeoutLayer::body_timeout`] (30 s by default) and the request is
+//! answered `408 Request Timeout`, code `request_body_timeout`, with `Connection: close`, and
+//! `rampart_request_body_timeouts_total{http_route}` is incremented. A handler that never reads
+//! the body is not waiting for it: its deadline runs as usual. This is nginx's
+//! `client_body_timeout` and Envoy's stream idle timeout, with Envoy's rule that the route
+//! timeout does not count the time the downstream takes to send the request.
 //!
 //! # Why not tower-http's `TimeoutLayer`
 //!
@@ -45,6 +55,7 @@
 //! # }
 //! ```
 
+mod body;
 mod future;
 mod layer;
 mod service;
@@ -52,9 +63,12 @@ mod service;
 #[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]
-pub use layer::TimeoutLayer;
+pub use layer::{DEFAULT_BODY_TIMEOUT, TimeoutLayer};
 #[doc(inline)]
 pub use service::Timeout;
 
-/// The stable `code` of the problem document this layer answers with.
+/// The stable `code` of the `504` this layer answers when the deadline passes.
 pub const PROBLEM_CODE: &str = "request_timeout";
+
+/// The stable `code` of the `408` this layer answers when the client stops sending the body.
+pub const BODY_PROBLEM_CODE: &str = "request_body_timeout";

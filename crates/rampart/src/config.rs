@@ -85,12 +85,17 @@ pub struct TimeoutConfig {
     /// Default: 1 s.
     #[serde(with = "humantime_serde")]
     pub default: Duration,
+    /// How long a request may wait for the client to send more of its body before it is
+    /// answered `408` (the deadline does not run meanwhile). Default: 30 s.
+    #[serde(with = "humantime_serde")]
+    pub request_body: Duration,
 }
 
 impl Default for TimeoutConfig {
     fn default() -> Self {
         Self {
             default: Duration::from_secs(1),
+            request_body: rampart_timeout::DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -285,6 +290,7 @@ impl StackConfig {
     /// A [`ConfigError`] naming the first invalid field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         positive("timeout.default", self.timeout.default)?;
+        positive("timeout.request_body", self.timeout.request_body)?;
         self.ratelimit.validate()?;
         policies(
             &self.ratelimit.policies,

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tower_layer::Layer;
 
-use crate::{ConfigError, RoutePolicy, StackConfig};
+use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
 pub type StackService<S> = Metrics<
@@ -131,6 +131,7 @@ impl Stack {
         let client_ip = &config.ratelimit.client_ip;
         let mut builder = Self::builder()
             .timeout(config.timeout.default)
+            .request_body_timeout(config.timeout.request_body)
             .body_limit(config.body_limit.default)
             .compression(config.compression.layer())
             .rate_limit(crate::ratelimit_config::policies(
@@ -205,6 +206,7 @@ impl Stack {
 pub struct StackBuilder {
     prometheus: Option<Prometheus>,
     timeout: Duration,
+    request_body_timeout: Duration,
     body_limit: u64,
     compression: CompressionLayer,
     rate_limit: Vec<Policy>,
@@ -216,9 +218,11 @@ pub struct StackBuilder {
 
 impl Default for StackBuilder {
     fn default() -> Self {
+        let timeouts = TimeoutConfig::default();
         Self {
             prometheus: None,
-            timeout: StackConfig::default().timeout.default,
+            timeout: timeouts.default,
+            request_body_timeout: timeouts.request_body,
             body_limit: rampart_limit::DEFAULT_LIMIT,
             compression: CompressionLayer::new(),
             rate_limit: Vec::new(),
@@ -234,6 +238,13 @@ impl StackBuilder {
     /// The deadline of every request whose route has none of its own (default 1 s).
     pub const fn timeout(mut self, deadline: Duration) -> Self {
         self.timeout = deadline;
+        self
+    }
+
+    /// How long a request may wait for the client to send more of its body before it is
+    /// answered `408` (default 30 s). The deadline does not run while it waits.
+    pub const fn request_body_timeout(mut self, timeout: Duration) -> Self {
+        self.request_body_timeout = timeout;
         self
     }
 
@@ -363,6 +374,7 @@ impl StackBuilder {
             metrics: MetricsLayer::new().with_recorder(recorder.clone()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
+                .body_timeout(self.request_body_timeout)
                 .publish_deadline(deadline_readers(&cache, &breakers))
                 .with_recorder(recorder.clone()),
             rate_limit,
