@@ -16,8 +16,14 @@ pub enum KeySource {
     ClientIp(ClientIp),
     /// The value of a request header, such as an API key.
     Header(HeaderName),
-    /// A value an earlier layer put in the request extensions (an authenticated user).
-    Extension(fn(&http::Extensions) -> Option<Key>),
+    /// A value an earlier layer put in the request extensions (an authenticated user). Made by
+    /// [`KeySource::extension`].
+    Extension {
+        /// Finds the key.
+        find: fn(&http::Extensions) -> Option<Key>,
+        /// The extension's type, as the answer to a request without it names it.
+        type_name: &'static str,
+    },
     /// Anything else.
     Custom(KeyFn),
 }
@@ -38,11 +44,16 @@ impl KeySource {
     /// let source = KeySource::extension::<UserId>();
     /// ```
     pub fn extension<T: fmt::Display + Send + Sync + 'static>() -> Self {
-        Self::Extension(|extensions| {
-            extensions
-                .get::<T>()
-                .map(|value| Key::text(value.to_string()))
-        })
+        let path = std::any::type_name::<T>();
+        Self::Extension {
+            find: |extensions| {
+                extensions
+                    .get::<T>()
+                    .map(|value| Key::text(value.to_string()))
+            },
+            // The type's own name: its module path is the application's business.
+            type_name: path.rsplit("::").next().unwrap_or(path),
+        }
     }
 
     /// The key of `request`, if this source finds one.
@@ -57,7 +68,7 @@ impl KeySource {
                 // An absurdly long value is no key: refuse it rather than store it.
                 (!value.is_empty() && value.len() <= 256).then(|| Key::text(value))
             }
-            Self::Extension(find) => find(request.extensions()),
+            Self::Extension { find, .. } => find(request.extensions()),
             Self::Custom(find) => find(request.headers(), request.extensions()),
         }
     }
@@ -69,7 +80,9 @@ impl fmt::Debug for KeySource {
             Self::Global => f.write_str("Global"),
             Self::ClientIp(client_ip) => f.debug_tuple("ClientIp").field(client_ip).finish(),
             Self::Header(name) => f.debug_tuple("Header").field(name).finish(),
-            Self::Extension(_) => f.write_str("Extension"),
+            Self::Extension { type_name, .. } => {
+                f.debug_tuple("Extension").field(type_name).finish()
+            }
             Self::Custom(_) => f.write_str("Custom"),
         }
     }
@@ -151,6 +164,27 @@ impl Policy {
             OnMissingKey::Reject(status) => Err(*status),
             OnMissingKey::Fallback(source) => {
                 Ok(Keyed::Fallback(source.key(request).unwrap_or(Key::Global)))
+            }
+        }
+    }
+
+    /// Why a request has no key under this policy, and what to do about it: the detail of the
+    /// answer that refuses it.
+    pub(crate) fn missing_key_detail(&self) -> String {
+        let policy = &self.name;
+        match &self.key {
+            KeySource::Header(name) => format!(
+                "rate limit policy `{policy}` counts requests by their `{name}` header, and this \
+                 request has none usable (1 to 256 bytes of visible text)"
+            ),
+            KeySource::Extension { type_name, .. } => format!(
+                "rate limit policy `{policy}` counts requests by their `{type_name}` extension, \
+                 and none was set before the rate limiter ran. The layer that sets it \
+                 (authentication) must run first: add it with `Router::layer` after applying \
+                 the stack, not with `Router::route_layer`, which runs after the stack"
+            ),
+            KeySource::Global | KeySource::ClientIp(_) | KeySource::Custom(_) => {
+                format!("the request carries no usable key for rate limit policy `{policy}`")
             }
         }
     }

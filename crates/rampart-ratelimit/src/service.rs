@@ -1,4 +1,4 @@
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use rampart_core::{Problem, ResponseBody};
 use smallvec::SmallVec;
 use std::fmt;
@@ -64,7 +64,8 @@ where
                 }
                 Err(status) => {
                     counters.error.increment(1);
-                    let problem = missing_key(status, policy.name());
+                    let problem = Problem::new(status, "rate_limit_key_missing")
+                        .with_detail(policy.missing_key_detail());
                     return ResponseFuture::rejected(Rejection::Problem(problem));
                 }
             }
@@ -155,10 +156,4 @@ fn refused(limit: &RouteLimit, limited: crate::Limited, headers: bool) -> Reject
         )
     });
     Rejection::Limited(Box::new((limited, headers)))
-}
-
-fn missing_key(status: StatusCode, policy: &str) -> Problem {
-    Problem::new(status, "rate_limit_key_missing").with_detail(format!(
-        "the request carries no usable key for rate limit policy `{policy}`"
-    ))
 }

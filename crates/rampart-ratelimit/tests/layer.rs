@@ -272,3 +272,72 @@ async fn requests_without_a_client_address_are_counted_as_sharing_one_key() {
             .contains("rampart_ratelimit_key_fallbacks_total{policy=\"per_ip\"} 3")
     );
 }
+
+/// The authenticated user, as an authentication middleware would insert it.
+#[derive(Clone)]
+struct UserId(u32);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user-{}", self.0)
+    }
+}
+
+async fn authenticate(
+    mut request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    request.extensions_mut().insert(UserId(7));
+    next.run(request).await
+}
+
+/// A per-user key with the authentication added by `route_layer` (the usual way to guard some
+/// routes): it runs after the rate limiter, so every request is refused; the answer says why and
+/// what to do. Added with `Router::layer` after the limiter, it runs first and the key is found.
+#[tokio::test(start_paused = true)]
+async fn a_missing_extension_key_says_which_extension_and_how_to_set_it() {
+    let per_user = || {
+        RateLimitLayer::new(vec![Policy::new(
+            "per_user",
+            Quota::per_second(10),
+            KeySource::extension::<UserId>(),
+        )])
+        .unwrap()
+    };
+    let guarded = Router::new()
+        .route("/api", get(|| async { "ok" }))
+        .route_layer(axum::middleware::from_fn(authenticate))
+        .layer(per_user());
+    let (status, _, body) = send(&guarded, "/api", "192.0.2.1:1000", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["code"], "rate_limit_key_missing");
+    let detail = problem["detail"].as_str().unwrap();
+    for said in ["`per_user`", "`UserId` extension", "`Router::route_layer`"] {
+        assert!(detail.contains(said), "{said} missing from: {detail}");
+    }
+    assert!(!detail.contains("layer::"), "no module path: {detail}");
+
+    let fixed = Router::new()
+        .route("/api", get(|| async { "ok" }))
+        .layer(per_user())
+        .layer(axum::middleware::from_fn(authenticate));
+    let (status, headers, _) = send(&fixed, "/api", "192.0.2.1:1000", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["ratelimit"], "\"per_user\";r=9;t=1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_header_key_names_the_header() {
+    let layer = RateLimitLayer::new(vec![Policy::new(
+        "per_key",
+        Quota::per_second(10),
+        KeySource::Header(http::HeaderName::from_static("x-api-key")),
+    )])
+    .unwrap();
+    let (status, _, body) = send(&app_with(layer), "/api", "192.0.2.1:1000", &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("`x-api-key` header"), "{detail}");
+}
