@@ -79,3 +79,30 @@ pub use rampart_timeout as timeout;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeSnippets;
+
+/// Compiles and runs the Rust snippets of the guides in `docs/` too.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../../docs/benchmarks.md")]
+    struct Benchmarks;
+    #[doc = include_str!("../../../docs/body-limit.md")]
+    struct BodyLimit;
+    #[doc = include_str!("../../../docs/breaker.md")]
+    struct Breaker;
+    #[doc = include_str!("../../../docs/cache.md")]
+    struct Cache;
+    #[doc = include_str!("../../../docs/compression.md")]
+    struct Compression;
+    #[doc = include_str!("../../../docs/metrics.md")]
+    struct Metrics;
+    #[doc = include_str!("../../../docs/ratelimit.md")]
+    struct Ratelimit;
+    #[doc = include_str!("../../../docs/reliability.md")]
+    struct Reliability;
+    #[doc = include_str!("../../../docs/server.md")]
+    struct Server;
+    #[doc = include_str!("../../../docs/timeout.md")]
+    struct Timeout;
+}
