@@ -1,16 +1,60 @@
-use serde::{Deserialize, Serialize};
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::time::Duration;
 
 /// Which outcomes the breaker looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Window {
     /// The last N calls (a ring of outcomes). In TOML: `window = { count = 20 }`.
     Count(u32),
     /// The calls of the last N whole seconds (per-second buckets that age out). In TOML:
     /// `window = { time = "10s" }`.
     Time(#[serde(with = "humantime_serde")] Duration),
+}
+
+/// Read by hand so that a wrong value says what a window looks like (the derived enum made
+/// `window = 20` say only "wanted string or table").
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(WindowVisitor)
+    }
+}
+
+struct WindowVisitor;
+
+impl<'de> Visitor<'de> for WindowVisitor {
+    type Value = Window;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a table: `{ count = 100 }` (the last 100 calls) or `{ time = \"10s\" }` (the calls \
+             of the last 10 seconds)",
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Window, A::Error> {
+        let Some(kind) = map.next_key::<String>()? else {
+            return Err(de::Error::invalid_length(0, &self));
+        };
+        let window = match kind.as_str() {
+            "count" => Window::Count(map.next_value()?),
+            "time" => {
+                let text: String = map.next_value()?;
+                let duration = humantime_serde::re::humantime::parse_duration(&text)
+                    .map_err(|error| de::Error::custom(format!("`time = \"{text}\"`: {error}")))?;
+                Window::Time(duration)
+            }
+            other => return Err(de::Error::unknown_field(other, &["count", "time"])),
+        };
+        if map.next_key::<String>()?.is_some() {
+            return Err(de::Error::custom(
+                "a window has one key: either `count` or `time`",
+            ));
+        }
+        Ok(window)
+    }
 }
 
 /// How a breaker decides. Every field has a default; see [`BreakerConfig::validate`] for the

@@ -236,7 +236,7 @@ impl RouteConfig {
     ) -> Result<RoutePolicy, ConfigError> {
         let mut policy = RoutePolicy::new();
         if let Some(limits) = &self.ratelimit {
-            let field = format!("routes.\"{template}\".ratelimit");
+            let field = route_field(template, "ratelimit");
             policy = policy.rate_limit(policies(limits, &field, client_ip)?);
         }
         if let Some(deadline) = self.timeout {
@@ -249,7 +249,7 @@ impl RouteConfig {
             policy = policy.breaker(breaker.clone());
         }
         if let Some(cache) = &self.cache {
-            policy = policy.cache(cache.rule(&format!("routes.\"{template}\".cache"))?);
+            policy = policy.cache(cache.rule(&route_field(template, "cache"))?);
         }
         Ok(policy)
     }
@@ -264,8 +264,9 @@ impl StackConfig {
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let deserializer = toml::de::Deserializer::parse(text)
             .map_err(|error| ConfigError::new("", error.message()))?;
-        let config: Self = serde_path_to_error::deserialize(deserializer)
-            .map_err(|error| ConfigError::new(error.path().to_string(), error.inner().message()))?;
+        let config: Self = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            ConfigError::new(toml_path(error.path()), explained(error.inner().message()))
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -307,13 +308,13 @@ impl StackConfig {
         for (template, route) in &self.routes {
             if !template.starts_with('/') {
                 return Err(ConfigError::new(
-                    format!("routes.\"{template}\""),
+                    route_field(template, ""),
                     "a route template starts with `/`",
                 ));
             }
             if let Some(axum_08) = axum_07_template(template) {
                 return Err(ConfigError::new(
-                    format!("routes.\"{template}\""),
+                    route_field(template, ""),
                     format!(
                         "axum 0.8 writes path parameters as `{{id}}` and wildcards as \
                          `{{*rest}}`, so this template matches no route; write `{axum_08}`"
@@ -321,14 +322,14 @@ impl StackConfig {
                 ));
             }
             if let Some(deadline) = route.timeout {
-                positive(&format!("routes.\"{template}\".timeout"), deadline)?;
+                positive(&route_field(template, "timeout"), deadline)?;
             }
             // Building the policy is how its rate limits are checked.
             let _checked = route.policy(template, &self.ratelimit.client_ip)?;
             if let Some(breaker) = &route.breaker {
                 breaker.validate().map_err(|error| {
                     ConfigError::new(
-                        format!("routes.\"{template}\".breaker.{}", error.field()),
+                        route_field(template, &format!("breaker.{}", error.field())),
                         error.message(),
                     )
                 })?;
@@ -391,8 +392,68 @@ fn axum_07_template(template: &str) -> Option<String> {
 pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
     let deserializer = toml::de::Deserializer::parse(text)
         .map_err(|error| ConfigError::new("", error.message()))?;
-    serde_path_to_error::deserialize(deserializer)
-        .map_err(|error| ConfigError::new(error.path().to_string(), error.inner().message()))
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        ConfigError::new(toml_path(error.path()), explained(error.inner().message()))
+    })
+}
+
+/// serde's message, saying what a duration looks like where humantime-serde only says "a
+/// duration".
+fn explained(message: &str) -> String {
+    if message.ends_with("expected a duration") {
+        format!("{message} such as \"250ms\", \"1.5s\" or \"2m\"")
+    } else {
+        message.to_owned()
+    }
+}
+
+/// A field's path as TOML writes it: `routes."/v1/users/{id}".breaker.window`, keys quoted only
+/// when TOML needs it, array items as `[0]`. Every configuration error names its field this way.
+fn toml_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut text = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Map { key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(&toml_key(key));
+            }
+            Segment::Enum { variant } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(&toml_key(variant));
+            }
+            Segment::Unknown => {}
+        }
+    }
+    text
+}
+
+/// `key` as TOML writes it in a dotted path: bare when it can be, else quoted.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// The path of a field of a route's policy: `routes."/api/items/{id}".cache`.
+fn route_field(template: &str, field: &str) -> String {
+    let key = toml_key(template);
+    if field.is_empty() {
+        format!("routes.{key}")
+    } else {
+        format!("routes.{key}.{field}")
+    }
 }
 
 fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {

@@ -70,8 +70,40 @@ fn unknown_fields_are_rejected_by_name() {
     assert!(message.contains("ratelimt"), "{message}");
 
     let (field, message) = error_for("[routes.\"/a\"]\ntimout = \"1s\"\n");
-    assert_eq!(field, "routes./a.timout");
+    assert_eq!(field, "routes.\"/a\".timout");
     assert!(message.contains("unknown field `timout`"), "{message}");
+}
+
+/// One quoting for every field path (serde's and validation's), and messages that say what is
+/// expected.
+#[test]
+fn errors_quote_route_keys_one_way_and_say_what_is_expected() {
+    let (field, message) = error_for("[routes.\"/v1/upstream\".breaker]\nminimum_cals = 10\n");
+    assert_eq!(field, "routes.\"/v1/upstream\".breaker.minimum_cals");
+    assert!(message.contains("`minimum_calls`"), "{message}");
+    let (field, _) = error_for("[routes.\"/v1/upstream\".breaker]\nfailure_rate_threshold = 0\n");
+    assert_eq!(
+        field,
+        "routes.\"/v1/upstream\".breaker.failure_rate_threshold"
+    );
+    let (field, _) = error_for("[routes.plain]\ntimeout = \"1s\"\n");
+    assert_eq!(field, "routes.plain", "a key TOML writes bare stays bare");
+
+    let (field, message) = error_for("[routes.\"/v1/upstream\".breaker]\nwindow = 20\n");
+    assert_eq!(field, "routes.\"/v1/upstream\".breaker.window");
+    assert!(
+        message.contains("{ count = 100 }") && message.contains("{ time = \"10s\" }"),
+        "{message}"
+    );
+    let (_, message) =
+        error_for("[routes.\"/x\".breaker]\nwindow = { count = 10, time = \"1s\" }\n");
+    assert!(message.contains("either `count` or `time`"), "{message}");
+    let (_, message) = error_for("[routes.\"/x\".breaker]\nwindow = { time = \"soon\" }\n");
+    assert!(message.contains("`time = \"soon\"`"), "{message}");
+
+    let (field, message) = error_for("[timeout]\ndefault = 5\n");
+    assert_eq!(field, "timeout.default");
+    assert!(message.contains("\"250ms\""), "{message}");
 }
 
 #[test]
@@ -91,7 +123,7 @@ fn invalid_values_name_their_field() {
             "[routes.\"/x\"]\ntimeout = \"0ms\"\n",
             "routes.\"/x\".timeout",
         ),
-        ("[routes.\"x\"]\ntimeout = \"1s\"\n", "routes.\"x\""),
+        ("[routes.\"x\"]\ntimeout = \"1s\"\n", "routes.x"),
         (
             "[routes.\"/x\".breaker]\nfailure_rate_threshold = 0\n",
             "routes.\"/x\".breaker.failure_rate_threshold",
@@ -102,7 +134,7 @@ fn invalid_values_name_their_field() {
         ),
         (
             "[routes.\"/x\".breaker]\nwindow = { hours = 1 }\n",
-            "routes./x.breaker.window",
+            "routes.\"/x\".breaker.window",
         ),
         (
             "[[ratelimit.policies]]\nname = \"p\"\nlimit = 0\nperiod = \"1s\"\nkey = \"global\"\n",
@@ -145,7 +177,7 @@ fn invalid_values_name_their_field() {
         ),
         (
             "[routes.\"/x\".cache]\ndefault_ttl = \"soon\"\n",
-            "routes./x.cache.default_ttl",
+            "routes.\"/x\".cache.default_ttl",
         ),
     ];
     for (toml, expected) in cases {
