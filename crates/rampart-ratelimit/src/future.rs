@@ -10,6 +10,7 @@ use tower_service::Service;
 
 use crate::headers::{RATELIMIT, RATELIMIT_POLICY, ceil_seconds};
 use crate::layer::RouteLimit;
+use crate::preflight::Charge;
 use crate::service::judge;
 use crate::{BackendUnavailable, Limited, Verdict};
 
@@ -55,6 +56,8 @@ pin_project! {
             headers: bool,
         },
         Passthrough { #[pin] inner: S::Future, headers: Option<Headers> },
+        // A CORS preflight, charged once its answer shows a handler made it.
+        Preflight { #[pin] inner: S::Future, charge: Option<Box<Charge>> },
         Rejected { rejection: Option<Rejection> },
     }
 }
@@ -66,6 +69,12 @@ where
     pub(crate) const fn passthrough(inner: S::Future, headers: Option<Headers>) -> Self {
         Self {
             kind: Kind::Passthrough { inner, headers },
+        }
+    }
+
+    pub(crate) const fn preflight(inner: S::Future, charge: Option<Box<Charge>>) -> Self {
+        Self {
+            kind: Kind::Preflight { inner, charge },
         }
     }
 
@@ -151,6 +160,13 @@ where
                     let mut response = ready!(inner.poll(cx))?.map(ResponseBody::new);
                     insert_headers(&mut response, headers.take());
                     return Poll::Ready(Ok(response));
+                }
+                KindProj::Preflight { inner, charge } => {
+                    let response = ready!(inner.poll(cx))?;
+                    if let Some(charge) = charge.take() {
+                        charge.settle(&response);
+                    }
+                    return Poll::Ready(Ok(response.map(ResponseBody::new)));
                 }
                 KindProj::Rejected { rejection } => {
                     return Poll::Ready(Ok(rejection_response(rejection.take())));

@@ -116,6 +116,7 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
 pub struct RateLimitLayer {
     pub(crate) routes: Arc<RouteTable<Option<Arc<RouteLimit>>>>,
     pub(crate) headers: bool,
+    pub(crate) limit_preflights: bool,
 }
 
 impl RateLimitLayer {
@@ -192,6 +193,7 @@ impl RateLimitLayer {
         Ok(Self {
             routes: Arc::new(routes),
             headers: true,
+            limit_preflights: false,
         })
     }
 
@@ -199,6 +201,16 @@ impl RateLimitLayer {
     #[must_use]
     pub const fn headers(mut self, enabled: bool) -> Self {
         self.headers = enabled;
+        self
+    }
+
+    /// Counts CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`)
+    /// against the route's quota (default false). A browser sends one before a cross-origin
+    /// call it then makes for real: counting both halves a client's quota, and a refused
+    /// preflight fails the real call with a CORS error instead of a 429 the page can read.
+    #[must_use]
+    pub const fn limit_preflights(mut self, enabled: bool) -> Self {
+        self.limit_preflights = enabled;
         self
     }
 }

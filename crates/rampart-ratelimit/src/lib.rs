@@ -47,6 +47,7 @@ mod key;
 mod layer;
 mod limiter;
 mod policy;
+mod preflight;
 mod quota;
 mod redis_backend;
 mod service;

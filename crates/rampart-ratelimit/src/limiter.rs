@@ -294,6 +294,18 @@ impl RateLimiter {
         Ok(self.allowance(closest))
     }
 
+    /// Whether [`RateLimiter::check`] would admit a request with `keys` now, without
+    /// consuming anything (this instance's state only).
+    pub(crate) fn would_admit(&self, keys: &[Key], now: Instant) -> bool {
+        let now = self.nanos(now);
+        self.inner.policies.iter().zip(keys).all(|(policy, key)| {
+            matches!(
+                decide(policy.store.peek(key), now, policy.interval, policy.burst),
+                Decision::Allow { .. }
+            )
+        })
+    }
+
     /// The admission, described by the policy closest to refusing (`(index, remaining, reset)`).
     fn allowance(&self, closest: Option<(usize, u64, u64)>) -> Allowance {
         let (index, remaining, reset) = closest.unwrap_or((0, 0, 0));

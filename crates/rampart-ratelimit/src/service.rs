@@ -12,6 +12,7 @@ use crate::future::{Rejection, ResponseFuture};
 use crate::headers::ratelimit_header;
 use crate::layer::RouteLimit;
 use crate::policy::Keyed;
+use crate::preflight::{Charge, is_preflight};
 use crate::{Key, RateLimitLayer, Verdict};
 
 /// Rate limits the inner service. Made by [`RateLimitLayer`].
@@ -46,6 +47,12 @@ where
         let Some(limit) = self.layer.routes.get(&request).clone() else {
             return ResponseFuture::passthrough(self.inner.call(request), None);
         };
+        if !self.layer.limit_preflights && is_preflight(&request) {
+            match Charge::of(Arc::clone(&limit), &request) {
+                Some(charge) if charge.is_spent() => {}
+                charge => return ResponseFuture::preflight(self.inner.call(request), charge),
+            }
+        }
         // Routes rarely have more than two policies: their keys stay off the heap.
         let mut keys: SmallVec<[Key; 2]> = SmallVec::new();
         for (policy, counters) in limit.policies.iter().zip(limit.counters.iter()) {

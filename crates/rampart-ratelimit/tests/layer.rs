@@ -341,3 +341,74 @@ async fn a_missing_header_key_names_the_header() {
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("`x-api-key` header"), "{detail}");
 }
+
+fn preflight(path: &str) -> Request<Body> {
+    let mut request = Request::options(path)
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    let peer: SocketAddr = "192.0.2.9:1000".parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
+/// CORS preflights answered by a CORS layer cost the client nothing (a browser sends one before
+/// each cross-origin call); a request shaped like a preflight that a handler answers is charged,
+/// so the shape is no way around the quota. `limit_preflights(true)` counts them all.
+#[tokio::test(start_paused = true)]
+async fn preflights_a_cors_layer_answers_are_free_and_others_are_charged() {
+    let limited = |limit_preflights: bool| {
+        RateLimitLayer::new(vec![per_ip(Quota::per_minute(2), ClientIp::default())])
+            .unwrap()
+            .limit_preflights(limit_preflights)
+    };
+    let with_cors = Router::new()
+        .route("/api", get(|| async { "ok" }).post(|| async { "posted" }))
+        .layer(tower_http::cors::CorsLayer::permissive())
+        .layer(limited(false));
+    for _ in 0..10 {
+        let response = with_cors.clone().oneshot(preflight("/api")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response
+                .headers()
+                .contains_key("access-control-allow-origin")
+        );
+    }
+    for _ in 0..2 {
+        let (status, _, _) = send(&with_cors, "/api", "192.0.2.9:1000", &[]).await;
+        assert_eq!(status, StatusCode::OK, "the preflights cost nothing");
+    }
+
+    let handled = Router::new()
+        .route("/api", axum::routing::any(|| async { "work done" }))
+        .layer(limited(false));
+    for _ in 0..2 {
+        let response = handled.clone().oneshot(preflight("/api")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (status, _, _) = send(&handled, "/api", "192.0.2.9:1000", &[]).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "preflights a handler answered were charged"
+    );
+    let response = handled.clone().oneshot(preflight("/api")).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a spent quota refuses the preflight shape too"
+    );
+
+    let counted = Router::new()
+        .route("/api", get(|| async { "ok" }))
+        .layer(tower_http::cors::CorsLayer::permissive())
+        .layer(limited(true));
+    for _ in 0..2 {
+        let response = counted.clone().oneshot(preflight("/api")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = counted.clone().oneshot(preflight("/api")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}

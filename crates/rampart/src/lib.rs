@@ -45,6 +45,7 @@
 
 mod cache_config;
 pub mod config;
+pub mod fallback;
 mod policy;
 mod ratelimit_config;
 mod stack;

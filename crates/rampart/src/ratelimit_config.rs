@@ -12,6 +12,7 @@ use crate::ConfigError;
 /// ```toml
 /// [ratelimit]
 /// headers = true
+/// limit_preflights = false
 /// client_ip = { trusted_proxies = ["10.0.0.0/8"], header = "x-forwarded-for", ipv6_prefix = 64 }
 ///
 /// [[ratelimit.policies]]
@@ -26,6 +27,8 @@ use crate::ConfigError;
 pub struct RateLimitConfig {
     /// Send `RateLimit-Policy` and `RateLimit` on responses of limited routes. Default: true.
     pub headers: bool,
+    /// Count CORS preflights against the route's quota. Default: false (they pass free).
+    pub limit_preflights: bool,
     /// How client addresses are found behind proxies (for `key = "client_ip"`).
     pub client_ip: ClientIp,
     /// Policies for every route that does not list its own; empty: no limit.
@@ -120,6 +123,7 @@ impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
             headers: true,
+            limit_preflights: false,
             client_ip: ClientIp::default(),
             policies: Vec::new(),
             redis: None,

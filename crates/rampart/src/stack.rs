@@ -139,7 +139,8 @@ impl Stack {
                 "ratelimit.policies",
                 client_ip,
             )?)
-            .rate_limit_headers(config.ratelimit.headers);
+            .rate_limit_headers(config.ratelimit.headers)
+            .rate_limit_preflights(config.ratelimit.limit_preflights);
         if let Some(redis) = &config.ratelimit.redis {
             builder = builder.rate_limit_redis(redis.backend()?);
         }
@@ -211,6 +212,7 @@ pub struct StackBuilder {
     compression: CompressionLayer,
     rate_limit: Vec<Policy>,
     rate_limit_headers: bool,
+    rate_limit_preflights: bool,
     rate_limit_redis: Option<RedisBackend>,
     cache: CacheLayerBuilder,
     routes: BTreeMap<String, RoutePolicy>,
@@ -227,6 +229,7 @@ impl Default for StackBuilder {
             compression: CompressionLayer::new(),
             rate_limit: Vec::new(),
             rate_limit_headers: true,
+            rate_limit_preflights: false,
             rate_limit_redis: None,
             cache: CacheLayer::builder(),
             routes: BTreeMap::new(),
@@ -271,6 +274,12 @@ impl StackBuilder {
     /// Sends the `RateLimit-Policy` and `RateLimit` fields on limited routes (default true).
     pub const fn rate_limit_headers(mut self, enabled: bool) -> Self {
         self.rate_limit_headers = enabled;
+        self
+    }
+
+    /// Counts CORS preflights against the rate-limit quotas (default false: they pass free).
+    pub const fn rate_limit_preflights(mut self, enabled: bool) -> Self {
+        self.rate_limit_preflights = enabled;
         self
     }
 
@@ -358,7 +367,8 @@ impl StackBuilder {
             None => RateLimitLayer::from_table_with_recorder(limits, &recorder),
         }
         .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
-        .headers(self.rate_limit_headers);
+        .headers(self.rate_limit_headers)
+        .limit_preflights(self.rate_limit_preflights);
         let cache = self
             .routes
             .iter()

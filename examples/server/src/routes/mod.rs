@@ -6,8 +6,6 @@ mod health;
 
 use axum::Router;
 use axum::routing::{get, post};
-use http::StatusCode;
-use rampart::core::Problem;
 
 use crate::state::AppState;
 
@@ -46,17 +44,8 @@ fn operations(state: &AppState) -> Router<AppState> {
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .fallback(not_found)
+        .fallback(rampart::fallback::not_found)
         // Applies to the routes above; axum still adds the `Allow` header.
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(rampart::fallback::method_not_allowed)
         .with_state(state)
-}
-
-async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "not_found").with_detail("no route matches this path")
-}
-
-async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
-        .with_detail("this route does not answer that method; see the Allow header")
 }
