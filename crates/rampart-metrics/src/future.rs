@@ -50,10 +50,14 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = ready!(this.inner.poll(cx))?;
-        let completion = this.in_flight.take().map(|in_flight| Completion {
-            in_flight,
-            status: response.status().as_u16(),
-            response_bytes: 0,
+        let status = response.status().as_u16();
+        let completion = this.in_flight.take().map(|in_flight| {
+            in_flight.handles.check_routed(status);
+            Completion {
+                in_flight,
+                status,
+                response_bytes: 0,
+            }
         });
         Poll::Ready(Ok(response.map(|body| MetricsBody::new(body, completion))))
     }

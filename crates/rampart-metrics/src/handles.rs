@@ -7,7 +7,8 @@
 use hashbrown::{Equivalent, HashMap};
 use http::Method;
 use metrics::{Gauge, Histogram, Unit};
-use rampart_core::MetricsRecorder;
+use rampart_core::{MetricsRecorder, UNMATCHED_ROUTE};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use rampart_core::names;
@@ -148,6 +149,9 @@ pub(crate) struct RouteHandles {
     common: [OnceLock<(u16, StatusHandles)>; COMMON_STATUSES],
     /// Any further statuses.
     rare: RwLock<Vec<(u16, StatusHandles)>>,
+    /// For the unmatched route: whether a successful answer without a route was reported.
+    /// `None` for every other route.
+    unrouted: Option<AtomicBool>,
 }
 
 const COMMON_STATUSES: usize = 6;
@@ -175,7 +179,31 @@ impl RouteHandles {
             active,
             common: Default::default(),
             rare: RwLock::new(Vec::new()),
+            unrouted: (route == UNMATCHED_ROUTE).then(|| AtomicBool::new(false)),
         }
+    }
+
+    /// Warns once when a request that matched no route is answered with anything but 404 or
+    /// 405: the layer sees requests before routing (it wraps the router from outside), or the
+    /// answer came from a nested service or a fallback. Either way per-route settings do not
+    /// apply to it and its metrics say `unmatched`, which a user would otherwise never notice.
+    pub(crate) fn check_routed(&self, status: u16) {
+        let Some(warned) = &self.unrouted else {
+            return;
+        };
+        if matches!(status, 404 | 405) || warned.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!(
+            method = self.method,
+            status,
+            "a request that matched no route was answered {status}: the rampart layers see \
+             requests without their route template, so per-route policies do not apply to them \
+             and their metrics say `http_route=\"unmatched\"`. If the stack wraps the whole \
+             router (ServiceBuilder, or a layer around the Router as a service), apply it with \
+             `Stack::apply(router)` or `Router::layer` instead. Nested services \
+             (`nest_service`) and fallbacks have no route template either"
+        );
     }
 
     /// Records one finished request.

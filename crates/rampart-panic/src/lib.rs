@@ -8,6 +8,13 @@
 //! A panic while the response *body* streams is not caught: the headers are already sent by
 //! then, and the connection is closed, as hyper does for any body error.
 //!
+//! # Used on its own
+//!
+//! Outside the rampart `Stack`, the counter goes to the global `metrics` recorder (nothing keeps
+//! it unless one is installed) unless the layer is given `.with_recorder(..)`. Add it with
+//! `Router::layer` after the routes: routes added afterwards are not covered, and around the
+//! whole router (from outside) requests carry no route template.
+//!
 //! # Why not tower-http's `CatchPanicLayer`
 //!
 //! It boxes every response body (`UnsyncBoxBody`) to make room for its own answer: one

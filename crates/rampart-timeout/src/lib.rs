@@ -21,6 +21,13 @@
 //! `client_body_timeout` and Envoy's stream idle timeout, with Envoy's rule that the route
 //! timeout does not count the time the downstream takes to send the request.
 //!
+//! # Used on its own
+//!
+//! Outside the rampart `Stack`, the counter goes to the global `metrics` recorder (nothing keeps
+//! it unless one is installed) unless the layer is given `.with_recorder(..)`. Add it with
+//! `Router::layer` after the routes: routes added afterwards are not covered, and around the
+//! whole router (from outside) requests carry no route template.
+//!
 //! # Why not tower-http's `TimeoutLayer`
 //!
 //! It answers with an empty body (`408`, or a status of your choosing), has one duration for
