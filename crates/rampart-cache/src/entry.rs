@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::CacheRule;
 use crate::body::CacheBody;
 use crate::directives::{self, RequestDirectives, StaleWindows};
+use crate::normalise;
 use crate::status::CacheStatus;
 
 /// How long an entry with a validator is kept past its stale windows, so that a later request
@@ -176,9 +177,10 @@ pub(crate) fn admit(
         }
         _ => &headers,
     };
+    let view_headers = normalise::for_policy(view_headers);
     let view = PolicyView {
         status: response.status,
-        headers: view_headers,
+        headers: &view_headers,
     };
     let policy = CachePolicy::new_options(
         &policy_request(&request.method),
@@ -311,9 +313,10 @@ impl Stored {
         not_modified: &response::Parts,
         now: SystemTime,
     ) -> Option<Self> {
+        let headers = owned_copy(&not_modified.headers);
         let not_modified = PolicyView {
             status: not_modified.status,
-            headers: &owned_copy(&not_modified.headers),
+            headers: &normalise::for_policy(&headers),
         };
         match self
             .policy

@@ -68,6 +68,7 @@ mod future;
 mod handle;
 mod key;
 mod layer;
+mod normalise;
 mod purge;
 mod redis_tier;
 mod rule;

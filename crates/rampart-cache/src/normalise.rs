@@ -1,0 +1,200 @@
+//! The response fields http-cache-semantics reads, rewritten into the one form it parses as the
+//! standard means them, for the policy's eyes only (clients get the origin's fields as sent).
+//!
+//! Found by the RFC 9111 test suite (cache-tests.fyi):
+//! - `Cache-Control` directive names are case-insensitive (RFC 9111 5.2): `No-CaChE` was
+//!   ignored and the stored response reused.
+//! - `Age` (RFC 9111 5.1): a list uses its first member, a parameter is dropped, anything but a
+//!   non-negative integer is ignored, and a value past 2^31 is 2^31 (stale, whatever the
+//!   freshness).
+//! - `Expires` (RFC 9111 5.3, RFC 9110 5.6.7): the two obsolete date forms are valid; anything
+//!   else that is not an IMF-fixdate (`0`, extra spaces) means already expired.
+
+use http::header::{AGE, CACHE_CONTROL, EXPIRES};
+use http::{HeaderMap, HeaderValue};
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+/// The largest age a cache must handle, and what a larger one becomes (RFC 9111 1.2.2).
+const MAX_AGE: u64 = 1 << 31;
+
+/// `headers` as the policy should read them; borrowed when they already read right.
+pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
+    let cache_control = lower_case_cache_control(headers);
+    let age = age_change(headers);
+    let expires = expires_change(headers);
+    if cache_control.is_none() && age.is_none() && expires.is_none() {
+        return Cow::Borrowed(headers);
+    }
+    let mut view = headers.clone();
+    if let Some(values) = cache_control {
+        view.remove(CACHE_CONTROL);
+        for value in values {
+            view.append(CACHE_CONTROL, value);
+        }
+    }
+    match age {
+        Some(Some(age)) => {
+            view.insert(AGE, age);
+        }
+        Some(None) => {
+            view.remove(AGE);
+        }
+        None => {}
+    }
+    if let Some(expires) = expires {
+        view.insert(EXPIRES, expires);
+    }
+    Cow::Owned(view)
+}
+
+/// The `Cache-Control` values in lower case, or `None` when they already are.
+fn lower_case_cache_control(headers: &HeaderMap) -> Option<Vec<HeaderValue>> {
+    let values = headers.get_all(CACHE_CONTROL);
+    if values
+        .iter()
+        .all(|value| !value.as_bytes().iter().any(u8::is_ascii_uppercase))
+    {
+        return None;
+    }
+    values
+        .iter()
+        .map(|value| HeaderValue::from_bytes(&value.as_bytes().to_ascii_lowercase()).ok())
+        .collect()
+}
+
+/// `None` when `Age` reads right as it is (absent, or one plain number); else the value the
+/// policy should see, `Some(None)` to ignore the field.
+fn age_change(headers: &HeaderMap) -> Option<Option<HeaderValue>> {
+    let mut values = headers.get_all(AGE).iter();
+    let first = values.next()?;
+    let wanted = age(first);
+    let fine = values.next().is_none() && wanted.as_ref() == Some(first);
+    (!fine).then_some(wanted)
+}
+
+/// The `Age` the policy should see: the first member, without parameters, at most 2^31;
+/// `None` to ignore the field.
+fn age(value: &HeaderValue) -> Option<HeaderValue> {
+    let text = value.to_str().ok()?;
+    let first = text.split(',').next()?;
+    let number = first.split(';').next()?.trim();
+    if number.is_empty() || !number.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = number.parse::<u64>().unwrap_or(MAX_AGE).min(MAX_AGE);
+    Some(HeaderValue::from(seconds))
+}
+
+/// `None` when `Expires` reads right as it is (absent, or one IMF-fixdate); else the
+/// IMF-fixdate the policy should see, the epoch for an invalid date.
+fn expires_change(headers: &HeaderMap) -> Option<HeaderValue> {
+    let mut values = headers.get_all(EXPIRES).iter();
+    let first = values.next()?;
+    let at = if values.next().is_some() {
+        None
+    } else {
+        first.to_str().ok().and_then(http_date)
+    };
+    let wanted = HeaderValue::from_str(&httpdate::fmt_http_date(
+        at.unwrap_or(SystemTime::UNIX_EPOCH),
+    ))
+    .ok()?;
+    (wanted != *first).then_some(wanted)
+}
+
+/// A date in one of the three forms of RFC 9110 5.6.7, and nothing looser: the only run of two
+/// spaces allowed is asctime's before a one-digit day (`Sun Nov  6 08:49:37 1994`).
+fn http_date(text: &str) -> Option<SystemTime> {
+    let mut doubles = text.match_indices("  ").map(|(at, _)| at);
+    let spaced_right = match (doubles.next(), doubles.next()) {
+        (None, _) => true,
+        (Some(7), None) => text.len() == 24,
+        _ => false,
+    };
+    spaced_right.then(|| httpdate::parse_http_date(text).ok())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(fields: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in fields {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        for_policy(&headers).into_owned()
+    }
+
+    fn ages(fields: &[(&'static str, &'static str)]) -> Option<String> {
+        view(fields)
+            .get(AGE)
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    }
+
+    #[test]
+    fn age_reads_as_rfc_9111_says() {
+        assert_eq!(ages(&[("age", "7200, 0")]).as_deref(), Some("7200"));
+        assert_eq!(ages(&[("age", "0, 7200")]).as_deref(), Some("0"));
+        assert_eq!(
+            ages(&[("age", "7200"), ("age", "0")]).as_deref(),
+            Some("7200")
+        );
+        assert_eq!(ages(&[("age", "7200;foo=bar")]).as_deref(), Some("7200"));
+        assert_eq!(
+            ages(&[("age", "2147483649")]).as_deref(),
+            Some("2147483648")
+        );
+        assert_eq!(
+            ages(&[("age", "99999999999999999999999")]).as_deref(),
+            Some("2147483648")
+        );
+        for ignored in ["abc", "-7200", "7200.0", ""] {
+            assert_eq!(ages(&[("age", ignored)]), None, "{ignored}");
+        }
+    }
+
+    #[test]
+    fn directive_names_are_lower_cased() {
+        let headers = view(&[("cache-control", "No-CaChE, MaX-AgE=60")]);
+        assert_eq!(headers[CACHE_CONTROL], "no-cache, max-age=60");
+    }
+
+    #[test]
+    fn expires_accepts_the_three_date_forms_and_nothing_else() {
+        let imf = "Sun, 06 Nov 1994 08:49:37 GMT";
+        for valid in [
+            imf,
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(view(&[("expires", valid)])[EXPIRES], imf, "{valid}");
+        }
+        for invalid in [
+            "0",
+            "Thu, 18  Aug  2050 02:01:18 GMT",
+            "Thu 18 Aug 2050 02:01:18 GMT",
+            "Thu, 18 Aug 2050 2:01:18 GMT",
+            "soon",
+        ] {
+            assert_eq!(
+                view(&[("expires", invalid)])[EXPIRES],
+                "Thu, 01 Jan 1970 00:00:00 GMT",
+                "{invalid}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_that_read_right_are_not_copied() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
+        headers.insert(AGE, HeaderValue::from_static("5"));
+        headers.insert(
+            EXPIRES,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert!(matches!(for_policy(&headers), Cow::Borrowed(_)));
+    }
+}
