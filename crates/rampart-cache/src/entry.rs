@@ -261,7 +261,15 @@ impl Stored {
             policy,
             mut headers,
         } = admitted;
-        for name in &NOT_STORED {
+        // Fields the origin named in `Connection` are for this hop only (RFC 9110 7.6.1).
+        let listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|list| list.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in listed.iter().chain(&NOT_STORED) {
             headers.remove(name);
         }
         let tags = headers
@@ -313,7 +321,16 @@ impl Stored {
         not_modified: &response::Parts,
         now: SystemTime,
     ) -> Option<Self> {
-        let headers = owned_copy(&not_modified.headers);
+        let mut headers = owned_copy(&not_modified.headers);
+        if !headers.contains_key(header::ETAG) && !headers.contains_key(header::LAST_MODIFIED) {
+            // A 304 without validators answers the conditional request the cache made about
+            // this entry, and so selects it (RFC 9111 4.3.3); the policy would not match it.
+            for name in [header::ETAG, header::LAST_MODIFIED] {
+                if let Some(value) = self.headers.get(&name) {
+                    headers.insert(name, value.clone());
+                }
+            }
+        }
         let not_modified = PolicyView {
             status: not_modified.status,
             headers: &normalise::for_policy(&headers),
@@ -596,6 +613,23 @@ mod tests {
         let value = &entry.headers[header::CACHE_CONTROL];
         assert_eq!(value, "public, max-age=60");
         assert!(!within.contains(&value.as_bytes().as_ptr()));
+    }
+
+    #[test]
+    fn fields_named_in_connection_are_not_stored() {
+        let entry = stored(
+            &request(&[]),
+            &response(&[
+                ("connection", "x-hop, X-Other"),
+                ("x-hop", "1"),
+                ("x-other", "2"),
+                ("x-kept", "3"),
+            ]),
+        );
+        assert!(!entry.headers.contains_key("x-hop"));
+        assert!(!entry.headers.contains_key("x-other"));
+        assert!(!entry.headers.contains_key("connection"));
+        assert_eq!(entry.headers["x-kept"], "3");
     }
 
     #[test]

@@ -163,10 +163,14 @@ async fn lead<S, ReqBody, ResBody>(
     guard: Option<FlightGuard>,
 ) -> Result<Response<CacheBody<ResBody>>, S::Error>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Send,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send,
+    ReqBody: Default,
     ResBody: Body<Data = Bytes> + Send,
 {
     let shared = &ctx.shared;
+    // With a stale entry the origin is asked a conditional question, and may have to be asked
+    // again for the whole response.
+    let again = stale.as_ref().map(|_| inner.clone());
     let land = |landing| {
         if let Some(guard) = &guard {
             guard.land(landing);
@@ -230,7 +234,7 @@ where
             return Ok(serve_stale(shared, entry, &client, status, timed_out));
         }
     };
-    let (parts, body) = response.into_parts();
+    let (mut parts, mut body) = response.into_parts();
     status.forward_status = Some(parts.status.as_u16());
 
     if let Some(entry) = &stale {
@@ -246,6 +250,15 @@ where
                 land(Landing::Stored);
                 shared.telemetry.revalidated.increment(1);
                 return Ok(answer_client(&refreshed, &client, now, status));
+            }
+            // A 304 about another version than the one stored selects nothing, and the client,
+            // who asked for nothing conditional, must not see it: ask for the whole response.
+            if let Some(again) = again {
+                upstream.headers.remove(IF_NONE_MATCH);
+                upstream.headers.remove(IF_MODIFIED_SINCE);
+                let request = Request::from_parts(upstream.clone(), ReqBody::default());
+                (parts, body) = call(again, request).await?.into_parts();
+                status.forward_status = Some(parts.status.as_u16());
             }
         }
         if parts.status.is_server_error() {
