@@ -147,37 +147,36 @@ pub(crate) fn admit(
     rule: &CacheRule,
     now: SystemTime,
 ) -> Result<Admitted, NotStored> {
-    let headers = &response.headers;
-    if headers.contains_key(header::SET_COOKIE) {
+    if response.headers.contains_key(header::SET_COOKIE) {
         return Err(NotStored::SetCookie);
     }
     if directives::has_directive(&request.headers, "no-store") {
         return Err(NotStored::Policy);
     }
-    if request.headers.contains_key(header::AUTHORIZATION)
-        && !directives::has_directive(headers, "public")
-        && !directives::has_directive(headers, "s-maxage")
-    {
-        return Err(NotStored::Authorization);
-    }
-    let Some(vary) = vary_names(headers) else {
+    let Some(vary) = vary_names(&response.headers) else {
         return Err(NotStored::VaryStar);
     };
     if vary.iter().any(|name| CREDENTIALS.contains(name)) {
         return Err(NotStored::VaryOnCredentials);
     }
-    let headers = owned_copy(headers);
-    let with_default;
-    let view_headers = match rule.default_ttl {
-        Some(ttl) if !directives::has_freshness(&headers) => {
-            let mut copy = headers.clone();
-            copy.insert(header::CACHE_CONTROL, s_maxage(ttl));
-            with_default = copy;
-            &with_default
+    let headers = owned_copy(&response.headers);
+    // What this cache obeys: a targeted field instead of `Cache-Control`, read as the standard
+    // says (see `normalise`).
+    let mut view_headers = normalise::for_policy(&headers);
+    if request.headers.contains_key(header::AUTHORIZATION)
+        && !directives::has_directive(&view_headers, "public")
+        && !directives::has_directive(&view_headers, "s-maxage")
+    {
+        return Err(NotStored::Authorization);
+    }
+    if let Some(ttl) = rule.default_ttl {
+        if !directives::has_freshness(&view_headers) {
+            view_headers
+                .to_mut()
+                .insert(header::CACHE_CONTROL, s_maxage(ttl));
         }
-        _ => &headers,
-    };
-    let view_headers = normalise::for_policy(view_headers);
+    }
+    let windows = StaleWindows::of(&view_headers);
     let view = PolicyView {
         status: response.status,
         headers: &view_headers,
@@ -193,10 +192,7 @@ pub(crate) fn admit(
     }
     let has_validator =
         headers.contains_key(header::ETAG) || headers.contains_key(header::LAST_MODIFIED);
-    if policy.time_to_live(now).is_zero()
-        && !has_validator
-        && StaleWindows::of(&headers).longest().is_zero()
-    {
+    if policy.time_to_live(now).is_zero() && !has_validator && windows.longest().is_zero() {
         return Err(NotStored::Useless);
     }
     Ok(Admitted { policy, headers })
@@ -289,7 +285,7 @@ impl Stored {
     ) -> Self {
         let fresh_for = policy.time_to_live(now);
         let age_at_store = policy.age(now);
-        let windows = StaleWindows::of(&headers);
+        let windows = StaleWindows::of(&normalise::for_policy(&headers));
         let vary = vary_names(&headers).unwrap_or_else(|| Arc::from([]));
         let has_validator =
             headers.contains_key(header::ETAG) || headers.contains_key(header::LAST_MODIFIED);

@@ -87,6 +87,8 @@ pub use handle::{CacheHandle, CacheUsage};
 #[doc(inline)]
 pub use layer::{CacheLayer, CacheLayerBuilder};
 #[doc(inline)]
+pub use normalise::{CDN_CACHE_CONTROL, RAMPART_CACHE_CONTROL};
+#[doc(inline)]
 pub use purge::{Purge, PurgeJob, PurgeReport};
 #[doc(inline)]
 pub use redis_tier::{RedisTier, SharedTierError};

@@ -9,17 +9,32 @@
 //!   freshness).
 //! - `Expires` (RFC 9111 5.3, RFC 9110 5.6.7): the two obsolete date forms are valid; anything
 //!   else that is not an IMF-fixdate (`0`, extra spaces) means already expired.
+//! - Targeted fields (RFC 9213): the first non-empty of `Rampart-Cache-Control` and
+//!   `CDN-Cache-Control` replaces `Cache-Control` and `Expires` for this cache, so an origin can
+//!   tell rampart (or every CDN-class cache) something else than browsers.
 
 use http::header::{AGE, CACHE_CONTROL, EXPIRES};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use std::borrow::Cow;
 use std::time::SystemTime;
+
+/// rampart's own targeted cache-control field (RFC 9213 3): for this cache alone.
+pub const RAMPART_CACHE_CONTROL: HeaderName = HeaderName::from_static("rampart-cache-control");
+
+/// The targeted field every CDN-class cache obeys (RFC 9213 3.1).
+pub const CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
 
 /// The largest age a cache must handle, and what a larger one becomes (RFC 9111 1.2.2).
 const MAX_AGE: u64 = 1 << 31;
 
 /// `headers` as the policy should read them; borrowed when they already read right.
 pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
+    if let Some(targeted) = targeted(headers) {
+        let mut view = headers.clone();
+        view.remove(EXPIRES);
+        view.insert(CACHE_CONTROL, targeted.clone());
+        return Cow::Owned(for_policy(&view).into_owned());
+    }
     let cache_control = lower_case_cache_control(headers);
     let age = age_change(headers);
     let expires = expires_change(headers);
@@ -46,6 +61,17 @@ pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
         view.insert(EXPIRES, expires);
     }
     Cow::Owned(view)
+}
+
+/// The first targeted field with a value, most specific first (RFC 9213 2.2).
+fn targeted(headers: &HeaderMap) -> Option<&HeaderValue> {
+    [RAMPART_CACHE_CONTROL, CDN_CACHE_CONTROL]
+        .iter()
+        .find_map(|name| {
+            headers
+                .get(name)
+                .filter(|value| !value.as_bytes().trim_ascii().is_empty())
+        })
 }
 
 /// The `Cache-Control` values in lower case, or `None` when they already are.
@@ -184,6 +210,31 @@ mod tests {
                 "{invalid}"
             );
         }
+    }
+
+    #[test]
+    fn a_targeted_field_replaces_cache_control_and_expires() {
+        let headers = view(&[
+            ("cache-control", "no-store"),
+            ("expires", "0"),
+            ("cdn-cache-control", "Max-Age=60"),
+        ]);
+        assert_eq!(headers[CACHE_CONTROL], "max-age=60");
+        assert!(!headers.contains_key(EXPIRES));
+        let ours = view(&[
+            ("cache-control", "max-age=5"),
+            ("cdn-cache-control", "max-age=60"),
+            ("rampart-cache-control", "no-cache"),
+        ]);
+        assert_eq!(
+            ours[CACHE_CONTROL], "no-cache",
+            "the most specific field wins"
+        );
+        let empty = view(&[("cache-control", "max-age=5"), ("cdn-cache-control", " ")]);
+        assert_eq!(
+            empty[CACHE_CONTROL], "max-age=5",
+            "an empty field is no field"
+        );
     }
 
     #[test]

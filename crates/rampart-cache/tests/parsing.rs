@@ -83,3 +83,52 @@ async fn expires_takes_the_three_date_forms_and_nothing_looser() {
     assert!(!reused(vec![("expires", spaced)]).await, "multiple spaces");
     assert!(!reused(owned(&[("expires", "0")])).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn targeted_fields_steer_this_cache_apart_from_browsers() {
+    // RFC 9213: the targeted field wins over Cache-Control and Expires, both ways.
+    assert!(
+        !reused(owned(&[
+            ("cache-control", "max-age=3600"),
+            ("cdn-cache-control", "no-cache")
+        ]))
+        .await
+    );
+    assert!(
+        !reused(owned(&[
+            ("cache-control", "max-age=3600"),
+            ("cdn-cache-control", "private")
+        ]))
+        .await
+    );
+    assert!(
+        reused(owned(&[
+            ("cache-control", "no-store"),
+            ("cdn-cache-control", "max-age=3600")
+        ]))
+        .await
+    );
+    assert!(
+        reused(owned(&[
+            ("expires", "0"),
+            ("cdn-cache-control", "max-age=3600")
+        ]))
+        .await
+    );
+    // rampart's own field is more specific than the CDN one.
+    assert!(
+        reused(owned(&[
+            ("cache-control", "no-store"),
+            ("cdn-cache-control", "no-store"),
+            ("rampart-cache-control", "max-age=3600"),
+        ]))
+        .await
+    );
+    assert!(
+        !reused(owned(&[
+            ("cdn-cache-control", "max-age=3600"),
+            ("rampart-cache-control", "no-store")
+        ]))
+        .await
+    );
+}
