@@ -15,6 +15,7 @@ use tower_service::Service;
 
 use crate::Server;
 use crate::activity::{Activity, CountedBody};
+use crate::slotted::SlottedStream;
 use crate::waiting::Place;
 
 /// Serves one connection while it holds `slot`; `place` marks it as waiting for its first
@@ -22,8 +23,8 @@ use crate::waiting::Place;
 pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    // Held until the connection ends: the cap counts it.
-    _slot: OwnedSemaphorePermit,
+    // Held by the socket until it closes, upgraded or not: the cap counts it.
+    slot: OwnedSemaphorePermit,
     place: Place,
     app: Router,
     settings: Arc<Server>,
@@ -58,7 +59,7 @@ pub(crate) async fn serve_connection(
         }
     });
     let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+        .serve_connection_with_upgrades(TokioIo::new(SlottedStream::new(stream, slot)), service)
         .into_owned();
     let connection = watcher.watch(connection);
     tokio::pin!(connection);

@@ -77,6 +77,7 @@ mod accept;
 mod activity;
 mod connection;
 mod limits;
+mod slotted;
 mod waiting;
 
 use std::time::Duration;

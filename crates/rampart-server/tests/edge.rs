@@ -206,3 +206,94 @@ async fn requests_carry_the_client_address_over_http1_and_http2() {
     assert_eq!(http2.text().await.unwrap(), "127.0.0.1");
     let _ = server.stop.send(());
 }
+
+/// Answers `101` and echoes on the upgraded socket until the client closes it, as a WebSocket
+/// handler does.
+fn upgrading_app() -> Router {
+    Router::new().route(
+        "/echo",
+        get(|mut request: axum::extract::Request| async move {
+            let upgrade = hyper::upgrade::on(&mut request);
+            tokio::spawn(async move {
+                let Ok(upgraded) = upgrade.await else { return };
+                let mut socket = hyper_util::rt::TokioIo::new(upgraded);
+                let mut buffer = [0u8; 64];
+                while let Ok(read) = socket.read(&mut buffer).await {
+                    if read == 0 || socket.write_all(&buffer[..read]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            http::Response::builder()
+                .status(http::StatusCode::SWITCHING_PROTOCOLS)
+                .header("connection", "upgrade")
+                .header("upgrade", "echo")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        }),
+    )
+}
+
+/// Sends an upgrade request; the connection once the server has switched protocols, or `None`
+/// when no answer came within `within`.
+async fn upgrade(addr: SocketAddr, within: Duration) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = "GET /echo HTTP/1.1\r\nhost: test\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 256];
+    let read = tokio::time::timeout(within, async {
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+        true
+    })
+    .await;
+    if !matches!(read, Ok(true)) {
+        return None;
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    Some(stream)
+}
+
+/// An upgraded socket (a WebSocket) outlives the HTTP connection that served its handshake; it
+/// keeps its place under the connection cap until it closes (the slot used to go with the HTTP
+/// connection, so a client could open upgraded sockets without limit).
+#[tokio::test]
+async fn upgraded_sockets_count_against_the_connection_cap() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = Server::new().max_connections(2);
+    let task = tokio::spawn(server.serve(listener, upgrading_app(), async {
+        let _ = stopped.await;
+    }));
+
+    let mut first = upgrade(addr, Duration::from_secs(5))
+        .await
+        .expect("upgraded");
+    let second = upgrade(addr, Duration::from_secs(5))
+        .await
+        .expect("upgraded");
+    first.write_all(b"ping").await.unwrap();
+    let mut echoed = [0u8; 4];
+    first.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+
+    let waiting = tokio::spawn(upgrade(addr, Duration::from_secs(10)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "at the cap, a third socket waits");
+    drop(second);
+    let third = waiting.await.unwrap();
+    assert!(third.is_some(), "a closed socket gave its slot");
+
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+}

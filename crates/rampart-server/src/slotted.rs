@@ -1,0 +1,71 @@
+//! The socket of a connection, holding the connection's place under the cap for as long as the
+//! socket lives.
+//!
+//! An upgraded connection (a WebSocket) outlives the HTTP connection that served its handshake:
+//! hyper hands the socket to the handler and the connection's task ends. Were the slot held by
+//! that task, every upgraded socket would leave the cap at once, and a client could open as
+//! many as the process has file descriptors. Held by the socket, the slot goes when the socket
+//! is closed.
+
+use pin_project_lite::pin_project;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
+
+pin_project! {
+    /// A connection's socket and its slot under the connection cap.
+    pub(crate) struct SlottedStream {
+        #[pin]
+        stream: TcpStream,
+        slot: OwnedSemaphorePermit,
+    }
+}
+
+impl SlottedStream {
+    pub(crate) const fn new(stream: TcpStream, slot: OwnedSemaphorePermit) -> Self {
+        Self { stream, slot }
+    }
+}
+
+impl AsyncRead for SlottedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.project().stream.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SlottedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.project().stream.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().stream.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.project().stream.poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.project().stream.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
