@@ -17,6 +17,7 @@
 //! - [`names`]: the name of every metric rampart records, and the scheme they follow.
 //! - [`deadline`] and [`coding`]: contracts between layers, as types: the request's deadline
 //!   (timeout → cache), and the content codings an encoder offers (compression → cache).
+//! - [`upgrade`]: how a layer learns when an upgraded connection (a WebSocket) closes.
 //! - [`gate`], [`outage`] and (feature `redis`) `redis_link`: how the Redis tiers stop waiting
 //!   on a Redis that is down, say so once, and heal a connection that died silently.
 //!
@@ -34,6 +35,7 @@ mod recorder;
 pub mod redis_link;
 mod route;
 mod route_counters;
+pub mod upgrade;
 
 #[doc(inline)]
 pub use body::ResponseBody;

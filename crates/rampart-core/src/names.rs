@@ -24,6 +24,12 @@ pub const TIMEOUTS: &str = "rampart_timeouts_total";
 /// Counter: requests answered with 408 because the client sent none of the rest of the request
 /// body for the body timeout. Label: `http_route`.
 pub const REQUEST_BODY_TIMEOUTS: &str = "rampart_request_body_timeouts_total";
+/// Gauge: upgraded connections (WebSockets) open now, by the route of their handshake. Needs a
+/// server that keeps them (`rampart::server::Server`). Label: `http_route`.
+pub const UPGRADED_CONNECTIONS: &str = "rampart_upgraded_connections";
+/// Histogram: how long upgraded connections stayed open, in seconds, recorded when they close.
+/// Label: `http_route`.
+pub const UPGRADED_CONNECTION_DURATION: &str = "rampart_upgraded_connection_duration_seconds";
 /// Counter: handler panics turned into 500 responses. Label: `http_route`.
 pub const PANICS: &str = "rampart_panics_total";
 
@@ -38,6 +44,12 @@ pub const STATUS_LABEL: &str = "http_response_status_code";
 /// 1 ms and 2.5 ms added below, because a cached or rejected answer takes well under 5 ms.
 pub const DURATION_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Bucket bounds (seconds) of [`UPGRADED_CONNECTION_DURATION`]: a WebSocket lives seconds to
+/// hours, far past the request buckets.
+pub const LIFETIME_BUCKETS: &[f64] = &[
+    1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
 ];
 
 /// Bucket bounds (bytes) of the body size histograms: powers of four from 64 B to 16 MiB.

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use tokio::time::Instant;
 
+use rampart_core::upgrade::UpgradeGuard;
+
 use crate::body::{Completion, MetricsBody};
 use crate::handles::RouteHandles;
 use crate::request_size::RequestSize;
@@ -49,10 +51,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.inner.poll(cx))?;
+        let mut response = ready!(this.inner.poll(cx))?;
         let status = response.status().as_u16();
         let completion = this.in_flight.take().map(|in_flight| {
             in_flight.handles.check_routed(status);
+            if status == 101 {
+                // The exchange ends here; the socket lives on. The server keeps this guard
+                // until it closes.
+                let open = in_flight.handles.upgraded();
+                response.extensions_mut().insert(UpgradeGuard::new(open));
+            }
             Completion {
                 in_flight,
                 status,

@@ -109,6 +109,16 @@ impl HandleCache {
             Unit::Bytes,
             "Size of HTTP server response bodies.",
         );
+        recorder.describe_gauge(
+            names::UPGRADED_CONNECTIONS,
+            Unit::Count,
+            "Upgraded connections (WebSockets) open now, by the route of their handshake.",
+        );
+        recorder.describe_histogram(
+            names::UPGRADED_CONNECTION_DURATION,
+            Unit::Seconds,
+            "How long upgraded connections stayed open.",
+        );
         Self {
             recorder,
             routes: RwLock::new(HashMap::new()),
@@ -180,6 +190,21 @@ impl RouteHandles {
             common: Default::default(),
             rare: RwLock::new(Vec::new()),
             unrouted: (route == UNMATCHED_ROUTE).then(|| AtomicBool::new(false)),
+        }
+    }
+
+    /// An upgraded connection (a WebSocket) of this route opening now: counted open until the
+    /// returned value is dropped, then its lifetime is recorded.
+    pub(crate) fn upgraded(&self) -> OpenUpgrade {
+        let labels = [(names::ROUTE_LABEL, self.route.to_string())];
+        let open = self.recorder.gauge(names::UPGRADED_CONNECTIONS, &labels);
+        open.increment(1.0);
+        OpenUpgrade {
+            open,
+            lifetime: self
+                .recorder
+                .histogram(names::UPGRADED_CONNECTION_DURATION, &labels),
+            since: tokio::time::Instant::now(),
         }
     }
 
@@ -259,6 +284,20 @@ impl RouteHandles {
             request_size: self.recorder.histogram(names::REQUEST_BODY_SIZE, &labels),
             response_size: self.recorder.histogram(names::RESPONSE_BODY_SIZE, &labels),
         }
+    }
+}
+
+/// An upgraded connection, open until dropped (by the server, when its socket closes).
+pub(crate) struct OpenUpgrade {
+    open: Gauge,
+    lifetime: Histogram,
+    since: tokio::time::Instant,
+}
+
+impl Drop for OpenUpgrade {
+    fn drop(&mut self) {
+        self.open.decrement(1.0);
+        self.lifetime.record(self.since.elapsed().as_secs_f64());
     }
 }
 

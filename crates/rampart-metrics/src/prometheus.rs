@@ -60,6 +60,12 @@ impl Prometheus {
                     names::SIZE_BUCKETS,
                 )
             })
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full(names::UPGRADED_CONNECTION_DURATION.to_owned()),
+                    names::LIFETIME_BUCKETS,
+                )
+            })
             .expect("bucket lists are non-empty constants")
             .build_recorder();
         let handle = recorder.handle();

@@ -9,16 +9,19 @@
 
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
+use rampart_core::upgrade::UpgradeGuard;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-/// One connection's counters.
+/// One connection's counters, and what its socket keeps once upgraded.
 #[derive(Debug, Default)]
 pub(crate) struct Activity {
     started: AtomicU64,
     answering: AtomicU64,
+    /// Kept until the socket closes: the socket holds this `Activity`.
+    upgrades: Upgrades,
 }
 
 /// An answer being sent; dropped when its body has ended or was dropped.
@@ -44,9 +47,30 @@ impl Activity {
     }
 }
 
+impl Answering {
+    /// Keeps `guard` until the connection's socket closes (an upgraded connection's outlives
+    /// the HTTP exchange).
+    pub(crate) fn keep_until_closed(&self, guard: UpgradeGuard) {
+        self.0.upgrades.keep(guard);
+    }
+}
+
 impl Drop for Answering {
     fn drop(&mut self) {
         self.0.answering.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What the layers asked to keep for as long as the socket lives, once it is upgraded.
+#[derive(Debug, Default)]
+struct Upgrades(Mutex<Vec<UpgradeGuard>>);
+
+impl Upgrades {
+    fn keep(&self, guard: UpgradeGuard) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(guard);
     }
 }
 

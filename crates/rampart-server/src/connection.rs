@@ -3,10 +3,12 @@
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use http::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
+use rampart_core::upgrade::UpgradeGuard;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -52,14 +54,22 @@ pub(crate) async fn serve_connection(
         request.extensions_mut().insert(ConnectInfo(peer));
         let answer = app.clone().call(request);
         async move {
-            let response = answer.await?;
+            let mut response = answer.await?;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                if let Some(guard) = response.extensions_mut().remove::<UpgradeGuard>() {
+                    answering.keep_until_closed(guard);
+                }
+            }
             Ok::<_, std::convert::Infallible>(
                 response.map(|body| CountedBody::new(body, answering)),
             )
         }
     });
     let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(SlottedStream::new(stream, slot)), service)
+        .serve_connection_with_upgrades(
+            TokioIo::new(SlottedStream::new(stream, slot, Arc::clone(&activity))),
+            service,
+        )
         .into_owned();
     let connection = watcher.watch(connection);
     tokio::pin!(connection);

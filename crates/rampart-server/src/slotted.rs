@@ -5,15 +5,19 @@
 //! hyper hands the socket to the handler and the connection's task ends. Were the slot held by
 //! that task, every upgraded socket would leave the cap at once, and a client could open as
 //! many as the process has file descriptors. Held by the socket, the slot goes when the socket
-//! is closed.
+//! is closed. So does whatever a layer asked to keep for as long as an upgraded socket lives
+//! (`rampart_core::upgrade::UpgradeGuard`: the metrics layer's count of open WebSockets).
 
 use pin_project_lite::pin_project;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
+
+use crate::activity::Activity;
 
 pin_project! {
     /// A connection's socket and its slot under the connection cap.
@@ -21,12 +25,22 @@ pin_project! {
         #[pin]
         stream: TcpStream,
         slot: OwnedSemaphorePermit,
+        // Holds what the layers asked to keep while an upgraded socket lives.
+        activity: Arc<Activity>,
     }
 }
 
 impl SlottedStream {
-    pub(crate) const fn new(stream: TcpStream, slot: OwnedSemaphorePermit) -> Self {
-        Self { stream, slot }
+    pub(crate) const fn new(
+        stream: TcpStream,
+        slot: OwnedSemaphorePermit,
+        activity: Arc<Activity>,
+    ) -> Self {
+        Self {
+            stream,
+            slot,
+            activity,
+        }
     }
 }
 
