@@ -45,6 +45,7 @@ impl SlottedStream {
 }
 
 impl AsyncRead for SlottedStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -55,6 +56,7 @@ impl AsyncRead for SlottedStream {
 }
 
 impl AsyncWrite for SlottedStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -63,14 +65,17 @@ impl AsyncWrite for SlottedStream {
         self.project().stream.poll_write(cx, buf)
     }
 
+    #[inline]
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().stream.poll_flush(cx)
     }
 
+    #[inline]
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().stream.poll_shutdown(cx)
     }
 
+    #[inline]
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -79,6 +84,7 @@ impl AsyncWrite for SlottedStream {
         self.project().stream.poll_write_vectored(cx, bufs)
     }
 
+    #[inline]
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
     }

@@ -19,8 +19,13 @@ use crate::{BODY_PROBLEM_CODE, PROBLEM_CODE};
 pub(crate) struct Expiry {
     pub(crate) route: Option<MatchedPath>,
     pub(crate) deadline: Duration,
-    pub(crate) body_timeout: Duration,
     pub(crate) counters: Arc<Counters>,
+}
+
+/// A request with a body: the time spent waiting for it, and how long one wait may last.
+pub(crate) struct BodyWatch {
+    pub(crate) wait: Arc<BodyWait>,
+    pub(crate) timeout: Duration,
 }
 
 /// How the request ran out of time.
@@ -42,8 +47,9 @@ pin_project! {
         sleep: Option<Pin<Box<Sleep>>>,
         expiry: Expiry,
         // Set for a request with a body: moves the deadline out while the service waits for
-        // the client, and tells how long the current wait has lasted.
-        body_wait: Option<Arc<BodyWait>>,
+        // the client, and tells how long the current wait has lasted. Boxed: most requests
+        // have no body, and every future around this one carries its size.
+        body: Option<Box<BodyWatch>>,
     }
 }
 
@@ -57,18 +63,13 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(
-        inner: F,
-        expiry: Expiry,
-        at: Instant,
-        body_wait: Option<Arc<BodyWait>>,
-    ) -> Self {
+    pub(crate) fn new(inner: F, expiry: Expiry, at: Instant, body: Option<Box<BodyWatch>>) -> Self {
         Self {
             state: State::Running { inner },
             at,
             sleep: None,
             expiry,
-            body_wait,
+            body,
         }
     }
 }
@@ -104,13 +105,13 @@ where
             }
             // The timer only fires early when the service waited for the body meanwhile: the
             // waits it saw move the deadline out, and no wake-up is needed from the body.
-            let Some(wait) = this.body_wait.as_ref() else {
+            let Some(BodyWatch { wait, timeout }) = this.body.as_deref() else {
                 break OutOfTime::Deadline;
             };
             let now = Instant::now();
             let idle_until = wait
                 .current()
-                .map(|waiting| now.checked_sub(waiting).unwrap_or(now) + this.expiry.body_timeout);
+                .map(|waiting| now.checked_sub(waiting).unwrap_or(now) + *timeout);
             if idle_until.is_some_and(|idle_until| now >= idle_until) {
                 break OutOfTime::Body;
             }
@@ -140,7 +141,11 @@ where
                 let mut response = Problem::new(StatusCode::REQUEST_TIMEOUT, BODY_PROBLEM_CODE)
                     .with_detail(format!(
                         "the client sent no more of the request body for {}",
-                        DisplayDuration(this.expiry.body_timeout)
+                        DisplayDuration(
+                            this.body
+                                .as_ref()
+                                .map_or(Duration::ZERO, |body| body.timeout)
+                        )
                     ))
                     .into_http_response();
                 // RFC 9110 15.5.9: the rest of the body will not be read; the connection closes.

@@ -12,7 +12,7 @@ use tower_service::Service;
 
 use crate::TimeoutLayer;
 use crate::body::WatchedBody;
-use crate::future::{Expiry, ResponseFuture};
+use crate::future::{BodyWatch, Expiry, ResponseFuture};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -63,9 +63,14 @@ where
         let expiry = Expiry {
             route,
             deadline,
-            body_timeout: self.layer.body_timeout,
             counters: self.layer.counters.clone(),
         };
-        ResponseFuture::new(self.inner.call(request), expiry, at, body_wait)
+        let body = body_wait.map(|wait| {
+            Box::new(BodyWatch {
+                wait,
+                timeout: self.layer.body_timeout,
+            })
+        });
+        ResponseFuture::new(self.inner.call(request), expiry, at, body)
     }
 }
