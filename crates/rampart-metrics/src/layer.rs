@@ -4,6 +4,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use crate::Metrics;
+use crate::configured::ConfiguredRoutes;
 use crate::handles::{HandleCache, ServiceHandles};
 use crate::service::Shared;
 
@@ -28,6 +29,7 @@ use crate::service::Shared;
 #[derive(Clone)]
 pub struct MetricsLayer {
     cache: Arc<HandleCache>,
+    configured: Option<Arc<ConfiguredRoutes>>,
 }
 
 impl MetricsLayer {
@@ -41,6 +43,22 @@ impl MetricsLayer {
     pub fn with_recorder(self, recorder: MetricsRecorder) -> Self {
         Self {
             cache: Arc::new(HandleCache::new(recorder)),
+            ..self
+        }
+    }
+
+    /// The route templates the application's configuration names (the `Stack` passes its
+    /// route policies' keys). A request the router did not route whose path fits one of them
+    /// logs one WARN naming the key: it names no route, so its policy does not apply.
+    #[must_use]
+    pub fn configured_routes<T: Into<String>>(
+        self,
+        templates: impl IntoIterator<Item = T>,
+    ) -> Self {
+        let routes = ConfiguredRoutes::new(templates.into_iter().map(Into::into));
+        Self {
+            configured: Some(Arc::new(routes)),
+            ..self
         }
     }
 }
@@ -49,6 +67,7 @@ impl Default for MetricsLayer {
     fn default() -> Self {
         Self {
             cache: Arc::new(HandleCache::new(MetricsRecorder::global())),
+            configured: None,
         }
     }
 }
@@ -68,6 +87,7 @@ impl<S> Layer<S> for MetricsLayer {
             shared: Arc::new(Shared {
                 cache: Arc::clone(&self.cache),
                 local: ServiceHandles::default(),
+                configured: self.configured.clone(),
             }),
         }
     }

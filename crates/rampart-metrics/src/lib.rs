@@ -67,6 +67,7 @@
 //! [`UNMATCHED_ROUTE`]: rampart_core::UNMATCHED_ROUTE
 
 mod body;
+mod configured;
 mod endpoint;
 mod future;
 mod handles;

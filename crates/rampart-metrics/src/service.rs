@@ -1,13 +1,14 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
-use rampart_core::route_label;
+use rampart_core::{UNMATCHED_ROUTE, route_label};
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower_service::Service;
 
+use crate::configured::ConfiguredRoutes;
 use crate::future::{InFlight, ResponseFuture};
 use crate::handles::{HandleCache, ServiceHandles};
 use crate::request_size;
@@ -29,6 +30,7 @@ pub struct Metrics<S> {
 pub(crate) struct Shared {
     pub(crate) cache: Arc<HandleCache>,
     pub(crate) local: ServiceHandles,
+    pub(crate) configured: Option<Arc<ConfiguredRoutes>>,
 }
 
 impl<S> Metrics<S> {
@@ -63,9 +65,13 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
         let shared = &*self.shared;
-        let handles = shared
-            .local
-            .route(&shared.cache, request.method(), route_label(&request));
+        let route = route_label(&request);
+        if route == UNMATCHED_ROUTE {
+            if let Some(configured) = &shared.configured {
+                configured.unrouted(request.uri().path());
+            }
+        }
+        let handles = shared.local.route(&shared.cache, request.method(), route);
         let (request, request_size) = request_size::observe(request);
         handles.active.increment(1.0);
         let in_flight = InFlight {

@@ -83,3 +83,44 @@ async fn outside_the_router_every_request_is_unmatched_and_one_warning_says_why(
         "no warning inside the router"
     );
 }
+
+/// A configured route key with a typo names no route: the first request whose path fits it,
+/// which the router cannot route, logs one WARN naming the key.
+#[tokio::test]
+async fn a_configured_key_that_names_no_route_is_reported_once() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app: Router = Router::new()
+        .route("/v1/users/{id}", get(|| async { "user" }))
+        .layer(
+            MetricsLayer::new()
+                .with_recorder(Prometheus::new().recorder())
+                .configured_routes(["/v1/user/{id}", "/v1/users/{id}"]),
+        );
+    let status = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            app.oneshot(request).await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(status("/v1/users/5").await, 200);
+    assert_eq!(status("/nothing/here").await, 404);
+    assert!(captured.text().is_empty(), "{}", captured.text());
+    for _ in 0..3 {
+        assert_eq!(status("/v1/user/5").await, 404);
+    }
+    let text = captured.text();
+    assert_eq!(
+        text.matches("no route has this template").count(),
+        1,
+        "once: {text}"
+    );
+    assert!(text.contains("`/v1/user/{id}`"), "{text}");
+}

@@ -381,7 +381,9 @@ impl StackBuilder {
             )
             .build();
         let layer = StackLayer {
-            metrics: MetricsLayer::new().with_recorder(recorder.clone()),
+            metrics: MetricsLayer::new()
+                .with_recorder(recorder.clone())
+                .configured_routes(self.routes.keys().cloned()),
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
                 .body_timeout(self.request_body_timeout)
