@@ -91,7 +91,7 @@ fn router(static_dir: &std::path::Path) -> Router {
         .route("/stats", get(|| async { "stats" }))
         .route_layer(middleware::from_fn(require_token));
     let merged = Router::new().route("/merged", get(|| async { "merged" }));
-    Router::new()
+    let router = Router::new()
         .route("/events", get(events))
         .route(
             "/ws",
@@ -102,10 +102,16 @@ fn router(static_dir: &std::path::Path) -> Router {
         .nest("/v1/users", users)
         .nest("/admin", admin)
         .merge(merged)
-        .nest_service("/static", tower_http::services::ServeDir::new(static_dir))
-        .with_state(AppState {
-            greeting: Arc::from("hello"),
-        })
+        .nest_service("/assets", tower_http::services::ServeDir::new(static_dir));
+    // The stack sees this one as the route `/static/{*path}`.
+    rampart::nest_service(
+        router,
+        "/static",
+        tower_http::services::ServeDir::new(static_dir),
+    )
+    .with_state(AppState {
+        greeting: Arc::from("hello"),
+    })
 }
 
 const CONFIG: &str = r#"
@@ -114,6 +120,9 @@ default = "1s"
 
 [routes."/v1/users/{id}"]
 ratelimit = [{ name = "per_ip", limit = 100, period = "1s", key = "client_ip" }]
+
+[routes."/static/{*path}"]
+ratelimit = [{ name = "files", limit = 50, period = "1s", key = "client_ip" }]
 "#;
 
 struct Running {

@@ -46,6 +46,7 @@
 mod cache_config;
 pub mod config;
 pub mod fallback;
+mod nest;
 mod policy;
 mod ratelimit_config;
 mod stack;
@@ -56,6 +57,8 @@ pub use cache_config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 pub use config::{
     CompressionConfig, CompressionLevelConfig, ConfigError, RouteConfig, StackConfig, TimeoutConfig,
 };
+#[doc(inline)]
+pub use nest::nest_service;
 #[doc(inline)]
 pub use policy::RoutePolicy;
 #[doc(inline)]
