@@ -135,6 +135,11 @@ impl Running {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
+
+    async fn metrics(&self, client: &reqwest::Client) -> String {
+        let response = client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
 }
 
 async fn serve(static_dir: &std::path::Path) -> Running {
@@ -206,14 +211,7 @@ async fn a_realistic_router_works_under_the_stack() {
     socket.send("ping".into()).await.unwrap();
     let echoed = socket.next().await.unwrap().unwrap();
     assert_eq!(echoed.into_text().unwrap().as_str(), "ping");
-    let metrics = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics(&client).await;
     assert_eq!(
         series(
             &metrics,

@@ -26,6 +26,17 @@ impl Write for Captured {
 }
 
 impl Captured {
+    /// Captures this thread's logs until the guard is dropped.
+    fn logs() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
@@ -49,13 +60,7 @@ where
 
 #[tokio::test]
 async fn outside_the_router_every_request_is_unmatched_and_one_warning_says_why() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::logs();
 
     let prometheus = Prometheus::new();
     let router: Router = Router::new().route("/items/{id}", get(|| async { "item" }));
@@ -88,13 +93,7 @@ async fn outside_the_router_every_request_is_unmatched_and_one_warning_says_why(
 /// which the router cannot route, logs one WARN naming the key.
 #[tokio::test]
 async fn a_configured_key_that_names_no_route_is_reported_once() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::logs();
 
     let app: Router = Router::new()
         .route("/v1/users/{id}", get(|| async { "user" }))
