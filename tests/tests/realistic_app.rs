@@ -232,14 +232,36 @@ async fn a_realistic_router_works_under_the_stack() {
     );
     socket.close(None).await.unwrap();
 
-    // A nested service.
+    // Nested services: axum's has no route template; rampart::nest_service's has one, so the
+    // route's policy applies and its metrics say where they come from.
+    let file = client
+        .get(server.url("/assets/hello.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.text().await.unwrap(), "a static file\n");
     let file = client
         .get(server.url("/static/hello.txt"))
         .send()
         .await
         .unwrap();
     assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["ratelimit-policy"], "\"files\";q=50;w=1");
     assert_eq!(file.text().await.unwrap(), "a static file\n");
+    let metrics = server.metrics(&client).await;
+    assert_eq!(
+        series(
+            &metrics,
+            "http_server_request_duration_seconds_count",
+            &[
+                ("http_route", "/static/{*path}"),
+                ("http_response_status_code", "200")
+            ]
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
 
     // A streamed download, compressed, arrives whole.
     let downloaded = client
