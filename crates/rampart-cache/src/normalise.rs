@@ -33,6 +33,9 @@ pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
         let mut view = headers.clone();
         view.remove(EXPIRES);
         view.insert(CACHE_CONTROL, targeted.clone());
+        // Read once: the view carries the targeted value as its `Cache-Control`.
+        view.remove(RAMPART_CACHE_CONTROL);
+        view.remove(CDN_CACHE_CONTROL);
         return Cow::Owned(for_policy(&view).into_owned());
     }
     let cache_control = lower_case_cache_control(headers);
@@ -221,6 +224,10 @@ mod tests {
         ]);
         assert_eq!(headers[CACHE_CONTROL], "max-age=60");
         assert!(!headers.contains_key(EXPIRES));
+        assert!(
+            !headers.contains_key(CDN_CACHE_CONTROL),
+            "read once, then gone"
+        );
         let ours = view(&[
             ("cache-control", "max-age=5"),
             ("cdn-cache-control", "max-age=60"),
