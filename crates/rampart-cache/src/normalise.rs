@@ -36,7 +36,11 @@ pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
         // Read once: the view carries the targeted value as its `Cache-Control`.
         view.remove(RAMPART_CACHE_CONTROL);
         view.remove(CDN_CACHE_CONTROL);
-        return Cow::Owned(for_policy(&view).into_owned());
+        let normalised = match for_policy(&view) {
+            Cow::Owned(normalised) => Some(normalised),
+            Cow::Borrowed(_) => None,
+        };
+        return Cow::Owned(normalised.unwrap_or(view));
     }
     let cache_control = lower_case_cache_control(headers);
     let age = age_change(headers);

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request as AxumRequest;
@@ -16,9 +18,9 @@ use rampart_metrics::Prometheus;
 use rampart_timeout::TimeoutLayer;
 use std::convert::Infallible;
 use std::time::Duration;
+use support::answer;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 /// Reads the whole body, then answers how many bytes it had.
 async fn count(body: Body) -> String {
@@ -80,17 +82,6 @@ fn tokio_stream_from(
 
 fn chunk(size: usize) -> Result<Frame<Bytes>, Infallible> {
     Ok(Frame::data(Bytes::from(vec![b'x'; size])))
-}
-
-async fn answer(app: &Router, request: Request<Body>) -> (StatusCode, http::HeaderMap, String) {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        String::from_utf8(body.to_vec()).unwrap(),
-    )
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,16 +2,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use rampart_metrics::Prometheus;
 use rampart_timeout::TimeoutLayer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use support::answer;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -51,15 +53,7 @@ fn app(prometheus: &Prometheus, dropped: Arc<AtomicBool>) -> Router {
 }
 
 async fn get_path(app: &Router, path: &str) -> (StatusCode, http::HeaderMap, String) {
-    let request = Request::get(path).body(Body::empty()).unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        String::from_utf8(body.to_vec()).unwrap(),
-    )
+    answer(app, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
 #[tokio::test(start_paused = true)]
