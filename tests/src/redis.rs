@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Settings beyond the defaults, e.g. `["--maxmemory", "8mb"]`.
+    settings: Vec<String>,
 }
 
 impl RedisServer {
@@ -21,6 +23,16 @@ impl RedisServer {
     /// When `redis-server` is missing and `RAMPART_REQUIRE_REDIS=1` (as in CI), or when it
     /// does not start answering within 10 s.
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`RedisServer::start`] with `settings` on its command line, e.g.
+    /// `["--maxmemory", "8mb", "--maxmemory-policy", "noeviction"]`.
+    ///
+    /// # Panics
+    ///
+    /// As [`RedisServer::start`].
+    pub async fn start_with(settings: &[&str]) -> Option<Self> {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -39,7 +51,11 @@ impl RedisServer {
             return None;
         }
         let port = free_port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            settings: settings.iter().map(|&setting| setting.to_owned()).collect(),
+        };
         server.spawn().await;
         Some(server)
     }
@@ -51,6 +67,7 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
+            .args(&self.settings)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         command

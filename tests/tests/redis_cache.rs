@@ -24,6 +24,31 @@ deadline = "200ms"
     )
 }
 
+async fn connect(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Redis's clock, in milliseconds: what the tier scores entries with.
+async fn redis_now_ms(connection: &mut redis::aio::MultiplexedConnection) -> i64 {
+    let (seconds, _): (String, String) = redis::cmd("TIME").query_async(connection).await.unwrap();
+    seconds.parse::<i64>().unwrap() * 1000
+}
+
+/// The members of a sorted set, lowest score first.
+async fn sorted_set(connection: &mut redis::aio::MultiplexedConnection, set: &str) -> Vec<String> {
+    redis::cmd("ZRANGE")
+        .arg(set)
+        .arg(0)
+        .arg(-1)
+        .query_async(connection)
+        .await
+        .unwrap()
+}
+
 /// The instances stand behind one name, as behind a load balancer: the host is in the key.
 async fn cache_status(server: &RunningServer, path: &str) -> String {
     let response = client()
@@ -122,8 +147,7 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
     );
     assert!(cache_status(&second, "/api/items/3").await.contains("hit"));
 
-    let connection = redis::Client::open(redis.url()).unwrap();
-    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
+    let mut connection = connect(&redis).await;
     for chunk in 0..40 {
         let mut pipe = redis::pipe();
         for n in chunk * 1000..(chunk + 1) * 1000 {
@@ -225,8 +249,7 @@ async fn with_redis_gone_the_local_tier_answers_and_counts_the_errors() {
 
 /// Every value the Redis tier holds, key and value, as raw bytes.
 async fn everything_in(redis: &RedisServer) -> Vec<u8> {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let mut connection = connect(redis).await;
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*")
         .query_async(&mut connection)
@@ -382,17 +405,12 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
     let Some((redis, first, _second)) = two_instances().await else {
         return;
     };
-    let connection = redis::Client::open(redis.url()).unwrap();
-    let mut connection = connection.get_multiplexed_async_connection().await.unwrap();
+    let mut connection = connect(&redis).await;
     // An entry of the tag that expired a minute ago, as an older write left it.
-    let (seconds, _): (i64, i64) = redis::cmd("TIME")
-        .query_async(&mut connection)
-        .await
-        .map(|(s, us): (String, String)| (s.parse().unwrap(), us.parse().unwrap()))
-        .unwrap();
+    let now = redis_now_ms(&mut connection).await;
     redis::cmd("ZADD")
         .arg("rampart:cache:t:items")
-        .arg((seconds - 60) * 1000)
+        .arg(now - 60_000)
         .arg("rampart:cache:e:/gone#shop.test")
         .query_async::<()>(&mut connection)
         .await
@@ -405,13 +423,7 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
     );
     let mut members: Vec<String> = Vec::new();
     for _ in 0..100 {
-        members = redis::cmd("ZRANGE")
-            .arg("rampart:cache:t:items")
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut connection)
-            .await
-            .unwrap();
+        members = sorted_set(&mut connection, "rampart:cache:t:items").await;
         if members.iter().any(|member| member.contains("/api/items/7")) {
             break;
         }
@@ -432,4 +444,294 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
         set_ttl > 0 && set_ttl <= entry_ttl + 1_000,
         "the set lives {set_ttl} ms, its entry {entry_ttl} ms"
     );
+}
+
+/// One `INFO` field of a Redis server, as text.
+async fn info_field(connection: &mut redis::aio::MultiplexedConnection, field: &str) -> String {
+    let info: String = redis::cmd("INFO")
+        .arg("everything")
+        .query_async(connection)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The tier keeps to a budget of its own in Redis, so a flood of distinct URLs on a Redis it
+/// shares with the rate limiter (`maxmemory` + `noeviction`, one URL for both) no longer fills
+/// the server: before, the flood made the limiter's writes fail with OOM and quotas stopped
+/// being shared.
+#[tokio::test]
+async fn a_cache_flood_stays_within_the_tiers_budget_and_quotas_keep_working() {
+    const BUDGET: u64 = 2 * 1024 * 1024;
+    let Some(redis) =
+        RedisServer::start_with(&["--maxmemory", "6mb", "--maxmemory-policy", "noeviction"]).await
+    else {
+        return;
+    };
+    let config = format!(
+        r#"
+[[stack.ratelimit.policies]]
+name = "per_ip"
+limit = 100000
+period = "1h"
+key = "client_ip"
+
+[stack.ratelimit.redis]
+url = "{url}"
+deadline = "200ms"
+
+[stack.cache.redis]
+url = "{url}"
+deadline = "200ms"
+max_bytes = {BUDGET}
+
+[stack.routes."/api/report".cache]
+[stack.routes."/metrics"]
+ratelimit = []
+"#,
+        url = redis.url()
+    );
+    let first = start(&config).await;
+    let second = start(&config).await;
+    let client = client();
+    let mut connection = connect(&redis).await;
+    // 300 distinct URLs of 33 KB each: 10 MB, past the server's 6 MB.
+    for n in 0..300 {
+        let response = client
+            .get(first.url(&format!("/api/report?n={n}")))
+            .header("host", "shop.test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap();
+    }
+    // The writes are in the background: wait for the last one.
+    for _ in 0..100 {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg("rampart:cache:e:/api/report?n=299#shop.test")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if exists {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let used: u64 = redis::cmd("GET")
+        .arg("rampart:cache:b:used")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(used <= BUDGET, "the tier weighs {used} bytes in Redis");
+    let entries: u64 = redis::cmd("ZCARD")
+        .arg("rampart:cache:b:expiry")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(entries >= 30, "{entries} entries in Redis");
+    let memory: u64 = info_field(&mut connection, "used_memory")
+        .await
+        .parse()
+        .unwrap();
+    assert!(memory < 6 * 1024 * 1024, "Redis uses {memory} bytes");
+    // The books weigh what Redis says the tier's keys use.
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("rampart:cache:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut usage = 0;
+    for key in keys {
+        let bytes: Option<u64> = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        usage += bytes.unwrap_or(0);
+    }
+    assert!(
+        usage <= BUDGET && usage * 10 >= used * 9,
+        "the keys use {usage} bytes, the books say {used}"
+    );
+    assert_eq!(info_field(&mut connection, "errorstat_OOM").await, "");
+    let metrics = metrics_text(&first).await;
+    assert!(
+        series(&metrics, "rampart_cache_redis_evictions_total", &[]).unwrap_or(0.0) >= 200.0,
+        "{metrics}"
+    );
+    for instance in [&first, &second] {
+        let metrics = metrics_text(instance).await;
+        assert_eq!(
+            series(
+                &metrics,
+                "rampart_ratelimit_requests_total",
+                &[("outcome", "error")]
+            )
+            .unwrap_or(0.0),
+            0.0,
+            "{metrics}"
+        );
+    }
+    // The latest entries are still shared.
+    let response = client
+        .get(second.url("/api/report?n=299"))
+        .header("host", "shop.test")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("detail=shared")
+    );
+}
+
+/// The tier's books in Redis: (entries in the expiry index, entries with a weight, the sum
+/// they say, the sum of their weights), after checking every indexed entry exists.
+async fn books(connection: &mut redis::aio::MultiplexedConnection) -> (usize, usize, u64, u64) {
+    let indexed = sorted_set(connection, "rampart:cache:b:expiry").await;
+    for key in &indexed {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(key)
+            .query_async(connection)
+            .await
+            .unwrap();
+        assert!(exists, "{key} is in the books but not in Redis");
+    }
+    let meta: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("rampart:cache:b:meta")
+        .query_async(connection)
+        .await
+        .unwrap();
+    let weights = meta
+        .values()
+        .map(|meta| meta.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    let used: Option<u64> = redis::cmd("GET")
+        .arg("rampart:cache:b:used")
+        .query_async(connection)
+        .await
+        .unwrap();
+    (indexed.len(), meta.len(), used.unwrap_or(0), weights)
+}
+
+/// Purges remove what they purge from the tier's books too, and from every tag set, so the
+/// budget counts what is left.
+#[tokio::test]
+async fn purges_keep_the_tiers_books() {
+    let Some((redis, first, _second)) = two_instances().await else {
+        return;
+    };
+    for id in 1..=3 {
+        cache_status(&first, &format!("/api/items/{id}")).await;
+    }
+    let mut connection = connect(&redis).await;
+    let mut stored = books(&mut connection).await;
+    for _ in 0..100 {
+        if stored.0 == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        stored = books(&mut connection).await;
+    }
+    let (indexed, weighed, used, weights) = stored;
+    assert_eq!((indexed, weighed), (3, 3));
+    assert_eq!(used, weights);
+    let one = used / 3;
+
+    let purge = |body: &'static str| {
+        client()
+            .post(first.url("/admin/cache/purge"))
+            .bearer_auth("s3cret-admin-token-for-tests")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        purge(r#"{"tag": "item-2"}"#).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (indexed, weighed, used, weights) = books(&mut connection).await;
+    assert_eq!((indexed, weighed), (2, 2));
+    assert_eq!(used, weights);
+    assert!(used.abs_diff(2 * one) < 16, "{used} bytes for two entries");
+    let items = sorted_set(&mut connection, "rampart:cache:t:items").await;
+    assert_eq!(
+        items,
+        [
+            "rampart:cache:e:/api/items/1#shop.test",
+            "rampart:cache:e:/api/items/3#shop.test"
+        ]
+    );
+
+    assert_eq!(
+        purge(r#"{"key": "/api/items/3"}"#).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (indexed, weighed, used, weights) = books(&mut connection).await;
+    assert_eq!((indexed, weighed), (1, 1));
+    assert_eq!(used, weights);
+
+    assert_eq!(purge(r#""all""#).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(books(&mut connection).await, (0, 0, 0, 0));
+}
+
+/// An entry that expired by itself leaves the books (and its tag sets) on the next write, so
+/// the budget does not fill with entries Redis already dropped.
+#[tokio::test]
+async fn expired_entries_leave_the_books_on_the_next_write() {
+    let Some((redis, first, _second)) = two_instances().await else {
+        return;
+    };
+    let mut connection = connect(&redis).await;
+    let now = redis_now_ms(&mut connection).await;
+    // As an entry written a while ago and expired since leaves the books.
+    let gone = "rampart:cache:e:/api/items/8#shop.test";
+    redis::pipe()
+        .cmd("ZADD")
+        .arg("rampart:cache:b:expiry")
+        .arg(now - 60_000)
+        .arg(gone)
+        .cmd("HSET")
+        .arg("rampart:cache:b:meta")
+        .arg(gone)
+        .arg("5000 items")
+        .cmd("SET")
+        .arg("rampart:cache:b:used")
+        .arg(5000)
+        .cmd("ZADD")
+        .arg("rampart:cache:t:items")
+        .arg(now + 60_000)
+        .arg(gone)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+
+    cache_status(&first, "/api/items/7").await;
+    for _ in 0..100 {
+        let written: bool = redis::cmd("HEXISTS")
+            .arg("rampart:cache:b:meta")
+            .arg("rampart:cache:e:/api/items/7#shop.test")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if written {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (indexed, weighed, used, weights) = books(&mut connection).await;
+    assert_eq!((indexed, weighed), (1, 1));
+    assert_eq!(used, weights);
+    assert!(used < 5000, "{used}");
+    let items = sorted_set(&mut connection, "rampart:cache:t:items").await;
+    assert_eq!(items, ["rampart:cache:e:/api/items/7#shop.test"]);
 }

@@ -10,6 +10,8 @@
 //!   makes the set live exactly as long as its longest-lived entry, so a tag's set holds the
 //!   entries that exist, not every URL ever tagged (with plain sets refreshed for 24 h on every
 //!   write, 105 000 URLs took Redis from 1 MB to 170 MB).
+//! - `<prefix>:b:*`: the tier's books, so it stays within a byte and an entry budget of its
+//!   own whatever else shares the server (see `budget.rs`).
 //! - `<prefix>:purge`: the pub/sub channel on which every purge is announced. Each instance
 //!   subscribes and applies what it hears to its local tier. An instance that loses its
 //!   subscription cannot know what it missed, so it empties its local tier when it gets the
@@ -35,24 +37,11 @@ use crate::entry::Stored;
 use crate::key::variant_key;
 use crate::layer::Shared;
 use crate::store::Slot;
+use budget::{Budget, weight};
 
+mod budget;
 mod purge;
 mod subscription;
-
-/// Adds an entry to a tag's sorted set, scored by its expiry, drops the members that have
-/// expired, and keeps the set alive as long as its longest-lived entry. KEYS: the set. ARGV:
-/// the entry's key, how long it lives (ms). Redis's clock, so instances' clocks may differ.
-const TAG: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local keep = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + keep, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('PTTL', KEYS[1]) < keep then
-  redis.call('PEXPIRE', KEYS[1], keep)
-end
-return 0
-";
 
 /// A Redis server holding the cache's shared tier.
 ///
@@ -68,6 +57,8 @@ return 0
 ///     .unwrap()
 ///     .deadline(Duration::from_millis(20))
 ///     .max_entry_bytes(256 * 1024)
+///     .max_bytes(512 * 1024 * 1024)
+///     .max_entries(2_000_000)
 ///     .prefix("shop:cache");
 /// let layer = CacheLayer::builder().shared_tier(tier).build();
 /// # }
@@ -79,6 +70,7 @@ pub struct RedisTier {
     prefix: Arc<str>,
     deadline: Duration,
     max_entry_bytes: usize,
+    budget: Budget,
 }
 
 impl fmt::Debug for RedisTier {
@@ -87,6 +79,8 @@ impl fmt::Debug for RedisTier {
             .field("prefix", &self.prefix)
             .field("deadline", &self.deadline)
             .field("max_entry_bytes", &self.max_entry_bytes)
+            .field("max_bytes", &self.budget.max_bytes)
+            .field("max_entries", &self.budget.max_entries)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +111,7 @@ impl RedisTier {
             prefix: Arc::from("rampart:cache"),
             deadline: Duration::from_millis(50),
             max_entry_bytes: 1024 * 1024,
+            budget: Budget::new(256 * 1024 * 1024, 1_000_000),
         })
     }
 
@@ -139,12 +134,36 @@ impl RedisTier {
         self
     }
 
+    /// What the tier may hold in Redis, weighed as Redis spends it: keys, values, its books
+    /// and tag memberships (default 256 MiB). A write that needs room evicts the entries
+    /// closest to their expiry. Keep it under the server's `maxmemory`, with room for whatever
+    /// else the server holds, so a flood of distinct URLs never makes Redis refuse writes.
+    pub const fn max_bytes(mut self, bytes: u64) -> Self {
+        self.budget.max_bytes = bytes;
+        self
+    }
+
+    /// How many entries the tier may hold in Redis (default 1 000 000).
+    pub const fn max_entries(mut self, entries: u64) -> Self {
+        self.budget.max_entries = entries;
+        self
+    }
+
     fn entry_key(&self, key: &str) -> String {
         format!("{}:e:{key}", self.prefix)
     }
 
     fn tag_key(&self, tag: &str) -> String {
-        format!("{}:t:{tag}", self.prefix)
+        format!("{}{tag}", self.tag_sets())
+    }
+
+    fn tag_sets(&self) -> String {
+        format!("{}:t:", self.prefix)
+    }
+
+    /// The books' keys: the expiry index, the weights and tags, the sum.
+    fn books(&self) -> [String; 3] {
+        ["expiry", "meta", "used"].map(|book| format!("{}:b:{book}", self.prefix))
     }
 
     fn channel(&self) -> String {
@@ -236,28 +255,36 @@ impl RedisTier {
         let shared = Arc::clone(shared);
         let millis = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
         tokio::spawn(async move {
-            let mut pipe = redis::pipe();
-            for slot in &encoded {
-                pipe.cmd("SET")
-                    .arg(&slot.key)
-                    .arg(&slot.bytes)
-                    .arg("PX")
-                    .arg(millis)
-                    .ignore();
-                for tag in slot.tags.iter() {
-                    pipe.cmd("EVAL")
-                        .arg(TAG)
-                        .arg(1)
-                        .arg(tier.tag_key(tag))
-                        .arg(&slot.key)
-                        .arg(millis)
-                        .ignore();
-                }
-            }
-            tier.bounded(&shared, |mut connection| async move {
-                pipe.query_async::<()>(&mut connection).await
-            })
-            .await;
+            let books = tier.books();
+            let tag_sets = tier.tag_sets();
+            let budget = &tier.budget;
+            let evicted = tier
+                .bounded(&shared, |mut connection| async move {
+                    let mut evicted = 0;
+                    for slot in &encoded {
+                        let mut store = budget.store.prepare_invoke();
+                        store
+                            .key(&slot.key)
+                            .key(&books)
+                            .arg(&slot.bytes)
+                            .arg(millis)
+                            .arg(weight(&slot.key, slot.bytes.len(), &slot.tags))
+                            .arg(budget.max_bytes)
+                            .arg(budget.max_entries)
+                            .arg(&tag_sets);
+                        for tag in &slot.tags {
+                            store.arg(&**tag);
+                        }
+                        let outcome: i64 = store.invoke_async(&mut connection).await?;
+                        evicted += u64::try_from(outcome).unwrap_or(0);
+                    }
+                    Ok(evicted)
+                })
+                .await;
+            shared
+                .telemetry
+                .redis_evictions
+                .increment(evicted.unwrap_or(0));
         });
     }
 }

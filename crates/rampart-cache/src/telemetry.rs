@@ -12,6 +12,9 @@ pub(crate) const EVICTIONS: &str = "rampart_cache_evictions_total";
 /// `rampart_cache_redis_errors_total`: Redis operations that failed, missed their deadline, or
 /// were not tried because Redis failed the ones before.
 pub(crate) const REDIS_ERRORS: &str = "rampart_cache_redis_errors_total";
+/// `rampart_cache_redis_evictions_total`: entries this instance's writes evicted from the
+/// shared tier to stay within its budget in Redis.
+pub(crate) const REDIS_EVICTIONS: &str = "rampart_cache_redis_evictions_total";
 
 /// What the cache records; handles made once.
 #[derive(Debug)]
@@ -31,6 +34,7 @@ pub(crate) struct Telemetry {
     pub(crate) evicted_for_size: Counter,
     pub(crate) expired: Counter,
     pub(crate) redis_errors: Counter,
+    pub(crate) redis_evictions: Counter,
 }
 
 impl Telemetry {
@@ -48,6 +52,11 @@ impl Telemetry {
             "Entries evicted from the local tier.",
         );
         recorder.describe_counter(REDIS_ERRORS, Unit::Count, "Failed shared-tier operations.");
+        recorder.describe_counter(
+            REDIS_EVICTIONS,
+            Unit::Count,
+            "Entries evicted from the shared tier to stay within its budget.",
+        );
         let result = |name: &str| recorder.counter(REQUESTS, &[("result", name.to_owned())]);
         let reason = |name: &str| recorder.counter(EVICTIONS, &[("reason", name.to_owned())]);
         Self {
@@ -61,6 +70,7 @@ impl Telemetry {
             evicted_for_size: reason("size"),
             expired: reason("expired"),
             redis_errors: recorder.counter(REDIS_ERRORS, &[]),
+            redis_evictions: recorder.counter(REDIS_EVICTIONS, &[]),
         }
     }
 }

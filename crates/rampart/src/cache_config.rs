@@ -72,6 +72,13 @@ pub struct CacheRedisConfig {
     /// Larger serialized entries stay local. Default: 1 MiB.
     #[serde(default = "default_redis_entry")]
     pub max_entry_bytes: u64,
+    /// What the tier may hold in Redis, weighed as Redis spends it (keys, values, the tier's
+    /// own books). Keep it under the server's `maxmemory`. Default: 256 MiB.
+    #[serde(default = "default_redis_bytes")]
+    pub max_bytes: u64,
+    /// How many entries the tier may hold in Redis. Default: 1 000 000.
+    #[serde(default = "default_redis_entries")]
+    pub max_entries: u64,
 }
 
 impl CacheRedisConfig {
@@ -82,6 +89,8 @@ impl CacheRedisConfig {
             prefix: default_prefix(),
             deadline: default_deadline(),
             max_entry_bytes: default_redis_entry(),
+            max_bytes: default_redis_bytes(),
+            max_entries: default_redis_entries(),
         }
     }
 }
@@ -98,6 +107,14 @@ const fn default_redis_entry() -> u64 {
     1024 * 1024
 }
 
+const fn default_redis_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+
+const fn default_redis_entries() -> u64 {
+    1_000_000
+}
+
 impl CacheConfig {
     /// Checks the values that parse but cannot work, without connecting anywhere.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
@@ -111,6 +128,18 @@ impl CacheConfig {
         if let Some(redis) = &self.redis {
             redis::Client::open(redis.url.as_str())
                 .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?;
+            if redis.max_bytes < redis.max_entry_bytes {
+                return Err(ConfigError::new(
+                    "cache.redis.max_bytes",
+                    "must be at least cache.redis.max_entry_bytes, or no such entry could be shared",
+                ));
+            }
+            if redis.max_entries == 0 {
+                return Err(ConfigError::new(
+                    "cache.redis.max_entries",
+                    "must be at least 1",
+                ));
+            }
         }
         Ok(())
     }
@@ -143,7 +172,9 @@ impl CacheRedisConfig {
             .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?
             .prefix(&self.prefix)
             .deadline(self.deadline)
-            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX)))
+            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
+            .max_bytes(self.max_bytes)
+            .max_entries(self.max_entries))
     }
 }
 

@@ -172,6 +172,14 @@ fn invalid_values_name_their_field() {
         ),
         ("[cache.redis]\nurl = \"http://nope\"\n", "cache.redis.url"),
         (
+            "[cache.redis]\nurl = \"redis://127.0.0.1/\"\nmax_bytes = 1000\n",
+            "cache.redis.max_bytes",
+        ),
+        (
+            "[cache.redis]\nurl = \"redis://127.0.0.1/\"\nmax_entries = 0\n",
+            "cache.redis.max_entries",
+        ),
+        (
             "[routes.\"/x\".cache]\nkey_headers = [\"ok\", \"not ok\"]\n",
             "routes.\"/x\".cache.key_headers[1]",
         ),

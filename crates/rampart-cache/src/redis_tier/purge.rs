@@ -139,6 +139,7 @@ impl RedisTier {
         Ok(removed)
     }
 
+    /// Removes `keys` and their books, so the budget counts what is left.
     async fn delete(
         &self,
         shared: &Shared,
@@ -148,8 +149,10 @@ impl RedisTier {
         if keys.is_empty() {
             return Ok(0);
         }
+        let mut remove = self.budget.remove.prepare_invoke();
+        remove.key(&self.books()).arg(self.tag_sets()).arg(keys);
         self.step(shared, step, |mut connection| async move {
-            connection.del::<_, u64>(keys).await
+            remove.invoke_async::<u64>(&mut connection).await
         })
         .await
         .ok_or_else(|| incomplete("removing keys"))
