@@ -83,12 +83,12 @@ impl RequestDirectives {
 }
 
 /// Every `Cache-Control` directive: its lower-cased name and its argument, unquoted.
-fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
+pub(crate) fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
     headers
         .get_all(CACHE_CONTROL)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|text| text.split(','))
+        .flat_map(split)
         .map(|directive| match directive.split_once('=') {
             Some((name, argument)) => (
                 name.trim().to_ascii_lowercase(),
@@ -96,6 +96,34 @@ fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&s
             ),
             None => (directive.trim().to_ascii_lowercase(), None),
         })
+}
+
+/// The directives of one `Cache-Control` value: split at commas outside quoted strings
+/// (`no-cache="a, b", max-age=60` is two directives), empty ones skipped.
+pub(crate) fn split(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut quoted = false;
+        let mut escaped = false;
+        let end = text.char_indices().find_map(|(at, c)| {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ',' if !quoted => return Some(at),
+                _ => {}
+            }
+            None
+        });
+        let (directive, next) = match end {
+            Some(at) => (&text[..at], Some(&text[at + 1..])),
+            None => (text, None),
+        };
+        rest = next;
+        Some(directive.trim())
+    })
+    .filter(|directive| !directive.is_empty())
 }
 
 /// A directive's number of seconds; an unreadable or missing one is the strictest reading, 0.
@@ -151,6 +179,16 @@ mod tests {
         pragma.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
         assert!(RequestDirectives::of(&pragma).no_cache);
         assert!(!RequestDirectives::of(&HeaderMap::new()).no_cache);
+    }
+
+    #[test]
+    fn commas_inside_quoted_arguments_do_not_split() {
+        let directives: Vec<&str> =
+            split(r#"no-cache="a, b", max-age=60,, private="c\",d""#).collect();
+        assert_eq!(
+            directives,
+            [r#"no-cache="a, b""#, "max-age=60", r#"private="c\",d""#]
+        );
     }
 
     #[test]

@@ -265,7 +265,9 @@ impl Stored {
             .flat_map(|list| list.split(','))
             .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
             .collect();
-        for name in listed.iter().chain(&NOT_STORED) {
+        // Fields a qualified `no-cache` or `private` lists are not kept (RFC 9111 5.2.2.4).
+        let withheld = normalise::withheld_fields(&headers);
+        for name in listed.iter().chain(&withheld).chain(&NOT_STORED) {
             headers.remove(name);
         }
         let tags = headers
@@ -626,6 +628,28 @@ mod tests {
         assert!(!entry.headers.contains_key("x-other"));
         assert!(!entry.headers.contains_key("connection"));
         assert_eq!(entry.headers["x-kept"], "3");
+    }
+
+    /// `no-cache="a"` used to make the whole response uncacheable (it has no validator):
+    /// RFC 9111 5.2.2.4 withholds the listed field only.
+    #[test]
+    fn fields_a_qualified_no_cache_or_private_lists_are_stored_without_them() {
+        let entry = stored(
+            &request(&[]),
+            &response(&[
+                ("cache-control", r#"no-cache="x-secret, x-user""#),
+                ("cache-control", r#"private="x-private""#),
+                ("x-secret", "1"),
+                ("x-user", "2"),
+                ("x-private", "3"),
+                ("x-kept", "4"),
+            ]),
+        );
+        for withheld in ["x-secret", "x-user", "x-private"] {
+            assert!(!entry.headers.contains_key(withheld), "{withheld}");
+        }
+        assert_eq!(entry.headers["x-kept"], "4");
+        assert!(entry.is_fresh(NOW));
     }
 
     #[test]

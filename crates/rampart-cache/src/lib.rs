@@ -76,6 +76,7 @@ mod service;
 mod status;
 mod store;
 mod storing;
+mod targeted;
 mod telemetry;
 
 #[doc(inline)]
@@ -87,8 +88,6 @@ pub use handle::{CacheHandle, CacheUsage};
 #[doc(inline)]
 pub use layer::{CacheLayer, CacheLayerBuilder};
 #[doc(inline)]
-pub use normalise::{CDN_CACHE_CONTROL, RAMPART_CACHE_CONTROL};
-#[doc(inline)]
 pub use purge::{Purge, PurgeJob, PurgeReport};
 #[doc(inline)]
 pub use redis_tier::{RedisTier, SharedTierError};
@@ -98,3 +97,5 @@ pub use rule::CacheRule;
 pub use service::Cache;
 #[doc(inline)]
 pub use status::CACHE_STATUS;
+#[doc(inline)]
+pub use targeted::{CDN_CACHE_CONTROL, RAMPART_CACHE_CONTROL};

@@ -9,7 +9,7 @@
 //!   freshness).
 //! - `Expires` (RFC 9111 5.3, RFC 9110 5.6.7): the two obsolete date forms are valid; anything
 //!   else that is not an IMF-fixdate (`0`, extra spaces) means already expired.
-//! - Targeted fields (RFC 9213): the first non-empty of `Rampart-Cache-Control` and
+//! - Targeted fields (RFC 9213): the first valid one of `Rampart-Cache-Control` and
 //!   `CDN-Cache-Control` replaces `Cache-Control` and `Expires` for this cache, so an origin can
 //!   tell rampart (or every CDN-class cache) something else than browsers.
 
@@ -18,21 +18,18 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use std::borrow::Cow;
 use std::time::SystemTime;
 
-/// rampart's own targeted cache-control field (RFC 9213 3): for this cache alone.
-pub const RAMPART_CACHE_CONTROL: HeaderName = HeaderName::from_static("rampart-cache-control");
-
-/// The targeted field every CDN-class cache obeys (RFC 9213 3.1).
-pub const CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
+use crate::directives;
+use crate::targeted::{self, CDN_CACHE_CONTROL, RAMPART_CACHE_CONTROL};
 
 /// The largest age a cache must handle, and what a larger one becomes (RFC 9111 1.2.2).
 const MAX_AGE: u64 = 1 << 31;
 
 /// `headers` as the policy should read them; borrowed when they already read right.
 pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
-    if let Some(targeted) = targeted(headers) {
+    if let Some(targeted) = targeted::cache_control(headers) {
         let mut view = headers.clone();
         view.remove(EXPIRES);
-        view.insert(CACHE_CONTROL, targeted.clone());
+        view.insert(CACHE_CONTROL, targeted);
         // Read once: the view carries the targeted value as its `Cache-Control`.
         view.remove(RAMPART_CACHE_CONTROL);
         view.remove(CDN_CACHE_CONTROL);
@@ -42,7 +39,7 @@ pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
         };
         return Cow::Owned(normalised.unwrap_or(view));
     }
-    let cache_control = lower_case_cache_control(headers);
+    let cache_control = cache_control_change(headers);
     let age = age_change(headers);
     let expires = expires_change(headers);
     if cache_control.is_none() && age.is_none() && expires.is_none() {
@@ -70,30 +67,64 @@ pub(crate) fn for_policy(headers: &HeaderMap) -> Cow<'_, HeaderMap> {
     Cow::Owned(view)
 }
 
-/// The first targeted field with a value, most specific first (RFC 9213 2.2).
-fn targeted(headers: &HeaderMap) -> Option<&HeaderValue> {
-    [RAMPART_CACHE_CONTROL, CDN_CACHE_CONTROL]
-        .iter()
-        .find_map(|name| {
-            headers
-                .get(name)
-                .filter(|value| !value.as_bytes().trim_ascii().is_empty())
-        })
-}
-
-/// The `Cache-Control` values in lower case, or `None` when they already are.
-fn lower_case_cache_control(headers: &HeaderMap) -> Option<Vec<HeaderValue>> {
+/// The `Cache-Control` values as the policy should read them, or `None` when they already
+/// read right: directive names in lower case, and the qualified forms of `no-cache` and
+/// `private` (`no-cache="set-cookie"`) dropped, since they withhold the fields they list
+/// rather than the response ([`withheld_fields`]).
+fn cache_control_change(headers: &HeaderMap) -> Option<Vec<HeaderValue>> {
     let values = headers.get_all(CACHE_CONTROL);
-    if values
-        .iter()
-        .all(|value| !value.as_bytes().iter().any(u8::is_ascii_uppercase))
-    {
+    let reads_right = values.iter().all(|value| {
+        !value.as_bytes().iter().any(u8::is_ascii_uppercase)
+            && value.to_str().map_or(true, |text| {
+                directives::split(text).all(|d| qualified(d).is_none())
+            })
+    });
+    if reads_right {
         return None;
     }
     values
         .iter()
-        .map(|value| HeaderValue::from_bytes(&value.as_bytes().to_ascii_lowercase()).ok())
+        .map(|value| {
+            let text = value.to_str().ok()?;
+            let kept: Vec<String> = directives::split(text)
+                .filter(|directive| qualified(directive).is_none())
+                .map(|directive| match directive.split_once('=') {
+                    Some((name, argument)) => format!("{}={argument}", name.to_ascii_lowercase()),
+                    None => directive.to_ascii_lowercase(),
+                })
+                .collect();
+            HeaderValue::from_str(&kept.join(", ")).ok()
+        })
         .collect()
+}
+
+/// The fields a stored response must not keep: those the qualified `no-cache` and `private`
+/// directives of the cache control this cache obeys list (RFC 9111 5.2.2.4, 5.2.2.7). The rest
+/// of the response may be stored and reused.
+pub(crate) fn withheld_fields(headers: &HeaderMap) -> Vec<HeaderName> {
+    let targeted = targeted::cache_control(headers);
+    let values: Vec<&HeaderValue> = match &targeted {
+        Some(value) => vec![value],
+        None => headers.get_all(CACHE_CONTROL).iter().collect(),
+    };
+    values
+        .into_iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(directives::split)
+        .filter_map(qualified)
+        .flat_map(|list| list.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// The field list of a qualified `no-cache="..."` or `private="..."`, else `None`.
+fn qualified(directive: &str) -> Option<&str> {
+    let (name, argument) = directive.split_once('=')?;
+    let name = name.trim();
+    let list = argument.trim().trim_matches('"');
+    ((name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("private"))
+        && !list.trim().is_empty())
+    .then_some(list)
 }
 
 /// `None` when `Age` reads right as it is (absent, or one plain number); else the value the
@@ -220,11 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn qualified_no_cache_and_private_withhold_fields_not_the_response() {
+        let headers = view(&[
+            ("cache-control", r#"no-cache="a, B", max-age=3600"#),
+            ("cache-control", r#"Private="c""#),
+        ]);
+        let policy: Vec<&HeaderValue> = headers.get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(policy, ["max-age=3600", ""]);
+        let mut origin = HeaderMap::new();
+        origin.append(
+            CACHE_CONTROL,
+            HeaderValue::from_static(r#"no-cache="a, B", max-age=3600"#),
+        );
+        origin.append(CACHE_CONTROL, HeaderValue::from_static(r#"Private="c""#));
+        assert_eq!(withheld_fields(&origin), ["a", "b", "c"]);
+        let unqualified = view(&[("cache-control", "no-cache, private")]);
+        assert_eq!(unqualified[CACHE_CONTROL], "no-cache, private");
+    }
+
+    #[test]
     fn a_targeted_field_replaces_cache_control_and_expires() {
         let headers = view(&[
             ("cache-control", "no-store"),
             ("expires", "0"),
-            ("cdn-cache-control", "Max-Age=60"),
+            ("cdn-cache-control", "max-age=60"),
         ]);
         assert_eq!(headers[CACHE_CONTROL], "max-age=60");
         assert!(!headers.contains_key(EXPIRES));

@@ -77,12 +77,14 @@ mod accept;
 mod activity;
 mod connection;
 mod limits;
+mod signal;
 mod slotted;
 mod waiting;
 
 use std::time::Duration;
 
 pub use limits::RESERVED_FILES;
+pub use signal::shutdown_signal;
 
 /// How a server accepts and serves connections; [`Server::serve`] runs it.
 #[derive(Debug, Clone)]

@@ -100,28 +100,6 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = interrupt.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-}
-
 async fn run(config: ServerConfig) -> Result<(), String> {
     let listen = config.server.listen;
     let listener = TcpListener::bind(listen)
@@ -141,9 +119,14 @@ async fn run(config: ServerConfig) -> Result<(), String> {
         }
         None => None,
     };
-    serve(listener, operations, config, shutdown_signal())
-        .await
-        .map_err(|error| error.to_string())
+    serve(
+        listener,
+        operations,
+        config,
+        rampart::server::shutdown_signal(),
+    )
+    .await
+    .map_err(|error| error.to_string())
 }
 
 fn main() -> ExitCode {
