@@ -1,11 +1,12 @@
 //! A client's conditional request against a stored response (RFC 9110 13.1.2, 13.1.3).
 
-use http::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use http::header::{DATE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
 /// Whether a `GET`/`HEAD` with `request` headers should get `304 Not Modified` for a stored
 /// `status` response with `stored` headers. `If-None-Match` decides when present (weak
-/// comparison); otherwise `If-Modified-Since` against `Last-Modified`.
+/// comparison); otherwise `If-Modified-Since` against `Last-Modified`, or, without one, the
+/// stored `Date` (RFC 9111 4.3.2: the response was as it is then).
 pub(crate) fn not_modified(request: &HeaderMap, status: StatusCode, stored: &HeaderMap) -> bool {
     if status != StatusCode::OK {
         return false;
@@ -29,6 +30,7 @@ pub(crate) fn not_modified(request: &HeaderMap, status: StatusCode, stored: &Hea
         .and_then(|v| httpdate::parse_http_date(v).ok());
     let modified = stored
         .get(LAST_MODIFIED)
+        .or_else(|| stored.get(DATE))
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok());
     matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
@@ -80,6 +82,16 @@ mod tests {
             (IF_MODIFIED_SINCE, "Mon, 02 Nov 2026 00:00:00 GMT"),
         ]);
         assert!(!not_modified(&request, StatusCode::OK, &stored));
+    }
+
+    #[test]
+    fn without_last_modified_the_date_stands_in() {
+        let stored = headers(&[(DATE, "Sun, 01 Nov 2026 00:00:00 GMT")]);
+        let since = headers(&[(IF_MODIFIED_SINCE, "Mon, 02 Nov 2026 00:00:00 GMT")]);
+        assert!(not_modified(&since, StatusCode::OK, &stored));
+        let before = headers(&[(IF_MODIFIED_SINCE, "Sat, 31 Oct 2026 00:00:00 GMT")]);
+        assert!(!not_modified(&before, StatusCode::OK, &stored));
+        assert!(!not_modified(&since, StatusCode::OK, &HeaderMap::new()));
     }
 
     #[test]

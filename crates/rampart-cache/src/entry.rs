@@ -169,6 +169,13 @@ pub(crate) fn admit(
     {
         return Err(NotStored::Authorization);
     }
+    if directives::has_directive(&view_headers, "must-understand")
+        && UNDERSTOOD.contains(&response.status.as_u16())
+    {
+        // RFC 9111 5.2.2.3: `no-store` is there for caches that do not understand the status.
+        let without = without_no_store(&view_headers);
+        *view_headers.to_mut() = without;
+    }
     if let Some(ttl) = rule.default_ttl {
         if !directives::has_freshness(&view_headers) {
             view_headers
@@ -178,7 +185,7 @@ pub(crate) fn admit(
     }
     let windows = StaleWindows::of(&view_headers);
     let view = PolicyView {
-        status: response.status,
+        status: policy_status(response.status, &view_headers),
         headers: &view_headers,
     };
     let policy = CachePolicy::new_options(
@@ -196,6 +203,54 @@ pub(crate) fn admit(
         return Err(NotStored::Useless);
     }
     Ok(Admitted { policy, headers })
+}
+
+/// The statuses http-cache-semantics knows the semantics of.
+const UNDERSTOOD: [u16; 14] = [
+    200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501,
+];
+
+/// `headers` with `no-store` taken out of `Cache-Control`.
+fn without_no_store(headers: &HeaderMap) -> HeaderMap {
+    let mut view = headers.clone();
+    view.remove(header::CACHE_CONTROL);
+    for value in headers.get_all(header::CACHE_CONTROL) {
+        let Ok(text) = value.to_str() else {
+            view.append(header::CACHE_CONTROL, value.clone());
+            continue;
+        };
+        let kept: Vec<&str> = directives::split(text)
+            .filter(|directive| !directive.eq_ignore_ascii_case("no-store"))
+            .collect();
+        if let Ok(kept) = HeaderValue::from_str(&kept.join(", ")) {
+            view.append(header::CACHE_CONTROL, kept);
+        }
+    }
+    view
+}
+
+/// The status the policy should judge. http-cache-semantics stores only the statuses it
+/// "understands" (200, 301, 404, ...), but RFC 9111 3 lets a cache store any final status
+/// whose response gives its freshness explicitly (`max-age`, `s-maxage`, `Expires`) or says
+/// `public` (which also allows heuristic freshness, RFC 9111 4.2.2): a `500` with `max-age=60`
+/// is reused for a minute (cache-tests.fyi `status-*-fresh`, `heuristic-599-cached`). Such a
+/// response is judged as a `200`; it keeps its own status. Otherwise, or for `206` (ranges are
+/// not stored) and `304`, the status stands.
+fn policy_status(status: StatusCode, headers: &HeaderMap) -> StatusCode {
+    let final_status = (200..600).contains(&status.as_u16());
+    let stands = UNDERSTOOD.contains(&status.as_u16())
+        || !final_status
+        || status == StatusCode::PARTIAL_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let cacheable = headers.contains_key(header::EXPIRES)
+        || ["max-age", "s-maxage", "public"]
+            .iter()
+            .any(|directive| directives::has_directive(headers, directive));
+    if stands || !cacheable {
+        status
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// The request as the policy sees it: the method, nothing the client wrote.
@@ -650,6 +705,50 @@ mod tests {
         }
         assert_eq!(entry.headers["x-kept"], "4");
         assert!(entry.is_fresh(NOW));
+    }
+
+    #[test]
+    fn must_understand_overrides_no_store_for_a_status_understood() {
+        let mut parts = response(&[]);
+        parts.headers.insert(
+            "cache-control",
+            HeaderValue::from_static("max-age=3600, no-store, must-understand"),
+        );
+        assert!(stored(&request(&[]), &parts).is_fresh(NOW));
+        parts.status = StatusCode::from_u16(599).expect("a status");
+        assert!(admit(&request(&[]), &parts, &CacheRule::new(), NOW).is_err());
+    }
+
+    #[test]
+    fn any_final_status_with_explicit_freshness_is_stored() {
+        for code in [299, 400, 500, 503, 599] {
+            let mut parts = response(&[]);
+            parts.status = StatusCode::from_u16(code).expect("a status");
+            let entry = stored(&request(&[]), &parts);
+            assert_eq!(entry.status.as_u16(), code);
+            assert!(entry.is_fresh(NOW), "{code}");
+        }
+        let mut heuristic = Response::builder()
+            .status(500)
+            .header("last-modified", "Thu, 01 Jan 1970 00:00:00 GMT")
+            .header("date", "Sun, 11 Jan 1970 00:00:00 GMT")
+            .body(())
+            .expect("valid")
+            .into_parts()
+            .0;
+        assert!(admit(&request(&[]), &heuristic, &CacheRule::new(), NOW).is_err());
+        heuristic
+            .headers
+            .insert("cache-control", HeaderValue::from_static("public"));
+        assert!(
+            stored(&request(&[]), &heuristic).is_fresh(NOW),
+            "public allows heuristics"
+        );
+        heuristic.status = StatusCode::PARTIAL_CONTENT;
+        heuristic
+            .headers
+            .insert("cache-control", HeaderValue::from_static("max-age=60"));
+        assert!(admit(&request(&[]), &heuristic, &CacheRule::new(), NOW).is_err());
     }
 
     #[test]

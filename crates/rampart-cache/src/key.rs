@@ -1,10 +1,11 @@
 //! Cache keys: what makes two requests "the same resource" and "the same variant".
 
-use http::header::{ACCEPT_ENCODING, HOST};
+use http::header::{ACCEPT_ENCODING, ACCEPT_LANGUAGE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Request};
 use std::fmt::Write;
 
 use crate::CacheRule;
+use crate::directives;
 
 /// Separates the parts of a key; escaped wherever it could appear in a part.
 const PART: char = '#';
@@ -118,12 +119,58 @@ fn push_query(key: &mut String, query: &str, rule: &CacheRule) {
     }
 }
 
+/// The values of `name` as one list whose spelling does not matter: members trimmed, empty
+/// ones dropped, several field lines the same as one (RFC 9110 5.3, 5.6.1); `Accept-Language`
+/// also ignores case and the order of equally preferred languages. `1,2` and ` 1 , 2` select
+/// the same variant (cache-tests.fyi `vary-normalise-*`).
 fn push_values(key: &mut String, headers: &HeaderMap, name: &HeaderName) {
-    for (index, value) in headers.get_all(name).iter().enumerate() {
+    if *name == ACCEPT_LANGUAGE {
+        push_languages(key, headers);
+        return;
+    }
+    let mut first = true;
+    let mut push = |member: &[u8]| {
+        if !first {
+            key.push(',');
+        }
+        first = false;
+        push_escaped(key, member);
+    };
+    for value in headers.get_all(name) {
+        match value.to_str() {
+            Ok(text) => directives::split(text).for_each(|member| push(member.as_bytes())),
+            Err(_) => push(value.as_bytes()),
+        }
+    }
+}
+
+/// `Accept-Language` as its languages in lower case, most preferred first, equally preferred
+/// ones in alphabetical order, each with its weight in thousandths unless it is 1.
+fn push_languages(key: &mut String, headers: &HeaderMap) {
+    let mut languages: Vec<(u16, String)> = headers
+        .get_all(ACCEPT_LANGUAGE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(directives::split)
+        .map(|member| {
+            let mut parts = member.split(';');
+            let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let weight = parts
+                .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .map_or(1000, |q| (q.clamp(0.0, 1.0) * 1000.0).round() as u16);
+            (weight, tag)
+        })
+        .collect();
+    languages.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    for (index, (weight, tag)) in languages.iter().enumerate() {
         if index > 0 {
             key.push(',');
         }
-        push_escaped(key, value.as_bytes());
+        push_escaped(key, tag.as_bytes());
+        if *weight != 1000 {
+            let _ = write!(key, ";q={weight}");
+        }
     }
 }
 
@@ -198,6 +245,38 @@ mod tests {
         assert!(same_resource(&resource, &purge_target("/a?b=1&a=2")));
         assert!(!same_resource(&variant, &purge_target("/a?a=2")));
         assert!(!same_resource(&variant, &purge_target("/ab?b=1&a=2")));
+    }
+
+    #[test]
+    fn selecting_values_are_read_as_lists_not_as_text() {
+        let key = |pairs: &[(&str, &str)]| {
+            let request = request("/", pairs);
+            variant_key(
+                "/#h",
+                &[ACCEPT_LANGUAGE, HeaderName::from_static("foo")],
+                request.headers(),
+            )
+        };
+        let plain = key(&[("foo", "1,2"), ("accept-language", "en, de")]);
+        assert_eq!(plain, "/#h|accept-language=de,en|foo=1,2|");
+        for same in [
+            &[("foo", " 1 , 2 "), ("accept-language", "de, en")][..],
+            &[
+                ("foo", "1"),
+                ("foo", "2"),
+                ("accept-language", " eN ,   De"),
+            ],
+            &[("foo", "1,,2"), ("accept-language", "de;q=1.0, en")],
+        ] {
+            assert_eq!(key(same), plain, "{same:?}");
+        }
+        for different in [
+            &[("foo", "2,1"), ("accept-language", "en, de")][..],
+            &[("foo", "1,2"), ("accept-language", "en, de;q=0.5")],
+            &[("foo", "1 2"), ("accept-language", "en, de")],
+        ] {
+            assert_ne!(key(different), plain, "{different:?}");
+        }
     }
 
     #[test]

@@ -168,7 +168,9 @@ fn expires_change(headers: &HeaderMap) -> Option<HeaderValue> {
 }
 
 /// A date in one of the three forms of RFC 9110 5.6.7, and nothing looser: the only run of two
-/// spaces allowed is asctime's before a one-digit day (`Sun Nov  6 08:49:37 1994`).
+/// spaces allowed is asctime's before a one-digit day (`Sun Nov  6 08:49:37 1994`). Names are
+/// read whatever their case (`THU`, `aug`, `gMT`), and the day of the week, which the date
+/// already says, may be wrong (`Thu Aug  8 2050` was a Monday): httpdate rejects both.
 fn http_date(text: &str) -> Option<SystemTime> {
     let mut doubles = text.match_indices("  ").map(|(at, _)| at);
     let spaced_right = match (doubles.next(), doubles.next()) {
@@ -176,7 +178,51 @@ fn http_date(text: &str) -> Option<SystemTime> {
         (Some(7), None) => text.len() == 24,
         _ => false,
     };
-    spaced_right.then(|| httpdate::parse_http_date(text).ok())?
+    if !spaced_right {
+        return None;
+    }
+    if let Ok(at) = httpdate::parse_http_date(text) {
+        return Some(at);
+    }
+    let named = title_case_names(text);
+    let weekday = named.find(|c: char| !c.is_ascii_alphabetic())?;
+    let days: &[&str] = if weekday > 3 { &LONG_DAYS } else { &SHORT_DAYS };
+    days.iter()
+        .find_map(|day| httpdate::parse_http_date(&format!("{day}{}", &named[weekday..])).ok())
+}
+
+const SHORT_DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const LONG_DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// `text` with every run of letters as the date forms write it: `GMT`, else `Aug`, `Thursday`.
+fn title_case_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic()) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        if name.eq_ignore_ascii_case("gmt") {
+            out.push_str("GMT");
+        } else {
+            out.push_str(&name[..1].to_ascii_uppercase());
+            out.push_str(&name[1..].to_ascii_lowercase());
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -232,6 +278,10 @@ mod tests {
             imf,
             "Sunday, 06-Nov-94 08:49:37 GMT",
             "Sun Nov  6 08:49:37 1994",
+            "SUN, 06 nov 1994 08:49:37 gMT",
+            "Thu, 06 Nov 1994 08:49:37 GMT",
+            "Monday, 06-NOV-94 08:49:37 GMT",
+            "Fri Nov  6 08:49:37 1994",
         ] {
             assert_eq!(view(&[("expires", valid)])[EXPIRES], imf, "{valid}");
         }

@@ -54,7 +54,9 @@ local function forget(books, tagset, key)
   local first = true
   for word in string.gmatch(meta, '%S+') do
     if first then
-      redis.call('DECRBY', books[3], word)
+      if redis.call('DECRBY', books[3], word) < 0 then
+        redis.call('SET', books[3], 0)
+      end
       first = false
     else
       redis.call('ZREM', tagset .. word, key)

@@ -57,8 +57,13 @@ impl RedisTier {
         let entries = format!("{}:e:", self.prefix);
         match purge {
             Purge::All => {
+                // The books stay: every entry removed leaves them through them, and an entry
+                // written while the purge runs stays counted.
+                let books = self.books();
                 let pattern = format!("{}:*", glob_escape(&self.prefix));
-                self.remove_matching(shared, step, &pattern, |_| true).await
+                let not_books = |key: &str| !books.iter().any(|book| book == key);
+                self.remove_matching(shared, step, &pattern, not_books)
+                    .await
             }
             Purge::Prefix(prefix) => {
                 let pattern = format!("{}{}*", glob_escape(&entries), glob_escape(prefix));
