@@ -354,3 +354,45 @@ default_ttl = "60s"
     );
     assert_eq!(hit.text().await.unwrap(), body);
 }
+
+/// A stored response answers one byte range itself (`206`), as a download resumes; `If-Range`
+/// naming another version gets the whole response.
+#[tokio::test]
+async fn a_hit_answers_a_byte_range_with_206() {
+    let server = start("").await;
+    let client = client();
+    let whole = client
+        .get(server.url("/api/report"))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    let etag = whole.headers()["etag"].to_str().unwrap().to_owned();
+    let whole = whole.bytes().await.unwrap();
+    let ranged = |range: &'static str, if_range: &str| {
+        client
+            .get(server.url("/api/report"))
+            .header("accept-encoding", "identity")
+            .header("range", range)
+            .header("if-range", if_range)
+            .send()
+    };
+    let part = ranged("bytes=10-19", &etag).await.unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 10-19/{}", whole.len()).as_str()
+    );
+    assert!(
+        part.headers()["cache-status"]
+            .to_str()
+            .unwrap()
+            .contains("hit")
+    );
+    assert_eq!(part.bytes().await.unwrap(), whole.slice(10..20));
+    let tail = ranged("bytes=-5", &etag).await.unwrap();
+    assert_eq!(tail.bytes().await.unwrap(), whole.slice(whole.len() - 5..));
+    let other = ranged("bytes=10-19", "\"another-version\"").await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert_eq!(other.bytes().await.unwrap(), whole);
+}

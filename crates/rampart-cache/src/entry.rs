@@ -536,6 +536,30 @@ impl Stored {
         response
     }
 
+    /// `206 Partial Content`: the `bytes` of the stored body a client asked for.
+    pub(crate) fn respond_range<B: http_body::Body>(
+        &self,
+        bytes: std::ops::Range<usize>,
+        now: SystemTime,
+        status: CacheStatus,
+    ) -> Response<CacheBody<B>> {
+        let content_range = format!(
+            "bytes {}-{}/{}",
+            bytes.start,
+            bytes.end - 1,
+            self.body.len()
+        );
+        let mut response = self.respond(&Method::GET, now, status);
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        *response.body_mut() = CacheBody::stored(self.body.slice(bytes.clone()));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        if let Ok(value) = HeaderValue::from_str(&content_range) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+        response
+    }
+
     /// `304 Not Modified` for a client whose validators match the entry.
     pub(crate) fn respond_not_modified<B: http_body::Body>(
         &self,

@@ -21,6 +21,7 @@ use crate::entry::{Admitted, Stored, admit, age_value};
 use crate::flight::{FlightGuard, Landing, Role, landed};
 use crate::key::{encoding_flight_key, variant_key};
 use crate::layer::Shared;
+use crate::range;
 use crate::status::{CacheStatus, Forward};
 use crate::store::{Lookup, Placement};
 use crate::storing::{Pending, store};
@@ -34,7 +35,8 @@ pub(crate) struct Ctx {
     pub(crate) directives: RequestDirectives,
 }
 
-/// The answer of a stored entry to a client: `304` when the client's validators match.
+/// The answer of a stored entry to a client: `304` when the client's validators match, `206`
+/// when it asks for one byte range of a stored `200`.
 pub(crate) fn answer<B: Body>(
     entry: &Stored,
     method: &Method,
@@ -43,10 +45,14 @@ pub(crate) fn answer<B: Body>(
     status: CacheStatus,
 ) -> Response<CacheBody<B>> {
     if not_modified(headers, entry.status, &entry.headers) {
-        entry.respond_not_modified(now, status)
-    } else {
-        entry.respond(method, now, status)
+        return entry.respond_not_modified(now, status);
     }
+    if *method == Method::GET && entry.status == StatusCode::OK {
+        if let Some(bytes) = range::requested(headers, &entry.headers, entry.body.len()) {
+            return entry.respond_range(bytes, now, status);
+        }
+    }
+    entry.respond(method, now, status)
 }
 
 /// [`answer`] for the client whose request parts are at hand.

@@ -70,6 +70,7 @@ mod key;
 mod layer;
 mod normalise;
 mod purge;
+mod range;
 mod redis_tier;
 mod rule;
 mod service;
