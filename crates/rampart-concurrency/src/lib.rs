@@ -1,0 +1,38 @@
+//! Overload protection for Tower services: a concurrency limit that finds the capacity of the
+//! resource behind a service by itself, from the latency of completed calls.
+//!
+//! When demand exceeds capacity, every request admitted past it only queues for the scarce
+//! resource (a database pool, a CPU): latency climbs until everything times out, and goodput
+//! collapses exactly when it matters. A fixed limit (tower's `ConcurrencyLimit` + `LoadShed`)
+//! works when someone tunes it to the resource and the resource never changes; an adaptive
+//! limit follows the resource.
+//!
+//! This crate is being built in steps (issue 14). What is here: [`GradientLimit`], the
+//! algorithm, tested against a simulated connection pool. Next: the `ConcurrencyLimitLayer`
+//! that admits or refuses (503 problem+json with `Retry-After`) around it, its metrics, its
+//! place in the `Stack`, and the open-loop load script that measures it against tower's fixed
+//! limit and tower-resilience's AIMD.
+//!
+//! # The algorithm: a latency gradient against the unloaded latency (Envoy's)
+//!
+//! The limiter first measures the resource's latency unloaded: it lets only `min` calls run
+//! (3 by default) and takes the median of 50 of them. Then, every window (100 ms), it compares
+//! the 90th percentile of the window's calls with that latency plus a buffer (25 %):
+//! `gradient = min_rtt × 1.25 / p90`, kept within `[0.5, 2]`, and the limit becomes
+//! `limit × gradient + √limit`, within `[min, max]`. Calls as fast as unloaded grow it (the
+//! `√limit` headroom lets it probe for more); calls slower than the buffer allows shrink it in
+//! proportion. A call the deadline drops is congestion: the limit backs off by a tenth. Every
+//! minute the unloaded latency is measured again, so a resource that became slower or faster
+//! for good is followed; that costs a fraction of a second at `min` calls.
+//!
+//! This is the gradient of Envoy's adaptive-concurrency filter. Netflix's Gradient2 compares
+//! each sample with a long-term average of the samples instead of a measured unloaded latency;
+//! under lasting overload that average climbs with the queue it is meant to detect (each
+//! sample is the queue's, so the average follows it), and the limit with it: its only fixed
+//! point is a limit that keeps growing. AIMD (tower-resilience) only learns from errors
+//! and timeouts, so it reacts once latency has already become failure; Vegas needs the same
+//! minimum latency as this gradient and reacts to it with fixed steps.
+
+mod gradient;
+
+pub use gradient::GradientLimit;
