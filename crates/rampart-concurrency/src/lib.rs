@@ -7,11 +7,17 @@
 //! works when someone tunes it to the resource and the resource never changes; an adaptive
 //! limit follows the resource.
 //!
-//! This crate is being built in steps (issue 14). What is here: [`GradientLimit`], the
-//! algorithm, tested against a simulated connection pool. Next: the `ConcurrencyLimitLayer`
-//! that admits or refuses (503 problem+json with `Retry-After`) around it, its metrics, its
-//! place in the `Stack`, and the open-loop load script that measures it against tower's fixed
-//! limit and tower-resilience's AIMD.
+//! [`ConcurrencyLimitLayer`] admits as many calls at once as the limit allows and answers the
+//! rest at once with `503` problem+json (`code: "overloaded"`) and `Retry-After`: it never
+//! queues, so a refusal costs the client nothing but a retry, and the calls admitted keep the
+//! latency of a resource that is not overloaded. The limit is [`GradientLimit`], learned from
+//! latency, or fixed by hand. A call the request deadline drops (the `Deadline` extension of
+//! `rampart-timeout` has passed) is congestion and makes the limit back off; a call whose
+//! client went away teaches nothing; both return their slot.
+//!
+//! This crate is being built in steps (issue 14). Next: per-route scopes and critical routes,
+//! metrics, its place in the `Stack` and its configuration, and the open-loop load script that
+//! measures it against tower's fixed limit and tower-resilience's AIMD.
 //!
 //! # The algorithm: a latency gradient against the unloaded latency (Envoy's)
 //!
@@ -33,6 +39,15 @@
 //! and timeouts, so it reacts once latency has already become failure; Vegas needs the same
 //! minimum latency as this gradient and reacts to it with fixed steps.
 
+mod future;
 mod gradient;
+mod layer;
+mod limiter;
+mod rejection;
+mod service;
 
+pub use future::ResponseFuture;
 pub use gradient::GradientLimit;
+pub use layer::ConcurrencyLimitLayer;
+pub use rejection::{Overloaded, PROBLEM_CODE};
+pub use service::ConcurrencyLimit;

@@ -1,0 +1,92 @@
+use http::{HeaderValue, Response, StatusCode, header};
+use pin_project_lite::pin_project;
+use rampart_core::{Problem, ResponseBody};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use crate::limiter::Permit;
+use crate::{Overloaded, PROBLEM_CODE};
+
+pin_project! {
+    /// Response future of [`ConcurrencyLimit`](crate::ConcurrencyLimit).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // Every slot taken: the inner service is never called.
+        Refused { limit: usize, retry_after: Duration },
+        // Holding a slot until the inner answer, or until dropped.
+        Admitted { #[pin] inner: F, permit: Option<Permit> },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) const fn refused(limit: usize, retry_after: Duration) -> Self {
+        Self {
+            state: State::Refused { limit, retry_after },
+        }
+    }
+
+    pub(crate) const fn admitted(inner: F, permit: Permit) -> Self {
+        Self {
+            state: State::Admitted {
+                inner,
+                permit: Some(permit),
+            },
+        }
+    }
+}
+
+impl<F> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+/// `503 Service Unavailable` as problem+json with `Retry-After`, the rejection in its
+/// extensions.
+fn overloaded<B>(limit: usize, retry_after: Duration) -> Response<ResponseBody<B>> {
+    let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
+        .with_detail(format!(
+            "the service is at its limit of {limit} calls at once; retry later"
+        ))
+        .into_http_response();
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+        .extensions_mut()
+        .insert(Overloaded::new(limit, retry_after));
+    response
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Refused { limit, retry_after } => {
+                Poll::Ready(Ok(overloaded(*limit, *retry_after)))
+            }
+            StateProj::Admitted { inner, permit } => {
+                let result = ready!(inner.poll(cx));
+                if let Some(permit) = permit.take() {
+                    permit.complete();
+                }
+                Poll::Ready(result.map(|response| response.map(ResponseBody::new)))
+            }
+        }
+    }
+}

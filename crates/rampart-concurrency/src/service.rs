@@ -1,0 +1,54 @@
+use http::{Request, Response};
+use rampart_core::ResponseBody;
+use rampart_core::deadline::Deadline;
+use std::task::{Context, Poll};
+use tower_service::Service;
+
+use crate::{ConcurrencyLimitLayer, ResponseFuture};
+
+/// Admits calls to the inner service within the limit. Made by [`ConcurrencyLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct ConcurrencyLimit<S> {
+    pub(crate) inner: S,
+    pub(crate) layer: ConcurrencyLimitLayer,
+}
+
+impl<S> ConcurrencyLimit<S> {
+    /// The wrapped service.
+    pub const fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub const fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, B, ResBody> Service<Request<B>> for ConcurrencyLimit<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    /// Admission is decided here, not in `poll_ready`: axum does not drive readiness, and a
+    /// refusal must cost nothing but its answer.
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let deadline = request.extensions().get::<Deadline>().cloned();
+        match self.layer.limiter.try_acquire(deadline) {
+            Some(permit) => ResponseFuture::admitted(self.inner.call(request), permit),
+            None => ResponseFuture::refused(self.layer.limiter.limit(), self.layer.retry_after),
+        }
+    }
+}
