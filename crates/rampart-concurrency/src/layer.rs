@@ -1,8 +1,9 @@
+use rampart_core::MetricsRecorder;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_layer::Layer;
 
-use crate::limiter::Limiter;
+use crate::limiter::{Algorithm, Limiter};
 use crate::{ConcurrencyLimit, GradientLimit};
 
 /// Admits as many calls at once as the limit allows and answers the rest at once with `503`
@@ -22,7 +23,9 @@ use crate::{ConcurrencyLimit, GradientLimit};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let adaptive = ConcurrencyLimitLayer::adaptive(GradientLimit::new().min(4).max(64));
+/// let adaptive = ConcurrencyLimitLayer::adaptive(GradientLimit::new().min(4).max(64))
+///     .name("database") // the `limiter` label of its metrics
+///     .with_recorder(rampart_core::MetricsRecorder::global());
 /// assert_eq!(adaptive.limit(), 4); // measuring the unloaded latency first
 ///
 /// let layer = ConcurrencyLimitLayer::fixed(1).retry_after(Duration::from_secs(2));
@@ -51,6 +54,11 @@ use crate::{ConcurrencyLimit, GradientLimit};
 pub struct ConcurrencyLimitLayer {
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) retry_after: Duration,
+    /// What the limiter is made of, to make it again when a setter changes its name or
+    /// recorder (no call has gone through a layer that is still being built).
+    algorithm: Algorithm,
+    name: Arc<str>,
+    recorder: MetricsRecorder,
 }
 
 impl Default for ConcurrencyLimitLayer {
@@ -63,19 +71,47 @@ impl Default for ConcurrencyLimitLayer {
 impl ConcurrencyLimitLayer {
     /// A limit learned from the latency of completed calls.
     pub fn adaptive(limit: GradientLimit) -> Self {
-        Self::with(Limiter::adaptive(limit))
+        Self::with(Algorithm::Adaptive(limit))
     }
 
     /// A limit set by hand (at least 1), as tower's `ConcurrencyLimit` + `LoadShed`.
     pub fn fixed(limit: usize) -> Self {
-        Self::with(Limiter::fixed(limit))
+        Self::with(Algorithm::Fixed(limit))
     }
 
-    fn with(limiter: Limiter) -> Self {
+    fn with(algorithm: Algorithm) -> Self {
+        let name: Arc<str> = Arc::from("default");
+        let recorder = MetricsRecorder::global();
         Self {
-            limiter: Arc::new(limiter),
+            limiter: Arc::new(Limiter::new(algorithm.clone(), &name, recorder.clone())),
             retry_after: Duration::from_secs(1),
+            algorithm,
+            name,
+            recorder,
         }
+    }
+
+    fn rebuilt(mut self) -> Self {
+        self.limiter = Arc::new(Limiter::new(
+            self.algorithm.clone(),
+            &self.name,
+            self.recorder.clone(),
+        ));
+        self
+    }
+
+    /// The `limiter` label of its metrics (default `default`): name it for the resource it
+    /// protects (`database`).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Arc::from(name);
+        self.rebuilt()
+    }
+
+    /// Records its metrics into `recorder` instead of the global one (registered on the first
+    /// call, never before).
+    pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
+        self.recorder = recorder;
+        self.rebuilt()
     }
 
     /// What `Retry-After` tells a refused client (default 1 s; sent in whole seconds, at

@@ -45,9 +45,11 @@ mod layer;
 mod limiter;
 mod rejection;
 mod service;
+mod telemetry;
 
 pub use future::ResponseFuture;
 pub use gradient::GradientLimit;
 pub use layer::ConcurrencyLimitLayer;
 pub use rejection::{Overloaded, PROBLEM_CODE};
 pub use service::ConcurrencyLimit;
+pub use telemetry::{IN_FLIGHT, LIMIT, MIN_RTT, REQUESTS};

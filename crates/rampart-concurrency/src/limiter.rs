@@ -3,44 +3,59 @@
 //! Admission is lock-free (an atomic compare against the limit); only a completed call's
 //! sample takes the algorithm's lock, briefly.
 
+use rampart_core::MetricsRecorder;
 use rampart_core::deadline::Deadline;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tokio::time::Instant;
 
 use crate::GradientLimit;
+use crate::telemetry::Telemetry;
 
 /// How the limit is set.
-#[derive(Debug)]
-enum Algorithm {
+#[derive(Debug, Clone)]
+pub(crate) enum Algorithm {
     /// Learned from latency.
-    Adaptive(Mutex<GradientLimit>),
-    /// Set by hand.
-    Fixed,
+    Adaptive(GradientLimit),
+    /// Set by hand (at least 1).
+    Fixed(usize),
 }
 
 #[derive(Debug)]
 pub(crate) struct Limiter {
-    algorithm: Algorithm,
+    adaptive: Option<Mutex<GradientLimit>>,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
+    name: Box<str>,
+    recorder: MetricsRecorder,
+    telemetry: OnceLock<Telemetry>,
 }
 
 impl Limiter {
-    pub(crate) fn adaptive(limit: GradientLimit) -> Self {
+    pub(crate) fn new(algorithm: Algorithm, name: &str, recorder: MetricsRecorder) -> Self {
+        let (adaptive, limit) = match algorithm {
+            Algorithm::Adaptive(gradient) => {
+                let limit = gradient.limit();
+                (Some(Mutex::new(gradient)), limit)
+            }
+            Algorithm::Fixed(limit) => (None, limit.max(1)),
+        };
         Self {
-            limit: AtomicUsize::new(limit.limit()),
-            algorithm: Algorithm::Adaptive(Mutex::new(limit)),
+            adaptive,
+            limit: AtomicUsize::new(limit),
             in_flight: AtomicUsize::new(0),
+            name: name.into(),
+            recorder,
+            telemetry: OnceLock::new(),
         }
     }
 
-    pub(crate) fn fixed(limit: usize) -> Self {
-        Self {
-            algorithm: Algorithm::Fixed,
-            limit: AtomicUsize::new(limit.max(1)),
-            in_flight: AtomicUsize::new(0),
-        }
+    fn telemetry(&self) -> &Telemetry {
+        self.telemetry.get_or_init(|| {
+            let telemetry = Telemetry::new(&self.recorder, &self.name);
+            telemetry.limit.set(count(self.limit()));
+            telemetry
+        })
     }
 
     pub(crate) fn limit(&self) -> usize {
@@ -54,11 +69,18 @@ impl Limiter {
     /// A slot for one call, or `None` when every slot is taken.
     pub(crate) fn try_acquire(self: &Arc<Self>, deadline: Option<Deadline>) -> Option<Permit> {
         let limit = self.limit();
-        self.in_flight
+        let telemetry = self.telemetry();
+        let Ok(before) = self
+            .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
                 (n < limit).then_some(n + 1)
             })
-            .ok()?;
+        else {
+            telemetry.refused.increment(1);
+            return None;
+        };
+        telemetry.admitted.increment(1);
+        telemetry.in_flight.set(count(before + 1));
         Some(Permit {
             limiter: Arc::clone(self),
             started: Instant::now(),
@@ -68,11 +90,20 @@ impl Limiter {
     }
 
     fn learn(&self, lesson: impl FnOnce(&mut GradientLimit)) {
-        if let Algorithm::Adaptive(algorithm) = &self.algorithm {
-            // A panic elsewhere while holding the lock leaves a limit that is still a limit.
-            let mut algorithm = algorithm.lock().unwrap_or_else(PoisonError::into_inner);
-            lesson(&mut algorithm);
-            self.limit.store(algorithm.limit(), Ordering::Relaxed);
+        let Some(algorithm) = &self.adaptive else {
+            return;
+        };
+        // A panic elsewhere while holding the lock leaves a limit that is still a limit.
+        let mut algorithm = algorithm.lock().unwrap_or_else(PoisonError::into_inner);
+        lesson(&mut algorithm);
+        let limit = algorithm.limit();
+        let min_rtt = algorithm.min_rtt();
+        drop(algorithm);
+        if self.limit.swap(limit, Ordering::Relaxed) != limit {
+            self.telemetry().limit.set(count(limit));
+        }
+        if let Some(min_rtt) = min_rtt {
+            self.telemetry().min_rtt.set(min_rtt.as_secs_f64());
         }
     }
 }
@@ -98,11 +129,21 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        self.limiter.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let before = self.limiter.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.limiter
+            .telemetry()
+            .in_flight
+            .set(count(before.saturating_sub(1)));
         // Dropped before answering: by the deadline (congestion: the resource did not answer
         // in time), or by a client that went away (which says nothing about the resource).
         if !self.completed && self.deadline.as_ref().is_some_and(Deadline::has_passed) {
             self.limiter.learn(GradientLimit::on_dropped);
         }
     }
+}
+
+/// A count as a gauge value; counts this large do not occur, so the rounding never matters.
+#[allow(clippy::cast_precision_loss)]
+const fn count(n: usize) -> f64 {
+    n as f64
 }

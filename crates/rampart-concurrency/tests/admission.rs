@@ -248,3 +248,66 @@ proptest! {
         })?;
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn metrics_count_admissions_refusals_and_the_limit() {
+    let prometheus = rampart_metrics::Prometheus::new();
+    let layer = ConcurrencyLimitLayer::adaptive(GradientLimit::new().min(2).min_rtt_samples(1))
+        .name("database")
+        .with_recorder(prometheus.recorder());
+    assert!(
+        !prometheus.render().contains("rampart_concurrency"),
+        "nothing is registered before the first call"
+    );
+    let service = ServiceBuilder::new().layer(layer.clone()).service(pooled(
+        Arc::new(Semaphore::new(1)),
+        Duration::from_millis(10),
+    ));
+    service
+        .clone()
+        .oneshot(Request::new(Body::empty()))
+        .await
+        .unwrap();
+    // 25 at once against a limit of 20: 5 refused.
+    let held: Vec<_> = (0..25)
+        .map(|_| tokio::spawn(service.clone().oneshot(Request::new(Body::empty()))))
+        .collect();
+    tokio::task::yield_now().await;
+    let in_flight = layer.in_flight();
+    assert_eq!(in_flight, 20);
+    let text = prometheus.render();
+    assert!(
+        text.contains(&format!(
+            "rampart_concurrency_in_flight{{limiter=\"database\"}} {in_flight}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("rampart_concurrency_limit{limiter=\"database\"} 20"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rampart_concurrency_min_rtt_seconds{limiter=\"database\"} 0.01"),
+        "{text}"
+    );
+    for call in held {
+        call.await.unwrap().unwrap();
+    }
+    let text = prometheus.render();
+    assert!(
+        text.contains(
+            "rampart_concurrency_requests_total{limiter=\"database\",outcome=\"admitted\"} 21"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "rampart_concurrency_requests_total{limiter=\"database\",outcome=\"refused\"} 5"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("rampart_concurrency_in_flight{limiter=\"database\"} 0"),
+        "{text}"
+    );
+}
