@@ -24,16 +24,20 @@ pub(crate) fn not_modified(request: &HeaderMap, status: StatusCode, stored: &Hea
             .map(str::trim)
             .any(|candidate| candidate == "*" || opaque(candidate) == etag);
     }
-    let since = request
+    // Most requests are unconditional: no date is parsed for them.
+    let Some(since) = request
         .get(IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    let modified = stored
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+    else {
+        return false;
+    };
+    stored
         .get(LAST_MODIFIED)
         .or_else(|| stored.get(DATE))
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .is_some_and(|modified| modified <= since)
 }
 
 /// The entity tag without its weakness marker: weak comparison.

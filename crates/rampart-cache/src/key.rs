@@ -138,6 +138,13 @@ fn push_values(key: &mut String, headers: &HeaderMap, name: &HeaderName) {
     };
     for value in headers.get_all(name) {
         match value.to_str() {
+            // One member (`br`, `en`): the common case, without the list machinery.
+            Ok(text) if !text.contains([',', '"']) => {
+                let member = text.trim();
+                if !member.is_empty() {
+                    push(member.as_bytes());
+                }
+            }
             Ok(text) => directives::split(text).for_each(|member| push(member.as_bytes())),
             Err(_) => push(value.as_bytes()),
         }
