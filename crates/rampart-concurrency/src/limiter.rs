@@ -83,7 +83,8 @@ impl Limiter {
         telemetry.in_flight.set(count(before + 1));
         Some(Permit {
             limiter: Arc::clone(self),
-            started: Instant::now(),
+            // Only an adaptive limit learns from latency: a fixed one spares the clock.
+            started: self.adaptive.is_some().then(Instant::now),
             deadline,
             completed: false,
         })
@@ -100,10 +101,11 @@ impl Limiter {
         let min_rtt = algorithm.min_rtt();
         drop(algorithm);
         if self.limit.swap(limit, Ordering::Relaxed) != limit {
-            self.telemetry().limit.set(count(limit));
-        }
-        if let Some(min_rtt) = min_rtt {
-            self.telemetry().min_rtt.set(min_rtt.as_secs_f64());
+            let telemetry = self.telemetry();
+            telemetry.limit.set(count(limit));
+            if let Some(min_rtt) = min_rtt {
+                telemetry.min_rtt.set(min_rtt.as_secs_f64());
+            }
         }
     }
 }
@@ -112,7 +114,7 @@ impl Limiter {
 #[derive(Debug)]
 pub(crate) struct Permit {
     limiter: Arc<Limiter>,
-    started: Instant,
+    started: Option<Instant>,
     deadline: Option<Deadline>,
     completed: bool,
 }
@@ -121,9 +123,10 @@ impl Permit {
     /// The call answered: its latency teaches the limit.
     pub(crate) fn complete(mut self) {
         self.completed = true;
-        let started = self.started;
-        self.limiter
-            .learn(|limit| limit.on_sample(started, Instant::now()));
+        if let Some(started) = self.started {
+            self.limiter
+                .learn(|limit| limit.on_sample(started, Instant::now()));
+        }
     }
 }
 
