@@ -6,7 +6,7 @@
 use rampart_core::MetricsRecorder;
 use rampart_core::deadline::Deadline;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use tokio::time::Instant;
 
 use crate::GradientLimit;
@@ -90,13 +90,35 @@ impl Limiter {
         })
     }
 
-    fn learn(&self, lesson: impl FnOnce(&mut GradientLimit)) {
+    /// A completed call's latency. Samples are statistics: one that finds the algorithm busy
+    /// with another is skipped rather than waiting, so callers on other threads never queue
+    /// behind each other here.
+    fn sample(&self, started: Instant) {
         let Some(algorithm) = &self.adaptive else {
             return;
         };
-        // A panic elsewhere while holding the lock leaves a limit that is still a limit.
+        let mut algorithm = match algorithm.try_lock() {
+            Ok(algorithm) => algorithm,
+            Err(TryLockError::WouldBlock) => return,
+            // A panic elsewhere while holding the lock leaves a limit that is still a limit.
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        };
+        algorithm.on_sample(started, Instant::now());
+        self.publish(algorithm);
+    }
+
+    /// A call dropped by its deadline: always taken into account.
+    fn dropped(&self) {
+        let Some(algorithm) = &self.adaptive else {
+            return;
+        };
         let mut algorithm = algorithm.lock().unwrap_or_else(PoisonError::into_inner);
-        lesson(&mut algorithm);
+        algorithm.on_dropped();
+        self.publish(algorithm);
+    }
+
+    /// Makes the algorithm's limit the one admission reads.
+    fn publish(&self, algorithm: MutexGuard<'_, GradientLimit>) {
         let limit = algorithm.limit();
         let min_rtt = algorithm.min_rtt();
         drop(algorithm);
@@ -124,8 +146,7 @@ impl Permit {
     pub(crate) fn complete(mut self) {
         self.completed = true;
         if let Some(started) = self.started {
-            self.limiter
-                .learn(|limit| limit.on_sample(started, Instant::now()));
+            self.limiter.sample(started);
         }
     }
 }
@@ -140,7 +161,7 @@ impl Drop for Permit {
         // Dropped before answering: by the deadline (congestion: the resource did not answer
         // in time), or by a client that went away (which says nothing about the resource).
         if !self.completed && self.deadline.as_ref().is_some_and(Deadline::has_passed) {
-            self.limiter.learn(GradientLimit::on_dropped);
+            self.limiter.dropped();
         }
     }
 }
