@@ -6,47 +6,19 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
+#[path = "support/immediate.rs"]
+mod immediate;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures_util::FutureExt;
 use http::{Request, Response};
 use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit};
 use std::convert::Infallible;
-use std::hint::black_box;
-use std::time::Duration;
-use tokio::time::Instant;
-use tower::{Layer, Service, service_fn};
+use tower::{Layer, service_fn};
+
+use immediate::{call, per_call};
 
 async fn ok(_: Request<()>) -> Result<Response<()>, Infallible> {
     Ok(Response::new(()))
-}
-
-/// One call, polled once: every service here answers without waiting.
-fn call<S>(service: &mut S)
-where
-    S: Service<Request<()>, Error = Infallible>,
-{
-    let response = service.call(Request::new(())).now_or_never();
-    black_box(response.expect("answers at once").expect("infallible"));
-}
-
-/// The time `threads` threads take to make `iters` calls each through `make()`'s services.
-fn per_call<S, F>(threads: usize, iters: u64, make: F) -> Duration
-where
-    S: Service<Request<()>, Error = Infallible> + Send + 'static,
-    F: Fn() -> S,
-{
-    let services: Vec<S> = (0..threads).map(|_| make()).collect();
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for mut service in services {
-            scope.spawn(move || {
-                for _ in 0..iters {
-                    call(&mut service);
-                }
-            });
-        }
-    });
-    start.elapsed()
 }
 
 fn bench(c: &mut Criterion) {

@@ -1,4 +1,4 @@
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::deadline::Deadline;
 use rampart_core::{Problem, ResponseBody};
@@ -167,15 +167,12 @@ where
 
 /// `503` problem+json with `Retry-After` (whole seconds, rounded up) when the wait is known.
 fn rejection_response<B>(rejection: CircuitOpen) -> Response<ResponseBody<B>> {
-    let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
-        .with_detail(rejection.to_string())
-        .into_http_response();
+    let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
+        .with_detail(rejection.to_string());
     if let Some(wait) = rejection.retry_after {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        problem = problem.with_retry_after(wait);
     }
+    let mut response = problem.into_http_response();
     response.extensions_mut().insert(rejection);
     response
 }

@@ -1,4 +1,4 @@
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
@@ -58,11 +58,8 @@ fn overloaded<B>(limit: usize, retry_after: Duration) -> Response<ResponseBody<B
         .with_detail(format!(
             "the service is at its limit of {limit} calls at once; retry later"
         ))
+        .with_retry_after(retry_after)
         .into_http_response();
-    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     response
         .extensions_mut()
         .insert(Overloaded::new(limit, retry_after));

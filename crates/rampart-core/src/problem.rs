@@ -2,6 +2,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::time::Duration;
 
 use crate::ResponseBody;
 
@@ -30,12 +31,19 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
 /// assert_eq!(response.headers()["content-type"], "application/problem+json");
 /// assert_eq!(response.headers()["cache-control"], "no-store");
+///
+/// let busy = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+///     .with_retry_after(std::time::Duration::from_millis(1500));
+/// assert_eq!(busy.retry_after(), Some(std::time::Duration::from_millis(1500)));
+/// let response = busy.into_http_response::<String>();
+/// assert_eq!(response.headers()["retry-after"], "2");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     status: StatusCode,
     code: &'static str,
     detail: Option<Cow<'static, str>>,
+    retry_after: Option<Duration>,
 }
 
 #[derive(Serialize)]
@@ -57,7 +65,21 @@ impl Problem {
             status,
             code,
             detail: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again: `Retry-After` in whole seconds, rounded up, at
+    /// least 1 (RFC 9110 10.2.3; a client told `0` would retry at once).
+    #[must_use]
+    pub const fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    /// When the client is told to try again, if it is.
+    pub const fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     /// Sets the human-readable explanation specific to this occurrence.
@@ -104,6 +126,10 @@ impl Problem {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         response
     }
 }

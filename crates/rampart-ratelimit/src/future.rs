@@ -1,4 +1,4 @@
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
@@ -6,9 +6,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 use tower_service::Service;
 
-use crate::headers::{RATELIMIT, RATELIMIT_POLICY, ceil_seconds};
+use crate::headers::{RATELIMIT, RATELIMIT_POLICY};
 use crate::layer::RouteLimit;
 use crate::preflight::Charge;
 use crate::service::judge;
@@ -187,10 +188,8 @@ fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<
             let mut response =
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limit_unavailable")
                     .with_detail("the shared rate limit could not be checked; try again shortly")
+                    .with_retry_after(Duration::from_secs(1))
                     .into_http_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response.extensions_mut().insert(error);
             response
         }
@@ -204,11 +203,8 @@ fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<
 fn too_many_requests<B>(limited: Limited, headers: Option<Headers>) -> Response<ResponseBody<B>> {
     let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, PROBLEM_CODE)
         .with_detail(limited.to_string())
+        .with_retry_after(limited.retry_after())
         .into_http_response();
-    response.headers_mut().insert(
-        header::RETRY_AFTER,
-        HeaderValue::from(ceil_seconds(limited.retry_after()).max(1)),
-    );
     insert_headers(&mut response, headers);
     response.extensions_mut().insert(limited);
     response
