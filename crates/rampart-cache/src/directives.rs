@@ -83,7 +83,7 @@ impl RequestDirectives {
 }
 
 /// Every `Cache-Control` directive: its lower-cased name and its argument, unquoted.
-pub(crate) fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
+fn cache_control(headers: &HeaderMap) -> impl Iterator<Item = (String, Option<&str>)> {
     headers
         .get_all(CACHE_CONTROL)
         .iter()

@@ -259,9 +259,10 @@ fn percentile(samples: &mut [Duration], p: usize) -> Duration {
     samples[index]
 }
 
-/// A count as a float; counts this large do not occur, so the rounding never matters.
+/// A count as a float (for the limit's arithmetic and for gauges); counts this large do not
+/// occur, so the rounding never matters.
 #[allow(clippy::cast_precision_loss)]
-const fn count(n: usize) -> f64 {
+pub(crate) const fn count(n: usize) -> f64 {
     n as f64
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use tokio::time::Instant;
 
 use crate::GradientLimit;
+use crate::gradient::count;
 use crate::telemetry::Telemetry;
 
 /// How the limit is set.
@@ -164,10 +165,4 @@ impl Drop for Permit {
             self.limiter.dropped();
         }
     }
-}
-
-/// A count as a gauge value; counts this large do not occur, so the rounding never matters.
-#[allow(clippy::cast_precision_loss)]
-const fn count(n: usize) -> f64 {
-    n as f64
 }
