@@ -11,7 +11,7 @@ mod immediate;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
-use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit};
+use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit, Limit};
 use std::convert::Infallible;
 use tower::{Layer, service_fn};
 
@@ -23,13 +23,14 @@ async fn ok(_: Request<()>) -> Result<Response<()>, Infallible> {
 
 fn bench(c: &mut Criterion) {
     // Measured once (one call), then adapting with room to spare: the fast path.
-    let adaptive = ConcurrencyLimitLayer::adaptive(
+    let adaptive = ConcurrencyLimitLayer::new(Limit::adaptive(
+        "bench",
         GradientLimit::new()
             .min(64)
             .initial(1000)
             .min_rtt_samples(1),
-    );
-    let fixed = ConcurrencyLimitLayer::fixed(1000);
+    ));
+    let fixed = ConcurrencyLimitLayer::new(Limit::fixed("bench", 1000));
     let mut group = c.benchmark_group("concurrency");
     group.bench_function("bare", |b| {
         let mut bare = service_fn(ok);

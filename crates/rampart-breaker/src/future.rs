@@ -1,6 +1,7 @@
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::deadline::Deadline;
+use rampart_core::shed::Shed;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
 use std::future::Future;
@@ -61,6 +62,14 @@ impl<C> Call<C> {
     }
 }
 
+impl<C> Call<C> {
+    /// No verdict on the dependency; a half-open probe goes back.
+    fn not_attempted(&mut self) {
+        self.finished = true;
+        self.breaker.abandon(self.permit);
+    }
+}
+
 impl<C> Drop for Call<C> {
     fn drop(&mut self) {
         if self.finished {
@@ -72,7 +81,7 @@ impl<C> Drop for Call<C> {
             self.finish(true);
         } else {
             // The client went away: no verdict on the dependency, and a probe goes back.
-            self.breaker.abandon(self.permit);
+            self.not_attempted();
         }
     }
 }
@@ -138,8 +147,13 @@ where
             }
             KindProj::Guarded { inner, call } => {
                 let result = ready!(inner.poll(cx));
-                let failed = call.classifier.is_failure(result.as_ref());
-                call.finish(failed);
+                if result.as_ref().is_ok_and(Shed::is_shed) {
+                    // A layer below refused the call to shed load: the service was not asked.
+                    call.not_attempted();
+                } else {
+                    let failed = call.classifier.is_failure(result.as_ref());
+                    call.finish(failed);
+                }
                 Poll::Ready(result.map(|response| response.map(ResponseBody::new)))
             }
             KindProj::Rejected {

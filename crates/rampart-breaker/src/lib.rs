@@ -23,6 +23,9 @@
 //! A [`Classifier`] decides; [`DefaultClassifier`] counts 5xx responses and service errors as
 //! failures and 4xx as successes. A closure works too.
 //!
+//! An answer marked [`rampart_core::shed::Shed`] (a concurrency limit below refused the call to
+//! shed load) is not counted at all, whatever the classifier: the dependency was never asked.
+//!
 //! # Timeouts
 //!
 //! A call that a rampart timeout layer above gives up on counts as a failure (the timeout layer

@@ -444,3 +444,54 @@ async fn a_time_window_forgets_old_failures() {
     // 1 failure in 5: closed.
     assert_eq!(call(&app, "/dep").await.0, StatusCode::OK);
 }
+
+/// A 503 that a load-shedding layer below made (marked `Shed`) is no verdict on the
+/// dependency: neither a failure that would open the breaker, nor a success that would hide
+/// the real failures around it.
+#[tokio::test(start_paused = true)]
+async fn answers_shed_below_are_not_counted() {
+    let shed_next = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dependency = Dependency::answering(StatusCode::INTERNAL_SERVER_ERROR);
+    let handler = dependency.clone();
+    let shedding = Arc::clone(&shed_next);
+    let app = Router::new()
+        .route(
+            "/dep",
+            get(move || {
+                let handler = handler.clone();
+                let shedding = Arc::clone(&shedding);
+                async move {
+                    let mut response = Response::new(Body::empty());
+                    if shedding.load(Ordering::SeqCst) {
+                        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                        response.extensions_mut().insert(rampart_core::shed::Shed);
+                    } else {
+                        *response.status_mut() = handler.handle().await;
+                    }
+                    response
+                }
+            }),
+        )
+        .layer(CircuitBreakerLayer::new(config()));
+    for _ in 0..4 {
+        assert_eq!(
+            call(&app, "/dep").await.0,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+    shed_next.store(true, Ordering::SeqCst);
+    for _ in 0..30 {
+        assert_eq!(call(&app, "/dep").await.0, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    shed_next.store(false, Ordering::SeqCst);
+    assert_eq!(dependency.calls(), 4, "the breaker opened on shed answers");
+    // The fifth real failure makes 5 of 5: open, the shed answers between them not counted.
+    assert_eq!(
+        call(&app, "/dep").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    let (status, headers) = call(&app, "/dep").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "5", "not a circuit-open answer");
+    assert_eq!(dependency.calls(), 5);
+}

@@ -1,5 +1,6 @@
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
+use rampart_core::shed::Shed;
 use rampart_core::{Problem, ResponseBody};
 use std::fmt;
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use crate::limiter::Permit;
-use crate::{Overloaded, PROBLEM_CODE};
+use crate::{Limit, Overloaded, PROBLEM_CODE};
 
 pin_project! {
     /// Response future of [`ConcurrencyLimit`](crate::ConcurrencyLimit).
@@ -22,16 +23,26 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         // Every slot taken: the inner service is never called.
-        Refused { limit: usize, retry_after: Duration },
-        // Holding a slot until the inner answer, or until dropped.
+        Refused { limit: Limit, retry_after: Duration },
+        // Holding a slot until the inner answer, or until dropped; a route without a limit
+        // holds none.
         Admitted { #[pin] inner: F, permit: Option<Permit> },
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) const fn refused(limit: usize, retry_after: Duration) -> Self {
+    pub(crate) const fn refused(limit: Limit, retry_after: Duration) -> Self {
         Self {
             state: State::Refused { limit, retry_after },
+        }
+    }
+
+    pub(crate) const fn passthrough(inner: F) -> Self {
+        Self {
+            state: State::Admitted {
+                inner,
+                permit: None,
+            },
         }
     }
 
@@ -51,18 +62,17 @@ impl<F> fmt::Debug for ResponseFuture<F> {
     }
 }
 
-/// `503 Service Unavailable` as problem+json with `Retry-After`, the rejection in its
-/// extensions.
-fn overloaded<B>(limit: usize, retry_after: Duration) -> Response<ResponseBody<B>> {
+/// `503 Service Unavailable` as problem+json with `Retry-After`; in its extensions, the
+/// rejection and the mark that tells a breaker above that the service was not asked.
+fn overloaded<B>(limit: &Limit, retry_after: Duration) -> Response<ResponseBody<B>> {
+    let overloaded = Overloaded::new(limit, retry_after);
     let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
-        .with_detail(format!(
-            "the service is at its limit of {limit} calls at once; retry later"
-        ))
+        .with_detail(overloaded.to_string())
         .with_retry_after(retry_after)
         .into_http_response();
-    response
-        .extensions_mut()
-        .insert(Overloaded::new(limit, retry_after));
+    let extensions = response.extensions_mut();
+    extensions.insert(overloaded);
+    extensions.insert(Shed);
     response
 }
 
@@ -75,7 +85,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Refused { limit, retry_after } => {
-                Poll::Ready(Ok(overloaded(*limit, *retry_after)))
+                Poll::Ready(Ok(overloaded(limit, *retry_after)))
             }
             StateProj::Admitted { inner, permit } => {
                 let result = ready!(inner.poll(cx));

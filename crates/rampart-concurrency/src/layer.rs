@@ -1,117 +1,87 @@
-use rampart_core::MetricsRecorder;
+use rampart_core::{MetricsRecorder, RouteTable};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_layer::Layer;
 
-use crate::limiter::{Algorithm, Limiter};
-use crate::{ConcurrencyLimit, GradientLimit};
+use crate::{ConcurrencyLimit, Limit, RouteLimit};
 
 /// Admits as many calls at once as the limit allows and answers the rest at once with `503`
 /// problem+json (`code: "overloaded"`) and `Retry-After`; never queues.
 ///
-/// One layer is one limit: every service it wraps, and every clone of it, shares the slots
-/// (wrap a group of routes that use the same resource in the same layer).
+/// [`ConcurrencyLimitLayer::new`] puts every call through one [`Limit`];
+/// [`ConcurrencyLimitLayer::from_table`] gives each route template its own, or a [`Limit`]
+/// shared with the routes that use the same resource, or none; critical routes are counted but
+/// never refused.
 ///
 /// # Example
 ///
 /// ```
 /// use axum::{Router, body::Body, routing::get};
 /// use http::{Request, StatusCode};
-/// use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit, Overloaded};
+/// use rampart_concurrency::{ConcurrencyLimitLayer, Limit, Overloaded, RouteLimit};
+/// use rampart_core::RouteTable;
 /// use std::time::Duration;
 /// use tower::ServiceExt;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let adaptive = ConcurrencyLimitLayer::adaptive(GradientLimit::new().min(4).max(64))
-///     .name("database") // the `limiter` label of its metrics
+/// let database = Limit::fixed("database", 1);
+/// let routes = RouteTable::new(None)
+///     .with_route("/work", Some(RouteLimit::new(database.clone())))
+///     .with_route("/health", Some(RouteLimit::new(database.clone()).critical(true)));
+/// let layer = ConcurrencyLimitLayer::from_table(routes)
+///     .retry_after(Duration::from_secs(2))
 ///     .with_recorder(rampart_core::MetricsRecorder::global());
-/// assert_eq!(adaptive.limit(), 4); // measuring the unloaded latency first
-///
-/// let layer = ConcurrencyLimitLayer::fixed(1).retry_after(Duration::from_secs(2));
-/// assert_eq!((layer.limit(), layer.in_flight()), (1, 0));
+/// assert_eq!(layer.limits().len(), 1);
+/// let slow = || async { tokio::time::sleep(Duration::from_millis(50)).await; "done" };
 /// let app = Router::new()
-///     .route("/", get(|| async { tokio::time::sleep(Duration::from_millis(50)).await; "done" }))
-///     .layer(layer.clone());
+///     .route("/work", get(slow))
+///     .route("/health", get(slow))
+///     .layer(layer);
+/// let get = |path: &str| app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap());
 ///
-/// let first = tokio::spawn(app.clone().oneshot(Request::new(Body::empty())));
+/// let first = tokio::spawn(get("/work"));
 /// tokio::time::sleep(Duration::from_millis(10)).await;
-/// assert_eq!(layer.in_flight(), 1);
-/// let refused = app.clone().oneshot(Request::new(Body::empty())).await.unwrap();
+/// assert_eq!(database.in_flight(), 1);
+/// let refused = get("/work").await.unwrap();
 /// assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
 /// assert_eq!(refused.headers()["retry-after"], "2");
 /// assert_eq!(refused.headers()["content-type"], "application/problem+json");
 /// let overloaded = refused.extensions().get::<Overloaded>().unwrap();
-/// assert_eq!(overloaded.limit(), 1);
+/// assert_eq!((overloaded.limiter(), overloaded.limit()), ("database", 1));
 /// assert_eq!(overloaded.retry_after(), Duration::from_secs(2));
+/// // The critical route still answers, and counts.
+/// let health = tokio::spawn(get("/health"));
+/// tokio::time::sleep(Duration::from_millis(10)).await;
+/// assert_eq!(database.in_flight(), 2);
+/// assert_eq!(health.await.unwrap().unwrap().status(), StatusCode::OK);
 ///
 /// assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
-/// assert_eq!(layer.in_flight(), 0);
+/// assert_eq!(database.in_flight(), 0);
 /// # }
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ConcurrencyLimitLayer {
-    pub(crate) limiter: Arc<Limiter>,
+    pub(crate) routes: Arc<RouteTable<Option<RouteLimit>>>,
     pub(crate) retry_after: Duration,
-    /// What the limiter is made of, to make it again when a setter changes its name or
-    /// recorder (no call has gone through a layer that is still being built).
-    algorithm: Algorithm,
-    name: Arc<str>,
-    recorder: MetricsRecorder,
-}
-
-impl Default for ConcurrencyLimitLayer {
-    /// An adaptive limit with [`GradientLimit::new`]'s defaults.
-    fn default() -> Self {
-        Self::adaptive(GradientLimit::new())
-    }
+    pub(crate) recorder: MetricsRecorder,
 }
 
 impl ConcurrencyLimitLayer {
-    /// A limit learned from the latency of completed calls.
-    pub fn adaptive(limit: GradientLimit) -> Self {
-        Self::with(Algorithm::Adaptive(limit))
+    /// Every call goes through `limit`, whatever its route.
+    pub fn new(limit: Limit) -> Self {
+        Self::from_table(RouteTable::new(Some(RouteLimit::new(limit))))
     }
 
-    /// A limit set by hand (at least 1), as tower's `ConcurrencyLimit` + `LoadShed`.
-    pub fn fixed(limit: usize) -> Self {
-        Self::with(Algorithm::Fixed(limit))
-    }
-
-    fn with(algorithm: Algorithm) -> Self {
-        let name: Arc<str> = Arc::from("default");
-        let recorder = MetricsRecorder::global();
+    /// Each route goes through the limit of its entry; routes whose entry is `None` pass
+    /// through untouched.
+    pub fn from_table(routes: RouteTable<Option<RouteLimit>>) -> Self {
         Self {
-            limiter: Arc::new(Limiter::new(algorithm.clone(), &name, recorder.clone())),
+            routes: Arc::new(routes),
             retry_after: Duration::from_secs(1),
-            algorithm,
-            name,
-            recorder,
+            recorder: MetricsRecorder::global(),
         }
-    }
-
-    fn rebuilt(mut self) -> Self {
-        self.limiter = Arc::new(Limiter::new(
-            self.algorithm.clone(),
-            &self.name,
-            self.recorder.clone(),
-        ));
-        self
-    }
-
-    /// The `limiter` label of its metrics (default `default`): name it for the resource it
-    /// protects (`database`).
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Arc::from(name);
-        self.rebuilt()
-    }
-
-    /// Records its metrics into `recorder` instead of the global one (registered on the first
-    /// call, never before).
-    pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
-        self.recorder = recorder;
-        self.rebuilt()
     }
 
     /// What `Retry-After` tells a refused client (default 1 s; sent in whole seconds, at
@@ -121,16 +91,26 @@ impl ConcurrencyLimitLayer {
         self
     }
 
-    /// How many calls may be in flight now.
-    #[must_use]
-    pub fn limit(&self) -> usize {
-        self.limiter.limit()
+    /// Records the limits' metrics into `recorder` instead of the global one (registered on
+    /// each limit's first call, never before).
+    pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
+        self.recorder = recorder;
+        self
     }
 
-    /// How many calls are in flight now.
+    /// Every limit the layer puts calls through, each once, by name: for a read-out.
     #[must_use]
-    pub fn in_flight(&self) -> usize {
-        self.limiter.in_flight()
+    pub fn limits(&self) -> Vec<Limit> {
+        let mut limits: Vec<Limit> = Vec::new();
+        let entries = std::iter::once(self.routes.default_value())
+            .chain(self.routes.routes().map(|(_, entry)| entry));
+        for entry in entries.flatten() {
+            if !limits.iter().any(|known| known.same_as(&entry.limit)) {
+                limits.push(entry.limit.clone());
+            }
+        }
+        limits.sort_by(|a, b| a.name().cmp(b.name()));
+        limits
     }
 }
 

@@ -10,14 +10,34 @@
 //! [`ConcurrencyLimitLayer`] admits as many calls at once as the limit allows and answers the
 //! rest at once with `503` problem+json (`code: "overloaded"`) and `Retry-After`: it never
 //! queues, so a refusal costs the client nothing but a retry, and the calls admitted keep the
-//! latency of a resource that is not overloaded. The limit is [`GradientLimit`], learned from
-//! latency, or fixed by hand. A call the request deadline drops (the `Deadline` extension of
-//! `rampart-timeout` has passed) is congestion and makes the limit back off; a call whose
-//! client went away teaches nothing; both return their slot.
+//! latency of a resource that is not overloaded. A [`Limit`] is learned from latency
+//! ([`GradientLimit`]) or fixed by hand.
 //!
-//! This crate is being built in steps (issue 14). Next: per-route scopes and critical routes,
-//! metrics, its place in the `Stack` and its configuration, and the open-loop load script that
-//! measures it against tower's fixed limit and tower-resilience's AIMD.
+//! # Scopes and critical routes
+//!
+//! A [`Limit`] is one pool of slots. [`ConcurrencyLimitLayer::from_table`] gives each route
+//! template a [`RouteLimit`]: its own limit (each route's capacity found separately), a limit
+//! shared with the routes that use the same resource (every route that queries the database),
+//! or none (never refused). A critical route (health checks, `/metrics`, admin) takes a slot
+//! of its limit, so the other routes see the load it adds, but is never refused.
+//!
+//! # Dropped calls
+//!
+//! A call the request deadline drops (the `Deadline` extension of `rampart-timeout` has
+//! passed) is congestion and makes the limit back off; a call whose client went away teaches
+//! nothing; both return their slot at once. The slot is held until the response's head is
+//! ready (the resource's work is done by then), not while its body streams to a slow client.
+//!
+//! # With a circuit breaker
+//!
+//! A refusal carries [`rampart_core::shed::Shed`] in its extensions: a `rampart-breaker` above
+//! counts it neither as a failure nor as a success, since the service was never asked.
+//!
+//! # Configuration
+//!
+//! [`ConcurrencyConfig`] (`[concurrency]`: defaults, groups, `Retry-After`) and
+//! [`RouteConcurrencyConfig`] (`[routes."/x".concurrency]`) are the serde form the `rampart`
+//! facade loads from TOML; they build the [`Limit`]s and [`RouteLimit`]s above.
 //!
 //! # The algorithm: a latency gradient against the unloaded latency (Envoy's)
 //!
@@ -39,17 +59,23 @@
 //! and timeouts, so it reacts once latency has already become failure; Vegas needs the same
 //! minimum latency as this gradient and reacts to it with fixed steps.
 
+mod config;
+mod error;
 mod future;
 mod gradient;
 mod layer;
+mod limit;
 mod limiter;
 mod rejection;
 mod service;
 mod telemetry;
 
+pub use config::{ConcurrencyConfig, LimitConfig, RouteConcurrencyConfig};
+pub use error::InvalidConcurrencyConfig;
 pub use future::ResponseFuture;
 pub use gradient::GradientLimit;
 pub use layer::ConcurrencyLimitLayer;
+pub use limit::{Limit, RouteLimit};
 pub use rejection::{Overloaded, PROBLEM_CODE};
 pub use service::ConcurrencyLimit;
 pub use telemetry::{IN_FLIGHT, LIMIT, MIN_RTT, REQUESTS};

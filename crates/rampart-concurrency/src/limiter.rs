@@ -27,13 +27,12 @@ pub(crate) struct Limiter {
     adaptive: Option<Mutex<GradientLimit>>,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
-    name: Box<str>,
-    recorder: MetricsRecorder,
+    name: Arc<str>,
     telemetry: OnceLock<Telemetry>,
 }
 
 impl Limiter {
-    pub(crate) fn new(algorithm: Algorithm, name: &str, recorder: MetricsRecorder) -> Self {
+    pub(crate) fn new(algorithm: Algorithm, name: &str) -> Self {
         let (adaptive, limit) = match algorithm {
             Algorithm::Adaptive(gradient) => {
                 let limit = gradient.limit();
@@ -46,17 +45,30 @@ impl Limiter {
             limit: AtomicUsize::new(limit),
             in_flight: AtomicUsize::new(0),
             name: name.into(),
-            recorder,
             telemetry: OnceLock::new(),
         }
     }
 
-    fn telemetry(&self) -> &Telemetry {
+    /// Its metrics, registered on `recorder` by the first call (a limit shared by layers
+    /// with different recorders records into the first one's).
+    fn telemetry(&self, recorder: &MetricsRecorder) -> &Telemetry {
         self.telemetry.get_or_init(|| {
-            let telemetry = Telemetry::new(&self.recorder, &self.name);
+            let telemetry = Telemetry::new(recorder, &self.name);
             telemetry.limit.set(count(self.limit()));
             telemetry
         })
+    }
+
+    pub(crate) const fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub(crate) fn min_rtt(&self) -> Option<std::time::Duration> {
+        let algorithm = self.adaptive.as_ref()?;
+        algorithm
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .min_rtt()
     }
 
     pub(crate) fn limit(&self) -> usize {
@@ -68,9 +80,13 @@ impl Limiter {
     }
 
     /// A slot for one call, or `None` when every slot is taken.
-    pub(crate) fn try_acquire(self: &Arc<Self>, deadline: Option<Deadline>) -> Option<Permit> {
+    pub(crate) fn try_acquire(
+        self: &Arc<Self>,
+        deadline: Option<Deadline>,
+        recorder: &MetricsRecorder,
+    ) -> Option<Permit> {
         let limit = self.limit();
-        let telemetry = self.telemetry();
+        let telemetry = self.telemetry(recorder);
         let Ok(before) = self
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
@@ -89,6 +105,22 @@ impl Limiter {
             deadline,
             completed: false,
         })
+    }
+
+    /// A slot for a call that is never refused (a health check, `/metrics`): it counts in
+    /// flight, so the others see the resource it uses, but it may go past the limit, and its
+    /// latency (a cheap call's) teaches the limit nothing.
+    pub(crate) fn acquire_critical(self: &Arc<Self>, recorder: &MetricsRecorder) -> Permit {
+        let telemetry = self.telemetry(recorder);
+        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        telemetry.admitted.increment(1);
+        telemetry.in_flight.set(count(before + 1));
+        Permit {
+            limiter: Arc::clone(self),
+            started: None,
+            deadline: None,
+            completed: false,
+        }
     }
 
     /// A completed call's latency. Samples are statistics: one that finds the algorithm busy
@@ -123,8 +155,11 @@ impl Limiter {
         let limit = algorithm.limit();
         let min_rtt = algorithm.min_rtt();
         drop(algorithm);
-        if self.limit.swap(limit, Ordering::Relaxed) != limit {
-            let telemetry = self.telemetry();
+        // Samples only come from calls, which registered the metrics first.
+        if self.limit.swap(limit, Ordering::Relaxed) == limit {
+            return;
+        }
+        if let Some(telemetry) = self.telemetry.get() {
             telemetry.limit.set(count(limit));
             if let Some(min_rtt) = min_rtt {
                 telemetry.min_rtt.set(min_rtt.as_secs_f64());
@@ -155,10 +190,9 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let before = self.limiter.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.limiter
-            .telemetry()
-            .in_flight
-            .set(count(before.saturating_sub(1)));
+        if let Some(telemetry) = self.limiter.telemetry.get() {
+            telemetry.in_flight.set(count(before.saturating_sub(1)));
+        }
         // Dropped before answering: by the deadline (congestion: the resource did not answer
         // in time), or by a client that went away (which says nothing about the resource).
         if !self.completed && self.deadline.as_ref().is_some_and(Deadline::has_passed) {

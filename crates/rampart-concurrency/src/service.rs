@@ -45,10 +45,20 @@ where
     /// Admission is decided here, not in `poll_ready`: axum does not drive readiness, and a
     /// refusal must cost nothing but its answer.
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let deadline = request.extensions().get::<Deadline>().cloned();
-        match self.layer.limiter.try_acquire(deadline) {
-            Some(permit) => ResponseFuture::admitted(self.inner.call(request), permit),
-            None => ResponseFuture::refused(self.layer.limiter.limit(), self.layer.retry_after),
-        }
+        let layer = &self.layer;
+        let Some(route) = layer.routes.get(&request) else {
+            return ResponseFuture::passthrough(self.inner.call(request));
+        };
+        let limiter = &route.limit.limiter;
+        let permit = if route.critical {
+            limiter.acquire_critical(&layer.recorder)
+        } else {
+            let deadline = request.extensions().get::<Deadline>().cloned();
+            match limiter.try_acquire(deadline, &layer.recorder) {
+                Some(permit) => permit,
+                None => return ResponseFuture::refused(route.limit.clone(), layer.retry_after),
+            }
+        };
+        ResponseFuture::admitted(self.inner.call(request), permit)
     }
 }

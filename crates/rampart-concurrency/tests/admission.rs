@@ -6,7 +6,7 @@
 use axum::body::Body;
 use http::{Request, Response, StatusCode};
 use proptest::prelude::*;
-use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit};
+use rampart_concurrency::{ConcurrencyLimitLayer, GradientLimit, Limit};
 use rampart_core::deadline::Deadline;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -40,57 +40,60 @@ fn request_with_deadline(after: Duration) -> Request<Body> {
     request
 }
 
-/// An adaptive layer that has measured its unloaded latency (one call) and adapts.
-async fn adapting(limit: usize) -> ConcurrencyLimitLayer {
-    let layer = ConcurrencyLimitLayer::adaptive(
+/// An adaptive limit that has measured its unloaded latency (one call) and adapts.
+async fn adapting(limit: usize) -> Limit {
+    let pool_limit = Limit::adaptive(
+        "pool",
         GradientLimit::new()
             .min(1)
             .initial(limit)
             .min_rtt_samples(1),
     );
-    let service = ServiceBuilder::new().layer(layer.clone()).service(pooled(
-        Arc::new(Semaphore::new(1)),
-        Duration::from_millis(10),
-    ));
+    let service = ServiceBuilder::new()
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
+        .service(pooled(
+            Arc::new(Semaphore::new(1)),
+            Duration::from_millis(10),
+        ));
     service.oneshot(Request::new(Body::empty())).await.unwrap();
-    assert_eq!(layer.limit(), limit);
-    layer
+    assert_eq!(pool_limit.limit(), limit);
+    pool_limit
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_goes_away_returns_its_slot_and_teaches_nothing() {
-    let layer = adapting(10).await;
+    let pool_limit = adapting(10).await;
     let mut service = ServiceBuilder::new()
-        .layer(layer.clone())
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
         .service(pooled(Arc::new(Semaphore::new(1)), Duration::from_secs(5)));
     let call = service.call(request_with_deadline(Duration::from_secs(10)));
-    assert_eq!(layer.in_flight(), 1);
+    assert_eq!(pool_limit.in_flight(), 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
     drop(call);
-    assert_eq!(layer.in_flight(), 0);
-    assert_eq!(layer.limit(), 10);
+    assert_eq!(pool_limit.in_flight(), 0);
+    assert_eq!(pool_limit.limit(), 10);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_call_the_deadline_drops_returns_its_slot_and_lowers_the_limit() {
-    let layer = adapting(10).await;
+    let pool_limit = adapting(10).await;
     let mut service = ServiceBuilder::new()
-        .layer(layer.clone())
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
         .service(pooled(Arc::new(Semaphore::new(1)), Duration::from_secs(5)));
     let call = service.call(request_with_deadline(Duration::from_millis(100)));
     // As the timeout layer above would: the deadline passes, the call is dropped.
     let _ = tokio::time::timeout(Duration::from_millis(100), call).await;
-    assert_eq!(layer.in_flight(), 0);
-    assert_eq!(layer.limit(), 9);
+    assert_eq!(pool_limit.in_flight(), 0);
+    assert_eq!(pool_limit.limit(), 9);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_refusal_is_immediate_and_never_reaches_the_service() {
     let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = Arc::clone(&reached);
-    let layer = ConcurrencyLimitLayer::fixed(2);
+    let pool_limit = Limit::fixed("pool", 2);
     let service = ServiceBuilder::new()
-        .layer(layer.clone())
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
         .service(service_fn(move |_request: Request<Body>| {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             async {
@@ -114,7 +117,7 @@ async fn a_refusal_is_immediate_and_never_reaches_the_service() {
     for call in held {
         assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
     }
-    assert_eq!(layer.in_flight(), 0);
+    assert_eq!(pool_limit.in_flight(), 0);
 }
 
 /// 64 clients without pause for 20 s: calls answered `200`, and the slowest of them over the
@@ -168,20 +171,20 @@ async fn behind_a_saturated_pool_the_limit_finds_the_pool() {
     let (_, unlimited) = drive(pool()).await;
     assert_eq!(unlimited, Duration::from_millis(80));
 
-    let layer = ConcurrencyLimitLayer::adaptive(GradientLimit::new());
+    let pool_limit = Limit::adaptive("pool", GradientLimit::new());
     let limited = ServiceBuilder::new()
-        .layer(layer.clone())
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
         .service(pool())
         .map_response(|response| response.map(Body::new));
     let (admitted, slowest) = drive(limited).await;
-    let limit = layer.limit();
+    let limit = pool_limit.limit();
     assert!((8..=24).contains(&limit), "limit {limit} for a pool of 8");
     assert!(admitted >= 15_000, "{admitted} calls admitted");
     assert!(
         slowest <= Duration::from_millis(25),
         "slowest admitted call {slowest:?}"
     );
-    assert_eq!(layer.in_flight(), 0);
+    assert_eq!(pool_limit.in_flight(), 0);
 }
 
 #[derive(Debug, Clone)]
@@ -213,10 +216,10 @@ proptest! {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let layer = ConcurrencyLimitLayer::fixed(limit);
+            let pool_limit = Limit::fixed("pool", limit);
             let gate = Arc::new(Semaphore::new(0));
             let opener = Arc::clone(&gate);
-            let mut service = ServiceBuilder::new().layer(layer.clone()).service(service_fn(
+            let mut service = ServiceBuilder::new().layer(ConcurrencyLimitLayer::new(pool_limit.clone())).service(service_fn(
                 move |_request: Request<Body>| {
                     let gate = Arc::clone(&gate);
                     async move {
@@ -240,10 +243,10 @@ proptest! {
                     }
                     _ => {}
                 }
-                prop_assert!(layer.in_flight() <= limit);
+                prop_assert!(pool_limit.in_flight() <= limit);
             }
             drop(calls);
-            prop_assert_eq!(layer.in_flight(), 0);
+            prop_assert_eq!(pool_limit.in_flight(), 0);
             Ok(())
         })?;
     }
@@ -252,14 +255,13 @@ proptest! {
 #[tokio::test(start_paused = true)]
 async fn metrics_count_admissions_refusals_and_the_limit() {
     let prometheus = rampart_metrics::Prometheus::new();
-    let layer = ConcurrencyLimitLayer::adaptive(GradientLimit::new().min(2).min_rtt_samples(1))
-        .name("database")
-        .with_recorder(prometheus.recorder());
+    let pool_limit = Limit::adaptive("database", GradientLimit::new().min(2).min_rtt_samples(1));
     assert!(
         !prometheus.render().contains("rampart_concurrency"),
         "nothing is registered before the first call"
     );
-    let service = ServiceBuilder::new().layer(layer.clone()).service(pooled(
+    let layer = ConcurrencyLimitLayer::new(pool_limit.clone()).with_recorder(prometheus.recorder());
+    let service = ServiceBuilder::new().layer(layer).service(pooled(
         Arc::new(Semaphore::new(1)),
         Duration::from_millis(10),
     ));
@@ -273,7 +275,7 @@ async fn metrics_count_admissions_refusals_and_the_limit() {
         .map(|_| tokio::spawn(service.clone().oneshot(Request::new(Body::empty()))))
         .collect();
     tokio::task::yield_now().await;
-    let in_flight = layer.in_flight();
+    let in_flight = pool_limit.in_flight();
     assert_eq!(in_flight, 20);
     let text = prometheus.render();
     assert!(

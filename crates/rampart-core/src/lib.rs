@@ -17,6 +17,8 @@
 //! - [`names`]: the name of every metric rampart records, and the scheme they follow.
 //! - [`deadline`] and [`coding`]: contracts between layers, as types: the request's deadline
 //!   (timeout → cache), and the content codings an encoder offers (compression → cache).
+//! - [`shed`]: an answer a layer made to shed load, which a breaker above does not judge the
+//!   service by (concurrency limit → breaker).
 //! - [`upgrade`]: how a layer learns when an upgraded connection (a WebSocket) closes.
 //! - [`gate`], [`outage`] and (feature `redis`) `redis_link`: how the Redis tiers stop waiting
 //!   on a Redis that is down, say so once, and heal a connection that died silently.
@@ -35,6 +37,7 @@ mod recorder;
 pub mod redis_link;
 mod route;
 mod route_counters;
+pub mod shed;
 pub mod upgrade;
 
 #[doc(inline)]

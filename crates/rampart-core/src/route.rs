@@ -71,6 +71,10 @@ impl<T> RouteTable<T> {
 
     /// The setting for the route the request matched.
     pub fn get<B>(&self, request: &Request<B>) -> &T {
+        // A table without overrides spares the lookup of the matched route.
+        if self.routes.is_empty() {
+            return &self.default;
+        }
         self.get_matched(request.extensions().get::<MatchedPath>())
     }
 

@@ -2,6 +2,7 @@
 
 use rampart_breaker::BreakerConfig;
 use rampart_compression::{CompressionLayer, CompressionLevel};
+use rampart_concurrency::{ConcurrencyConfig, Limit, RouteConcurrencyConfig};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -12,7 +13,6 @@ use std::time::Duration;
 use crate::RoutePolicy;
 use crate::cache_config::{CacheConfig, RouteCacheConfig};
 use crate::ratelimit_config::{PolicyConfig, RateLimitConfig, policies};
-use rampart_ratelimit::ClientIp;
 
 /// The whole configuration of a [`Stack`](crate::Stack). Every field has a default, unknown
 /// fields are errors, and [`StackConfig::validate`] rejects values that cannot work.
@@ -56,6 +56,9 @@ pub struct StackConfig {
     pub ratelimit: RateLimitConfig,
     /// The response cache's store (routes opt in with `[routes."/x".cache]`).
     pub cache: CacheConfig,
+    /// Concurrency limits: defaults, groups and `Retry-After` (routes opt in with
+    /// `[routes."/x".concurrency]`).
+    pub concurrency: ConcurrencyConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
 }
@@ -226,14 +229,22 @@ pub struct RouteConfig {
     /// `[routes."/template".cache]`: caches the route's responses.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<RouteCacheConfig>,
+    /// `[routes."/template".concurrency]`: a concurrency limit for the route, of its own or
+    /// its group's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<RouteConcurrencyConfig>,
 }
 
 impl RouteConfig {
+    /// The route's policy; `groups` are the shared limits of `[concurrency.groups]`, made once
+    /// for all routes.
     pub(crate) fn policy(
         &self,
         template: &str,
-        client_ip: &ClientIp,
+        stack: &StackConfig,
+        groups: &BTreeMap<String, Limit>,
     ) -> Result<RoutePolicy, ConfigError> {
+        let client_ip = &stack.ratelimit.client_ip;
         let mut policy = RoutePolicy::new();
         if let Some(limits) = &self.ratelimit {
             let field = route_field(template, "ratelimit");
@@ -250,6 +261,16 @@ impl RouteConfig {
         }
         if let Some(cache) = &self.cache {
             policy = policy.cache(cache.rule(&route_field(template, "cache"))?);
+        }
+        if let Some(concurrency) = &self.concurrency {
+            concurrency.validate(&stack.concurrency).map_err(|error| {
+                ConfigError::new(
+                    route_field(template, &format!("concurrency.{}", error.field())),
+                    error.message(),
+                )
+            })?;
+            policy =
+                policy.concurrency(concurrency.route_limit(template, &stack.concurrency, groups));
         }
         Ok(policy)
     }
@@ -299,6 +320,10 @@ impl StackConfig {
             &self.ratelimit.client_ip,
         )?;
         self.cache.validate()?;
+        self.concurrency.validate().map_err(|error| {
+            ConfigError::new(format!("concurrency.{}", error.field()), error.message())
+        })?;
+        let groups = self.concurrency.group_limits();
         if self.compression.min_size == 0 {
             return Err(ConfigError::new(
                 "compression.min_size",
@@ -325,7 +350,7 @@ impl StackConfig {
                 positive(&route_field(template, "timeout"), deadline)?;
             }
             // Building the policy is how its rate limits are checked.
-            let _checked = route.policy(template, &self.ratelimit.client_ip)?;
+            let _checked = route.policy(template, self, &groups)?;
             if let Some(breaker) = &route.breaker {
                 breaker.validate().map_err(|error| {
                     ConfigError::new(

@@ -29,7 +29,8 @@
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
 //! | rate limit | [`ratelimit`] | refuses excess before any work is done on it; on routes given policies |
 //! | response cache | [`cache`] | answers repeats without the breaker or the handler; above compression, so it stores encoded bytes; on routes given a rule |
-//! | circuit breaker | [`breaker`] | right around the handler, judging only the handler's own outcomes; on routes given one |
+//! | circuit breaker | [`breaker`] | judges the handler's own outcomes, never a refusal of the layers above or the overload refusals below; on routes given one |
+//! | concurrency limit | [`concurrency`] | right around the handler, where the scarce resource is: cache hits and requests refused above never take a slot; on routes given one |
 //! | compression | [`compression`] | innermost, so that a cache placed above it stores encoded bytes |
 //!
 //! `docs/architecture.md` argues the order in full; [`StackLayer`] implements it.
@@ -71,6 +72,7 @@ pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 pub use rampart_breaker as breaker;
 pub use rampart_cache as cache;
 pub use rampart_compression as compression;
+pub use rampart_concurrency as concurrency;
 pub use rampart_core as core;
 pub use rampart_limit as limit;
 pub use rampart_metrics as metrics;
@@ -99,6 +101,8 @@ mod guides {
     struct Cache;
     #[doc = include_str!("../../../docs/compression.md")]
     struct Compression;
+    #[doc = include_str!("../../../docs/concurrency.md")]
+    struct Concurrency;
     #[doc = include_str!("../../../docs/metrics.md")]
     struct Metrics;
     #[doc = include_str!("../../../docs/ratelimit.md")]

@@ -1,5 +1,6 @@
 use rampart_breaker::BreakerConfig;
 use rampart_cache::CacheRule;
+use rampart_concurrency::RouteLimit;
 use rampart_ratelimit::Policy;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub struct RoutePolicy {
     pub(crate) rate_limit: Option<Vec<Policy>>,
     pub(crate) cache: Option<CacheRule>,
     pub(crate) body_limit: Option<u64>,
+    pub(crate) concurrency: Option<RouteLimit>,
 }
 
 impl RoutePolicy {
@@ -39,6 +41,7 @@ impl RoutePolicy {
             rate_limit: None,
             cache: None,
             body_limit: None,
+            concurrency: None,
         }
     }
 
@@ -65,6 +68,13 @@ impl RoutePolicy {
     /// Caches the route's responses under `rule` (routes are not cached unless given one).
     pub fn cache(mut self, rule: CacheRule) -> Self {
         self.cache = Some(rule);
+        self
+    }
+
+    /// A concurrency limit for the route: its own [`Limit`](rampart_concurrency::Limit), or one
+    /// shared with the routes that use the same resource (routes have none unless given one).
+    pub fn concurrency(mut self, limit: impl Into<RouteLimit>) -> Self {
+        self.concurrency = Some(limit.into());
         self
     }
 

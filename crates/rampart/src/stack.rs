@@ -2,6 +2,7 @@ use axum::Router;
 use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClassifier};
 use rampart_cache::{Cache, CacheHandle, CacheLayer, CacheLayerBuilder};
 use rampart_compression::{Compression, CompressionLayer};
+use rampart_concurrency::{ConcurrencyConfig, ConcurrencyLimit, ConcurrencyLimitLayer, Limit};
 use rampart_core::RouteTable;
 use rampart_limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
@@ -18,7 +19,11 @@ use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 pub type StackService<S> = Metrics<
     CatchPanic<
         Timeout<
-            RateLimit<RequestBodyLimit<Cache<CircuitBreaker<Compression<S>, DefaultClassifier>>>>,
+            RateLimit<
+                RequestBodyLimit<
+                    Cache<CircuitBreaker<ConcurrencyLimit<Compression<S>>, DefaultClassifier>>,
+                >,
+            >,
         >,
     >,
 >;
@@ -46,6 +51,7 @@ pub struct StackLayer {
     body_limit: RequestBodyLimitLayer,
     cache: CacheLayer,
     breaker: CircuitBreakerLayer,
+    concurrency: ConcurrencyLimitLayer,
     compression: CompressionLayer,
 }
 
@@ -57,8 +63,13 @@ impl<S> Layer<S> for StackLayer {
         // Compression is innermost: it only transforms bodies, and the cache above it stores
         // the encoded bytes, so a hit costs no compression.
         let service = self.compression.layer(inner);
-        // The breaker sits right around the handler, so it judges the handler's own outcomes
-        // and nothing the layers above decided.
+        // The concurrency limit sits right around the handler, where the scarce resource is:
+        // only calls that will use it take a slot (cache hits, and requests refused by the
+        // rate limit or an open breaker, never do), and it learns the handler's own latency.
+        let service = self.concurrency.layer(service);
+        // The breaker sits around the handler, so it judges the handler's own outcomes and
+        // nothing the layers above decided; the concurrency limit's refusals are marked
+        // `Shed`, which it does not count.
         let service = self.breaker.layer(service);
         // The cache is above the breaker, so hits never touch it and a stale entry can answer
         // while it is open (stale-if-error); below the deadline, which it reads to answer with
@@ -145,8 +156,10 @@ impl Stack {
             builder = builder.rate_limit_redis(redis.backend()?);
         }
         builder = builder.cache(config.cache.builder()?);
+        builder = builder.concurrency_retry_after(config.concurrency.retry_after);
+        let groups = config.concurrency.group_limits();
         for (template, route) in &config.routes {
-            builder = builder.route(template.as_str(), route.policy(template, client_ip)?);
+            builder = builder.route(template.as_str(), route.policy(template, config, &groups)?);
         }
         builder.try_build()
     }
@@ -182,6 +195,11 @@ impl Stack {
         self.layer.breaker.breakers()
     }
 
+    /// The stack's concurrency limits, each once, by name: for an admin read-out.
+    pub fn concurrency_limits(&self) -> Vec<Limit> {
+        self.layer.concurrency.limits()
+    }
+
     /// A service answering `GET` with the stack's metrics in the Prometheus text format.
     pub fn metrics_endpoint(&self) -> MetricsEndpoint {
         self.prometheus.endpoint()
@@ -215,6 +233,7 @@ pub struct StackBuilder {
     rate_limit_preflights: bool,
     rate_limit_redis: Option<RedisBackend>,
     cache: CacheLayerBuilder,
+    concurrency_retry_after: Duration,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -232,6 +251,7 @@ impl Default for StackBuilder {
             rate_limit_preflights: false,
             rate_limit_redis: None,
             cache: CacheLayer::builder(),
+            concurrency_retry_after: ConcurrencyConfig::default().retry_after,
             routes: BTreeMap::new(),
         }
     }
@@ -293,6 +313,13 @@ impl StackBuilder {
     /// cached when their [`RoutePolicy`] has a cache rule; rules given here are replaced.
     pub fn cache(mut self, cache: CacheLayerBuilder) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// What `Retry-After` tells a client a concurrency limit refused (default 1 s). Routes are
+    /// limited when their [`RoutePolicy`] gives them a limit.
+    pub const fn concurrency_retry_after(mut self, wait: Duration) -> Self {
+        self.concurrency_retry_after = wait;
         self
     }
 
@@ -380,6 +407,14 @@ impl StackBuilder {
                 |cache, (template, rule)| cache.route(template.as_str(), rule),
             )
             .build();
+        let concurrency = self
+            .routes
+            .iter()
+            .filter_map(|(template, policy)| Some((template, policy.concurrency.clone()?)))
+            .fold(RouteTable::new(None), |table, (template, limit)| {
+                table.with_route(template.as_str(), Some(limit))
+            });
+        let readers = deadline_readers(&cache, &breakers, &concurrency);
         let layer = StackLayer {
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
@@ -387,12 +422,15 @@ impl StackBuilder {
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
                 .body_timeout(self.request_body_timeout)
-                .publish_deadline(deadline_readers(&cache, &breakers))
+                .publish_deadline(readers)
                 .with_recorder(recorder.clone()),
             rate_limit,
             body_limit: RequestBodyLimitLayer::from_table(body_limits),
             cache,
-            breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder),
+            breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder.clone()),
+            concurrency: ConcurrencyLimitLayer::from_table(concurrency)
+                .retry_after(self.concurrency_retry_after)
+                .with_recorder(recorder),
             compression: self.compression,
         };
         Ok(Stack { prometheus, layer })
@@ -401,20 +439,27 @@ impl StackBuilder {
 
 /// The routes whose requests need their deadline in the extensions: the cached ones, where
 /// the cache can answer with a stale entry just before the timeout would, and those with a
-/// breaker, which counts a call dropped at the deadline as a failure.
+/// breaker or a concurrency limit, which take a call dropped at the deadline for a failure
+/// and for congestion.
 fn deadline_readers(
     cache: &CacheLayer,
     breakers: &RouteTable<Option<rampart_breaker::BreakerConfig>>,
+    concurrency: &RouteTable<Option<rampart_concurrency::RouteLimit>>,
 ) -> RouteTable<bool> {
     let rules = cache.rules();
     let reads = |template: &str| {
-        rules.get_for_route(template).is_some() || breakers.get_for_route(template).is_some()
+        rules.get_for_route(template).is_some()
+            || breakers.get_for_route(template).is_some()
+            || concurrency.get_for_route(template).is_some()
     };
-    let default = rules.default_value().is_some() || breakers.default_value().is_some();
+    let default = rules.default_value().is_some()
+        || breakers.default_value().is_some()
+        || concurrency.default_value().is_some();
     rules
         .routes()
         .map(|(template, _)| template)
         .chain(breakers.routes().map(|(template, _)| template))
+        .chain(concurrency.routes().map(|(template, _)| template))
         .fold(RouteTable::new(default), |table, template| {
             let reads = reads(template);
             table.with_route(template, reads)

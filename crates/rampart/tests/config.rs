@@ -41,6 +41,19 @@ fn the_default_survives_a_round_trip_through_toml() {
                 ignore_query_params: vec!["utm_source".to_owned()],
                 sort_query: false,
             }),
+            concurrency: Some(rampart::concurrency::RouteConcurrencyConfig {
+                group: Some("database".to_owned()),
+                critical: true,
+                ..Default::default()
+            }),
+        },
+    );
+    config.concurrency.retry_after = Duration::from_secs(3);
+    config.concurrency.groups.insert(
+        "database".to_owned(),
+        rampart::concurrency::LimitConfig {
+            max: Some(64),
+            ..Default::default()
         },
     );
     config.cache.max_bytes = 1024 * 1024;
@@ -186,6 +199,32 @@ fn invalid_values_name_their_field() {
         (
             "[routes.\"/x\".cache]\ndefault_ttl = \"soon\"\n",
             "routes.\"/x\".cache.default_ttl",
+        ),
+        ("[concurrency]\nmin = 0\n", "concurrency.min"),
+        ("[concurrency]\nmin = 10\nmax = 5\n", "concurrency.max"),
+        (
+            "[concurrency]\nretry_after = \"0s\"\n",
+            "concurrency.retry_after",
+        ),
+        (
+            "[concurrency.groups.db]\nfixed = 0\n",
+            "concurrency.groups.db.fixed",
+        ),
+        (
+            "[concurrency.groups.db]\nmaximum = 5\n",
+            "concurrency.groups.db.maximum",
+        ),
+        (
+            "[routes.\"/x\".concurrency]\ngroup = \"db\"\n",
+            "routes.\"/x\".concurrency.group",
+        ),
+        (
+            "[concurrency.groups.db]\n[routes.\"/x\".concurrency]\ngroup = \"db\"\nmax = 5\n",
+            "routes.\"/x\".concurrency.group",
+        ),
+        (
+            "[routes.\"/x\".concurrency]\nmin = 8\nmax = 4\n",
+            "routes.\"/x\".concurrency.max",
         ),
     ];
     for (toml, expected) in cases {

@@ -339,3 +339,85 @@ async fn the_breaker_opens_on_a_cached_route_whose_origin_hangs() {
     );
     assert_eq!(started.elapsed(), Duration::ZERO, "answered at once");
 }
+
+/// The concurrency limit sits below the cache and the breaker: cache hits never take a slot
+/// and are never refused, overload refusals never open the breaker, and a call the deadline
+/// drops returns its slot.
+#[tokio::test(start_paused = true)]
+async fn overload_refuses_only_calls_that_reach_the_resource_and_never_opens_the_breaker() {
+    let database = rampart::concurrency::Limit::fixed("database", 1);
+    let breaker = rampart::breaker::BreakerConfig::default().minimum_calls(5);
+    let stack = Stack::builder()
+        .concurrency_retry_after(Duration::from_secs(3))
+        .route(
+            "/work",
+            RoutePolicy::new()
+                .concurrency(database.clone())
+                .breaker(breaker.clone()),
+        )
+        .route(
+            "/cached",
+            RoutePolicy::new()
+                .concurrency(database.clone())
+                .cache(rampart::cache::CacheRule::new()),
+        )
+        .build();
+    let query = || async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        ([(header::CACHE_CONTROL, "max-age=600")], "rows")
+    };
+    let app = stack.apply(
+        Router::new()
+            .route("/work", get(query))
+            .route("/cached", get(query)),
+    );
+    assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
+
+    let held = tokio::spawn({
+        let app = app.clone();
+        async move { get_path(&app, "/work", &[]).await.0 }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(database.in_flight(), 1);
+    for _ in 0..20 {
+        let (status, headers) = get_path(&app, "/work", &[]).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers["retry-after"], "3");
+        // A hit, while the resource is full: answered from the cache.
+        assert_eq!(get_path(&app, "/cached", &[]).await.0, StatusCode::OK);
+    }
+    assert_eq!(held.await.unwrap(), StatusCode::OK);
+    let breakers = stack.breakers().snapshot();
+    assert_eq!(breakers.len(), 1);
+    assert_eq!(breakers[0].state, rampart::breaker::BreakerState::Closed);
+    assert_eq!(
+        breakers[0].calls, 1,
+        "refusals counted as calls: {breakers:?}"
+    );
+    assert_renders(
+        &stack,
+        "rampart_concurrency_requests_total{limiter=\"database\",outcome=\"refused\"} 20",
+    );
+    assert_renders(
+        &stack,
+        "rampart_concurrency_requests_total{limiter=\"database\",outcome=\"admitted\"} 2",
+    );
+
+    // A call the 1 s deadline drops gives its slot back at once.
+    let slow = Stack::builder()
+        .route("/work", RoutePolicy::new().concurrency(database.clone()))
+        .build()
+        .apply(Router::new().route(
+            "/work",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        ));
+    assert_eq!(
+        get_path(&slow, "/work", &[]).await.0,
+        StatusCode::GATEWAY_TIMEOUT
+    );
+    assert_eq!(database.in_flight(), 0);
+    assert_eq!(stack.concurrency_limits().len(), 1);
+}

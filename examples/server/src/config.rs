@@ -1,12 +1,15 @@
 //! The example server's configuration file: a `[server]` section and the rampart `[stack]`.
 
 use rampart::breaker::{BreakerConfig, Window};
+use rampart::concurrency::{LimitConfig, RouteConcurrencyConfig};
 use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
 use rampart::{CacheRedisConfig, KeyConfig, PolicyConfig, RedisConfig, RouteCacheConfig};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
+
+use crate::database::DatabaseSection;
 
 /// Everything the example server reads from `--config FILE`.
 ///
@@ -15,13 +18,16 @@ use std::time::Duration;
 /// every route but `/metrics`, `/health/*` and `/admin/*`, the response cache (32 MiB) on
 /// `/api/items/{id}` and `/api/report`, and a circuit breaker on
 /// `/api/upstream` (count window 20, minimum 10 calls, 50 % failures or 80 % calls slower than
-/// 2 s, open 5 s, 3 probes). A `[stack]` table replaces all of that;
+/// 2 s, open 5 s, 3 probes), and an adaptive concurrency limit (group `database`, within
+/// `[3, 1000]`) on `/api/work`. A `[stack]` table replaces all of that;
 /// `examples/server/rampart.toml` spells it out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// `[server]`: how the process runs.
     pub server: ServerSection,
+    /// `[database]`: the simulated pool behind `/api/work`.
+    pub database: DatabaseSection,
     /// `[stack]`: the rampart stack in front of every route.
     pub stack: StackConfig,
 }
@@ -90,8 +96,24 @@ impl Default for ServerConfig {
                 ..RouteConfig::default()
             },
         );
+        // Every route that queries the database shares one limit: the pool is the resource.
+        stack
+            .concurrency
+            .groups
+            .insert("database".to_owned(), LimitConfig::default());
+        stack.routes.insert(
+            "/api/work".to_owned(),
+            RouteConfig {
+                concurrency: Some(RouteConcurrencyConfig {
+                    group: Some("database".to_owned()),
+                    ..RouteConcurrencyConfig::default()
+                }),
+                ..RouteConfig::default()
+            },
+        );
         Self {
             server: ServerSection::default(),
+            database: DatabaseSection::default(),
             stack,
         }
     }

@@ -29,6 +29,7 @@ pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigErro
     let stack = Stack::from_config(&config.stack)?;
     let state = AppState::new(
         config.server.admin_token.clone(),
+        config.database,
         stack.breakers(),
         stack.cache(),
     );
@@ -56,6 +57,7 @@ fn standalone_state(config: &ServerConfig) -> AppState {
     let nowhere = rampart::core::MetricsRecorder::new(metrics::NoopRecorder);
     AppState::new(
         config.server.admin_token.clone(),
+        config.database,
         rampart::breaker::Breakers::new(nowhere.clone()),
         rampart::cache::CacheLayer::builder()
             .with_recorder(nowhere)
@@ -126,6 +128,7 @@ pub async fn serve(
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let state = AppState::new(
         config.server.admin_token.clone(),
+        config.database,
         stack.breakers(),
         stack.cache(),
     );

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::chaos::Chaos;
+use crate::database::DatabaseSection;
 use crate::report;
 
 /// What the handlers share.
@@ -20,10 +21,15 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub(crate) fn new(admin_token: Option<String>, breakers: Breakers, cache: CacheHandle) -> Self {
+    pub(crate) fn new(
+        admin_token: Option<String>,
+        database: DatabaseSection,
+        breakers: Breakers,
+        cache: CacheHandle,
+    ) -> Self {
         let report = report::report();
         Self {
-            chaos: Arc::default(),
+            chaos: Arc::new(Chaos::new(database)),
             report_etag: report::etag(&report).into(),
             report,
             admin_token: admin_token.map(Into::into),

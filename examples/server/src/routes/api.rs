@@ -158,3 +158,13 @@ pub(crate) async fn upstream(State(state): State<AppState>) -> Response {
             .into_response(),
     }
 }
+
+/// One query on the simulated database (`[database]`, `/admin/chaos`).
+pub(crate) async fn work(State(state): State<AppState>) -> Response {
+    state.chaos.database.query().await;
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"work":"done"}"#,
+    )
+        .into_response()
+}

@@ -33,6 +33,7 @@ fn api() -> Router<AppState> {
         .route("/api/stream", get(api::stream))
         .route("/api/upload", post(api::upload))
         .route("/api/upstream", get(api::upstream))
+        .route("/api/work", get(api::work))
 }
 
 fn operations(state: &AppState) -> Router<AppState> {
