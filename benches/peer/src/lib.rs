@@ -7,6 +7,8 @@
 //! keyed on method and URI). [`Variant::Tuned`] moves the cache outside compression and keys it
 //! on `Accept-Encoding` too, so it stores compressed bytes as rampart does.
 
+pub mod overload;
+
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::response::{IntoResponse, Response};

@@ -1,16 +1,31 @@
 //! Serves the peer stack, or counts requests through it in-process for callgrind.
 //!
 //! `peer-server [--tuned] --listen 127.0.0.1:3000` serves (until SIGTERM or Ctrl-C);
+//! `peer-server --overload fixed|aimd --listen 127.0.0.1:3000` serves the overload peers;
 //! `peer-server [--tuned] count N [PATH]` drives N requests through the router without a socket.
 
 #![allow(clippy::print_stdout)]
 
+use axum::Router;
+use peer_server::overload::{self, Shedder};
 use peer_server::{Variant, app};
 use request_loop::drive_requests;
 use std::net::SocketAddr;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--overload") {
+        let shedder = match args.get(1).map(String::as_str) {
+            Some("fixed") => Shedder::Fixed(8),
+            Some("aimd") => Shedder::Aimd,
+            _ => return Err("--overload takes `fixed` or `aimd`".into()),
+        };
+        let listen: SocketAddr = match args.get(2..4) {
+            Some([flag, address]) if flag == "--listen" => address.parse()?,
+            _ => return Err("usage: peer-server --overload KIND --listen ADDR".into()),
+        };
+        return tokio::runtime::Runtime::new()?.block_on(serve(|| overload::app(shedder), listen));
+    }
     let variant = if args.first().is_some_and(|a| a == "--tuned") {
         args.remove(0);
         Variant::Tuned
@@ -34,17 +49,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("--listen") => {
             let listen: SocketAddr = args.get(1).ok_or("--listen needs an address")?.parse()?;
-            tokio::runtime::Runtime::new()?.block_on(serve(variant, listen))
+            tokio::runtime::Runtime::new()?.block_on(serve(|| app(variant), listen))
         }
-        _ => Err("usage: peer-server [--tuned] (--listen ADDR | count N [PATH])".into()),
+        _ => Err(
+            "usage: peer-server [--tuned] (--listen ADDR | count N [PATH]) | --overload KIND --listen ADDR"
+                .into(),
+        ),
     }
 }
 
-async fn serve(variant: Variant, listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+/// Serves the router `make` builds (inside the runtime: the peers' layers spawn tasks).
+async fn serve(
+    make: impl FnOnce() -> Router,
+    listen: SocketAddr,
+) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     axum::serve(
         listener,
-        app(variant).into_make_service_with_connect_info::<SocketAddr>(),
+        make().into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

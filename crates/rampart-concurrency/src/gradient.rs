@@ -28,28 +28,36 @@ const BACKOFF: f64 = 0.9;
 ///     .min_rtt_samples(5)
 ///     .min_rtt_buffer(0.25);
 /// let mut now = Instant::now();
-/// // Before it knows the resource's unloaded latency, it measures it at `min` calls.
-/// assert_eq!(limit.limit(), 2);
-/// assert_eq!(limit.min_rtt(), None);
 /// let ms = Duration::from_millis;
+/// // Before it knows the resource's unloaded latency it measures it, at the limit it has
+/// // while nobody is refused, at `min` calls once somebody is.
+/// assert_eq!((limit.limit(), limit.min_rtt()), (10, None));
+/// limit.on_refused(now);
+/// assert_eq!(limit.limit(), 2);
 /// for _ in 0..5 {
-///     limit.on_sample(now, now + ms(10));
+///     limit.on_sample(now, now + ms(10), 2);
 /// }
 /// assert_eq!(limit.min_rtt(), Some(Duration::from_millis(10)));
 /// assert_eq!(limit.limit(), 10);
 ///
-/// // Calls as fast as unloaded: the limit grows, window after window.
+/// // Calls as fast as unloaded, with demand at the limit: it grows, window after window.
 /// for _ in 0..20 {
 ///     now += ms(100);
-///     limit.on_sample(now - ms(10), now);
+///     limit.on_sample(now - ms(10), now, limit.limit());
 /// }
 /// let grown = limit.limit();
 /// assert!(grown > 10);
+/// // Demand far below it: it stays.
+/// for _ in 0..20 {
+///     now += ms(100);
+///     limit.on_sample(now - ms(10), now, 1);
+/// }
+/// assert_eq!(limit.limit(), grown);
 ///
 /// // Calls four times slower (queueing): it shrinks.
 /// for _ in 0..20 {
 ///     now += ms(100);
-///     limit.on_sample(now - ms(40), now);
+///     limit.on_sample(now - ms(40), now, limit.limit());
 /// }
 /// assert!(limit.limit() < grown);
 ///
@@ -74,16 +82,23 @@ pub struct GradientLimit {
 
 #[derive(Debug, Clone)]
 enum Phase {
-    /// Calls held to `min` while their latency, unloaded, is measured: only calls started
-    /// since (`None`: since ever) count, not those admitted under the full limit before.
+    /// The unloaded latency is being measured: only calls started since (`None`: since ever)
+    /// count. Unpinned, the limit stays where it was: demand below it does not queue for the
+    /// resource either (the limit tracks the resource), so its calls are unloaded ones and
+    /// nobody is refused. A refusal says demand reached the limit: the calls then queue, so
+    /// the measurement starts again pinned at `min`.
     Measuring {
         since: Option<Instant>,
         samples: Vec<Duration>,
+        pinned: bool,
     },
     /// The limit follows the latency of each window against the unloaded one.
     Adapting {
         window_start: Option<Instant>,
         samples: Vec<Duration>,
+        /// The most calls in flight seen in the window: a limit that demand does not reach
+        /// does not grow.
+        busiest: usize,
         measure_again_at: Option<Instant>,
     },
 }
@@ -111,6 +126,7 @@ impl GradientLimit {
             phase: Phase::Measuring {
                 since: None,
                 samples: Vec::new(),
+                pinned: false,
             },
         }
     }
@@ -167,12 +183,13 @@ impl GradientLimit {
         self
     }
 
-    /// How many calls may be in flight now: `min` while the unloaded latency is measured.
+    /// How many calls may be in flight now: `min` while the unloaded latency is measured
+    /// after a refusal.
     #[must_use]
     pub fn limit(&self) -> usize {
         let limit = match self.phase {
-            Phase::Measuring { .. } => self.min,
-            Phase::Adapting { .. } => self.limit,
+            Phase::Measuring { pinned: true, .. } => self.min,
+            _ => self.limit,
         };
         // Kept within [min, max], both of which came from a usize.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -186,11 +203,12 @@ impl GradientLimit {
         self.min_rtt
     }
 
-    /// A call that started at `started` completed at `now`.
-    pub fn on_sample(&mut self, started: Instant, now: Instant) {
+    /// A call that started at `started` completed at `now`, with `in_flight` calls in flight
+    /// (itself included).
+    pub fn on_sample(&mut self, started: Instant, now: Instant, in_flight: usize) {
         let rtt = now.saturating_duration_since(started);
         match &mut self.phase {
-            Phase::Measuring { since, samples } => {
+            Phase::Measuring { since, samples, .. } => {
                 if since.is_some_and(|since| started < since) {
                     return;
                 }
@@ -200,6 +218,7 @@ impl GradientLimit {
                     self.phase = Phase::Adapting {
                         window_start: None,
                         samples: Vec::new(),
+                        busiest: 0,
                         measure_again_at: now.checked_add(self.min_rtt_interval),
                     };
                 }
@@ -207,27 +226,48 @@ impl GradientLimit {
             Phase::Adapting {
                 window_start,
                 samples,
+                busiest,
                 measure_again_at,
             } => {
                 let start = *window_start.get_or_insert(now);
                 if samples.len() < WINDOW_CAPACITY {
                     samples.push(rtt);
                 }
+                *busiest = (*busiest).max(in_flight);
                 if now.saturating_duration_since(start) < self.sample_window {
                     return;
                 }
                 let window = percentile(samples, 90);
+                let reached = count(*busiest) * 2.0 >= self.limit;
                 samples.clear();
+                *busiest = 0;
                 *window_start = Some(now);
                 if measure_again_at.is_some_and(|at| now >= at) {
                     self.phase = Phase::Measuring {
                         since: Some(now),
                         samples: Vec::new(),
+                        pinned: false,
                     };
                     return;
                 }
-                self.adapt(window);
+                self.adapt(window, reached);
             }
+        }
+    }
+
+    /// A call was refused at `now`: demand reached the limit. A measurement of the unloaded
+    /// latency in progress starts again with the limit pinned at `min`, since calls admitted
+    /// at the full limit queue.
+    pub fn on_refused(&mut self, now: Instant) {
+        if let Phase::Measuring {
+            since,
+            samples,
+            pinned: pinned @ false,
+        } = &mut self.phase
+        {
+            *pinned = true;
+            *since = Some(now);
+            samples.clear();
         }
     }
 
@@ -236,8 +276,10 @@ impl GradientLimit {
         self.limit = (self.limit * BACKOFF).clamp(self.min, self.max);
     }
 
-    /// Moves the limit by the gradient of a window whose 90th percentile was `window`.
-    fn adapt(&mut self, window: Duration) {
+    /// Moves the limit by the gradient of a window whose 90th percentile was `window`. A limit
+    /// that demand did not come near (`reached`: half of it in flight at once) does not grow:
+    /// it would grow to `max` under light load and let the next surge queue for the resource.
+    fn adapt(&mut self, window: Duration, reached: bool) {
         let Some(min_rtt) = self.min_rtt else {
             return;
         };
@@ -245,7 +287,11 @@ impl GradientLimit {
         // A zero-length window (a clock that did not move) would make the gradient infinite.
         let gradient = (allowed / window.as_secs_f64().max(1e-6)).clamp(0.5, 2.0);
         let headroom = self.limit.sqrt();
-        self.limit = (self.limit * gradient + headroom).clamp(self.min, self.max);
+        let next = self.limit * gradient + headroom;
+        if next > self.limit && !reached {
+            return;
+        }
+        self.limit = next.clamp(self.min, self.max);
     }
 }
 
@@ -275,7 +321,7 @@ mod tests {
         let measured = |limit: GradientLimit| {
             let mut limit = limit.min_rtt_samples(1);
             let now = Instant::now();
-            limit.on_sample(now, now + Duration::from_millis(1));
+            limit.on_sample(now, now + Duration::from_millis(1), 1);
             limit.limit()
         };
         assert_eq!(measured(GradientLimit::new().max(5).min(10)), 10);

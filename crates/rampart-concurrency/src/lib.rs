@@ -41,15 +41,20 @@
 //!
 //! # The algorithm: a latency gradient against the unloaded latency (Envoy's)
 //!
-//! The limiter first measures the resource's latency unloaded: it lets only `min` calls run
-//! (3 by default) and takes the median of 50 of them. Then, every window (100 ms), it compares
-//! the 90th percentile of the window's calls with that latency plus a buffer (25 %):
-//! `gradient = min_rtt × 1.25 / p90`, kept within `[0.5, 2]`, and the limit becomes
-//! `limit × gradient + √limit`, within `[min, max]`. Calls as fast as unloaded grow it (the
-//! `√limit` headroom lets it probe for more); calls slower than the buffer allows shrink it in
-//! proportion. A call the deadline drops is congestion: the limit backs off by a tenth. Every
-//! minute the unloaded latency is measured again, so a resource that became slower or faster
-//! for good is followed; that costs a fraction of a second at `min` calls.
+//! The limiter first measures the resource's latency unloaded: the median of 50 calls. While
+//! nobody is refused, demand is below the limit and, the limit tracking the resource, does
+//! not queue for it: the calls it sees are unloaded ones, and the limit stays where it is (20
+//! at the start). Once a call is refused, demand has reached the limit, calls queue, and the
+//! measurement starts again with only `min` calls let in (3 by default). Then, every window
+//! (100 ms), it compares the 90th percentile of the window's calls with that latency plus a
+//! buffer (25 %): `gradient = min_rtt × 1.25 / p90`, kept within `[0.5, 2]`, and the limit
+//! becomes `limit × gradient + √limit`, within `[min, max]`. Calls as fast as unloaded grow it
+//! (the `√limit` headroom lets it probe for more), but only while demand comes near it (half
+//! of it in flight at once): under light load it would otherwise climb to `max` and let the
+//! next surge queue; calls slower than the buffer allows shrink it in proportion. A call the
+//! deadline drops is congestion: the limit backs off by a tenth. Every minute the unloaded
+//! latency is measured again, so a resource that became slower or faster for good is
+//! followed; under load that costs a fraction of a second at `min` calls, below it nothing.
 //!
 //! This is the gradient of Envoy's adaptive-concurrency filter. Netflix's Gradient2 compares
 //! each sample with a long-term average of the samples instead of a measured unloaded latency;

@@ -18,7 +18,7 @@ use crate::limiter::{Algorithm, Limiter};
 ///
 /// let database = Limit::adaptive("database", GradientLimit::new().min(4).max(64));
 /// assert_eq!(database.name(), "database");
-/// assert_eq!(database.limit(), 4); // measuring the unloaded latency first
+/// assert_eq!(database.limit(), 20); // where it starts, while it measures the unloaded latency
 /// assert_eq!(database.min_rtt(), None);
 ///
 /// let search = Limit::fixed("search", 16);

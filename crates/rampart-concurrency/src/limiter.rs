@@ -94,6 +94,7 @@ impl Limiter {
             })
         else {
             telemetry.refused.increment(1);
+            self.refused();
             return None;
         };
         telemetry.admitted.increment(1);
@@ -123,21 +124,40 @@ impl Limiter {
         }
     }
 
-    /// A completed call's latency. Samples are statistics: one that finds the algorithm busy
-    /// with another is skipped rather than waiting, so callers on other threads never queue
-    /// behind each other here.
-    fn sample(&self, started: Instant) {
-        let Some(algorithm) = &self.adaptive else {
-            return;
-        };
-        let mut algorithm = match algorithm.try_lock() {
-            Ok(algorithm) => algorithm,
-            Err(TryLockError::WouldBlock) => return,
+    /// The adaptive algorithm, unless another caller is using it. Samples and refusals are
+    /// statistics: one that finds the algorithm busy is skipped rather than waiting, so
+    /// callers on other threads never queue behind each other here.
+    fn try_algorithm(&self) -> Option<MutexGuard<'_, GradientLimit>> {
+        match self.adaptive.as_ref()?.try_lock() {
+            Ok(algorithm) => Some(algorithm),
+            Err(TryLockError::WouldBlock) => None,
             // A panic elsewhere while holding the lock leaves a limit that is still a limit.
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-        };
-        algorithm.on_sample(started, Instant::now());
-        self.publish(algorithm);
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        }
+    }
+
+    /// A completed call's latency, with the calls in flight (itself included).
+    fn sample(&self, started: Instant) {
+        if let Some(mut algorithm) = self.try_algorithm() {
+            let measured = algorithm.min_rtt();
+            algorithm.on_sample(started, Instant::now(), self.in_flight());
+            if algorithm.min_rtt() != measured {
+                if let (Some(telemetry), Some(min_rtt)) =
+                    (self.telemetry.get(), algorithm.min_rtt())
+                {
+                    telemetry.min_rtt.set(min_rtt.as_secs_f64());
+                }
+            }
+            self.publish(algorithm);
+        }
+    }
+
+    /// A call refused: demand reached the limit.
+    fn refused(&self) {
+        if let Some(mut algorithm) = self.try_algorithm() {
+            algorithm.on_refused(Instant::now());
+            self.publish(algorithm);
+        }
     }
 
     /// A call dropped by its deadline: always taken into account.
@@ -153,16 +173,11 @@ impl Limiter {
     /// Makes the algorithm's limit the one admission reads.
     fn publish(&self, algorithm: MutexGuard<'_, GradientLimit>) {
         let limit = algorithm.limit();
-        let min_rtt = algorithm.min_rtt();
         drop(algorithm);
         // Samples only come from calls, which registered the metrics first.
-        if self.limit.swap(limit, Ordering::Relaxed) == limit {
-            return;
-        }
-        if let Some(telemetry) = self.telemetry.get() {
-            telemetry.limit.set(count(limit));
-            if let Some(min_rtt) = min_rtt {
-                telemetry.min_rtt.set(min_rtt.as_secs_f64());
+        if self.limit.swap(limit, Ordering::Relaxed) != limit {
+            if let Some(telemetry) = self.telemetry.get() {
+                telemetry.limit.set(count(limit));
             }
         }
     }

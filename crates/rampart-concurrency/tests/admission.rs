@@ -313,3 +313,35 @@ async fn metrics_count_admissions_refusals_and_the_limit() {
         "{text}"
     );
 }
+
+/// Demand at half the pool's capacity, at a constant rate for over two minutes (two
+/// measurements of the unloaded latency): nobody is ever refused, and the limit does not
+/// climb towards its maximum for lack of demand.
+#[tokio::test(start_paused = true)]
+async fn below_capacity_nobody_is_refused_and_the_limit_stays_put() {
+    let pool_limit = Limit::adaptive("pool", GradientLimit::new());
+    let service = ServiceBuilder::new()
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
+        .service(pooled(
+            Arc::new(Semaphore::new(8)),
+            Duration::from_millis(10),
+        ));
+    let mut calls = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_micros(2500));
+    for _ in 0..(130 * 400) {
+        tick.tick().await;
+        calls.push(tokio::spawn(
+            service.clone().oneshot(Request::new(Body::empty())),
+        ));
+        if calls.len() > 64 {
+            for call in calls.drain(..32) {
+                assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+            }
+        }
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+    }
+    assert_eq!(pool_limit.min_rtt(), Some(Duration::from_millis(10)));
+    assert!(pool_limit.limit() <= 40, "limit {}", pool_limit.limit());
+}

@@ -45,8 +45,10 @@ fn saturate(limit: &mut GradientLimit, now: &mut Instant, size: usize, seconds: 
         let latency = HOLD.mul_f64((in_flight as f64 / size as f64).max(1.0));
         // A pool of `size` completes `size` calls per hold (or all there are).
         for _ in 0..in_flight.min(size) {
-            limit.on_sample(*now - latency, *now);
+            limit.on_sample(*now - latency, *now, in_flight);
         }
+        // Demand is always above the limit: somebody is refused at every step.
+        limit.on_refused(*now);
         run.limits.push(in_flight);
         run.latencies.push(latency);
         *now += HOLD;
@@ -103,8 +105,9 @@ fn the_unloaded_latency_is_measured_again_at_min() {
     let mut measured_at_min = false;
     for _ in 0..400 {
         measured_at_min |= limit.limit() == 2;
-        limit.on_sample(now - Duration::from_secs(5), now);
-        limit.on_sample(now - HOLD * 3, now);
+        limit.on_sample(now - Duration::from_secs(5), now, 8);
+        limit.on_sample(now - HOLD * 3, now, 8);
+        limit.on_refused(now);
         now += HOLD;
     }
     assert!(measured_at_min);
@@ -117,7 +120,10 @@ proptest! {
     fn the_limit_never_leaves_its_bounds(
         min in 1usize..20,
         span in 0usize..200,
-        events in prop::collection::vec((0u64..500_000, 0u64..300_000, any::<bool>()), 0..500),
+        events in prop::collection::vec(
+            (0u64..500_000, 0u64..300_000, 0u8..3, 0usize..300),
+            0..500,
+        ),
     ) {
         let max = min + span;
         let mut limit = GradientLimit::new()
@@ -126,11 +132,11 @@ proptest! {
             .min_rtt_samples(5)
             .min_rtt_interval(Duration::from_secs(2));
         let mut now = Instant::now() + Duration::from_secs(1);
-        for (rtt_us, step_us, dropped) in events {
-            if dropped {
-                limit.on_dropped();
-            } else {
-                limit.on_sample(now - Duration::from_micros(rtt_us), now);
+        for (rtt_us, step_us, event, in_flight) in events {
+            match event {
+                0 => limit.on_dropped(),
+                1 => limit.on_refused(now),
+                _ => limit.on_sample(now - Duration::from_micros(rtt_us), now, in_flight),
             }
             now += Duration::from_micros(step_us);
             prop_assert!((min..=max).contains(&limit.limit()), "{} not in {min}..={max}", limit.limit());
