@@ -6,6 +6,7 @@
 #
 #   scripts/ab-load.sh BEFORE_BINARY AFTER_BINARY            # 3 rounds of 4 s per route
 #   ROUNDS=5 DURATION=5s scripts/ab-load.sh old/example-server target/release/example-server
+#   BEFORE_CONFIG=old-bench.toml scripts/ab-load.sh ...   # when the config format changed
 #
 # Loopback only; every run is bounded.
 set -euo pipefail
@@ -16,13 +17,14 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-4s}
 PORT=${PORT:-3919}
 ROUTES=("/api/hello|" "/api/report|br")
+BEFORE_CONFIG=${BEFORE_CONFIG:-examples/server/bench.toml}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
 SERVER_PID=""
 trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
 run() {
-    local binary=$1 path=$2 encoding=$3
-    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c 0 "$binary" --config examples/server/bench.toml \
+    local binary=$1 path=$2 encoding=$3 config=$4
+    RUST_LOG=warn TOKIO_WORKER_THREADS=1 taskset -c 0 "$binary" --config "$config" \
         --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.1; done
@@ -37,8 +39,8 @@ for route in "${ROUTES[@]}"; do
     IFS='|' read -r path encoding <<<"$route"
     before=() after=()
     for _ in $(seq "$ROUNDS"); do
-        before+=("$(run "$1" "$path" "$encoding")")
-        after+=("$(run "$2" "$path" "$encoding")")
+        before+=("$(run "$1" "$path" "$encoding" "$BEFORE_CONFIG")")
+        after+=("$(run "$2" "$path" "$encoding" examples/server/bench.toml)")
     done
     python3 - "$path${encoding:+ ($encoding)}" "${before[*]}" "${after[*]}" <<'PY'
 import statistics, sys

@@ -4,8 +4,9 @@
 #
 #   scripts/instructions-per-request.sh target/release/example-server /api/hello
 #   scripts/instructions-per-request.sh OLD_BINARY /api/report br
+#   CONFIG=old-bench.toml scripts/instructions-per-request.sh OLD_BINARY /api/hello
 #
-# The server runs with examples/server/bench.toml and one tokio worker; counters are zeroed
+# The server runs with examples/server/bench.toml (or $CONFIG) and one tokio worker; counters are zeroed
 # after a 3 s warm-up, then wrk (1 thread, 16 connections, 5 s) drives it and the dumped
 # instruction count is divided by the requests wrk saw. Background work that runs per second
 # (metrics upkeep, cache maintenance) is in the count too, so compare runs of similar request
@@ -22,7 +23,7 @@ OUT=$(mktemp -d)
 SERVER_PID=""
 trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$OUT"' EXIT
 RUST_LOG=warn TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" \
-    "$BINARY" --config examples/server/bench.toml --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+    "$BINARY" --config "${CONFIG:-examples/server/bench.toml}" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.2; done
 HEADER=()

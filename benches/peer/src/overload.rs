@@ -21,13 +21,17 @@ pub enum Shedder {
     Aimd,
 }
 
-/// The handlers behind `shedder`; a refused call is a `503`.
+/// The handlers behind `shedder`; a refused call is a `503`. With `RAMPART_ADMIN_TOKEN` set,
+/// `/admin/chaos` is served too (behind the same limiter, which it does not query through).
 ///
 /// # Panics
 ///
 /// When the AIMD configuration is rejected (constants here).
 pub fn app(shedder: Shedder) -> Router {
-    let handlers = example_server::handlers(&example_server::ServerConfig::default());
+    // `/admin/chaos` too when RAMPART_ADMIN_TOKEN is set, for the capacity change mid-run.
+    let mut config = example_server::ServerConfig::default();
+    config.server.admin_token = std::env::var("RAMPART_ADMIN_TOKEN").ok();
+    let handlers = example_server::handlers(&config);
     let refused = HandleErrorLayer::new(|_: BoxError| async {
         (StatusCode::SERVICE_UNAVAILABLE, "overloaded").into_response()
     });

@@ -82,6 +82,9 @@ pub struct LimitConfig {
 }
 
 /// `[routes."/x".concurrency]`: the route is limited, by its group's limit or by its own.
+///
+/// Its own settings are [`LimitConfig`]'s three, spelled out: serde cannot flatten a struct
+/// into one that refuses unknown fields, and a typo here must be an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RouteConcurrencyConfig {

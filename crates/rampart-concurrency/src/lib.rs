@@ -60,9 +60,22 @@
 //! each sample with a long-term average of the samples instead of a measured unloaded latency;
 //! under lasting overload that average climbs with the queue it is meant to detect (each
 //! sample is the queue's, so the average follows it), and the limit with it: its only fixed
-//! point is a limit that keeps growing. AIMD (tower-resilience) only learns from errors
-//! and timeouts, so it reacts once latency has already become failure; Vegas needs the same
-//! minimum latency as this gradient and reacts to it with fixed steps.
+//! point is a limit that keeps growing. AIMD (tower-resilience) learns from a fixed latency
+//! threshold someone must set, halving on any call over it and adding one per call under it;
+//! Vegas needs the same minimum latency as this gradient and reacts to it with fixed steps.
+//!
+//! # What we measured
+//!
+//! `scripts/overload.sh` (`docs/benchmarks.md`, "Overload"): the example's `/api/work` on a
+//! simulated pool of 8 connections × 10 ms, open-loop demand from 0.5x to 8x capacity. From 2x
+//! to 8x, this limit kept 710–719 answers/s within 200 ms, as much as tower's
+//! `ConcurrencyLimit` + `LoadShed` set by hand to exactly the pool (701–727/s) and 1.25x
+//! tower-resilience's AIMD (570–575/s, its sawtooth idling the pool after each halving), with
+//! a p99 of 23–24 ms for admitted calls against 60–64 ms for AIMD (unloaded: 13 ms); without a
+//! limit, 16–139/s. When the pool halved mid-run the limit followed in 0.3 s. The fixed limit
+//! keeps the unloaded latency (it admits exactly the pool) but only because it was told the
+//! pool; this one runs at about 1.5x the pool (the 25 % buffer and the √limit probe), which
+//! costs admitted calls 5–10 ms of queueing and is what lets it find a pool it was not told.
 
 mod config;
 mod error;
