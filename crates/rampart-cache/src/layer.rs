@@ -153,7 +153,9 @@ impl<S> Layer<S> for CacheLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Cache {
             inner,
-            layer: self.clone(),
+            // One reference for the service to clone: axum clones a route's service stack
+            // for every request.
+            layer: Arc::new(self.clone()),
         }
     }
 }

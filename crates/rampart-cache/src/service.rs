@@ -21,7 +21,7 @@ use crate::store::Lookup;
 #[derive(Clone)]
 pub struct Cache<S> {
     pub(crate) inner: S,
-    pub(crate) layer: CacheLayer,
+    pub(crate) layer: Arc<CacheLayer>,
 }
 
 impl<S: fmt::Debug> fmt::Debug for Cache<S> {

@@ -255,6 +255,15 @@ impl GradientLimit {
         }
     }
 
+    /// Whether another sample would be kept: false while the current window already holds
+    /// all it keeps (the next sample only serves to see the window end).
+    pub(crate) fn wants_samples(&self) -> bool {
+        match &self.phase {
+            Phase::Measuring { .. } => true,
+            Phase::Adapting { samples, .. } => samples.len() < WINDOW_CAPACITY,
+        }
+    }
+
     /// A call was refused at `now`: demand reached the limit. A measurement of the unloaded
     /// latency in progress starts again with the limit pinned at `min`, since calls admitted
     /// at the full limit queue.

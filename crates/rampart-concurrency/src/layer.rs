@@ -120,7 +120,21 @@ impl<S> Layer<S> for ConcurrencyLimitLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ConcurrencyLimit {
             inner,
-            layer: self.clone(),
+            // One reference for the service to clone: axum clones a route's service stack
+            // for every request.
+            shared: Arc::new(Shared {
+                routes: Arc::clone(&self.routes),
+                retry_after: self.retry_after,
+                recorder: self.recorder.clone(),
+            }),
         }
     }
+}
+
+/// What every clone of a [`ConcurrencyLimit`] shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) routes: Arc<RouteTable<Option<RouteLimit>>>,
+    pub(crate) retry_after: Duration,
+    pub(crate) recorder: MetricsRecorder,
 }

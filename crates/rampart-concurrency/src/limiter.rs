@@ -5,13 +5,16 @@
 
 use rampart_core::MetricsRecorder;
 use rampart_core::deadline::Deadline;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use tokio::time::Instant;
 
 use crate::GradientLimit;
 use crate::gradient::count;
 use crate::telemetry::Telemetry;
+
+/// One call in this many is timed while the adaptive limit's window is full.
+const SAMPLE_EVERY: usize = 16;
 
 /// How the limit is set.
 #[derive(Debug, Clone)]
@@ -27,6 +30,11 @@ pub(crate) struct Limiter {
     adaptive: Option<Mutex<GradientLimit>>,
     limit: AtomicUsize,
     in_flight: AtomicUsize,
+    /// The adaptive limit's window has all the samples it keeps: until it closes, only one
+    /// call in [`SAMPLE_EVERY`] reads the clock (enough to see the window end), the others
+    /// skip both clock readings and the lock.
+    window_full: AtomicBool,
+    calls: AtomicUsize,
     name: Arc<str>,
     telemetry: OnceLock<Telemetry>,
 }
@@ -44,6 +52,8 @@ impl Limiter {
             adaptive,
             limit: AtomicUsize::new(limit),
             in_flight: AtomicUsize::new(0),
+            window_full: AtomicBool::new(false),
+            calls: AtomicUsize::new(0),
             name: name.into(),
             telemetry: OnceLock::new(),
         }
@@ -102,10 +112,18 @@ impl Limiter {
         Some(Permit {
             limiter: Arc::clone(self),
             // Only an adaptive limit learns from latency: a fixed one spares the clock.
-            started: self.adaptive.is_some().then(Instant::now),
+            started: self.samples_this_call().then(Instant::now),
             deadline,
             completed: false,
         })
+    }
+
+    /// Whether this call's latency is wanted: always for an adaptive limit whose window has
+    /// room, one in [`SAMPLE_EVERY`] once it is full, never for a fixed limit.
+    fn samples_this_call(&self) -> bool {
+        self.adaptive.is_some()
+            && (!self.window_full.load(Ordering::Relaxed)
+                || self.calls.fetch_add(1, Ordering::Relaxed) % SAMPLE_EVERY == 0)
     }
 
     /// A slot for a call that is never refused (a health check, `/metrics`): it counts in
@@ -141,6 +159,8 @@ impl Limiter {
         if let Some(mut algorithm) = self.try_algorithm() {
             let measured = algorithm.min_rtt();
             algorithm.on_sample(started, Instant::now(), self.in_flight());
+            self.window_full
+                .store(!algorithm.wants_samples(), Ordering::Relaxed);
             if algorithm.min_rtt() != measured {
                 if let (Some(telemetry), Some(min_rtt)) =
                     (self.telemetry.get(), algorithm.min_rtt())

@@ -1,16 +1,19 @@
 use http::{Request, Response};
 use rampart_core::ResponseBody;
 use rampart_core::deadline::Deadline;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_service::Service;
 
-use crate::{ConcurrencyLimitLayer, ResponseFuture};
+use crate::ResponseFuture;
+use crate::layer::Shared;
 
-/// Admits calls to the inner service within the limit. Made by [`ConcurrencyLimitLayer`].
+/// Admits calls to the inner service within the limit. Made by
+/// [`ConcurrencyLimitLayer`](crate::ConcurrencyLimitLayer).
 #[derive(Debug, Clone)]
 pub struct ConcurrencyLimit<S> {
     pub(crate) inner: S,
-    pub(crate) layer: ConcurrencyLimitLayer,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl<S> ConcurrencyLimit<S> {
@@ -45,7 +48,7 @@ where
     /// Admission is decided here, not in `poll_ready`: axum does not drive readiness, and a
     /// refusal must cost nothing but its answer.
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let layer = &self.layer;
+        let layer = &*self.shared;
         let Some(route) = layer.routes.get(&request) else {
             return ResponseFuture::passthrough(self.inner.call(request));
         };

@@ -345,3 +345,55 @@ async fn below_capacity_nobody_is_refused_and_the_limit_stays_put() {
     assert_eq!(pool_limit.min_rtt(), Some(Duration::from_millis(10)));
     assert!(pool_limit.limit() <= 40, "limit {}", pool_limit.limit());
 }
+
+/// Thousands of calls a second fill every window long before it ends; the calls past what a
+/// window keeps are mostly not timed, yet windows still close and the limit still follows
+/// the resource when it slows down.
+#[tokio::test(start_paused = true)]
+async fn windows_full_of_samples_still_close_and_adapt() {
+    let pool_limit = Limit::adaptive("fast", GradientLimit::new().max(64));
+    let hold = Arc::new(std::sync::atomic::AtomicU64::new(1_000));
+    let held = Arc::clone(&hold);
+    let service = ServiceBuilder::new()
+        .layer(ConcurrencyLimitLayer::new(pool_limit.clone()))
+        .service(service_fn(move |_request: Request<Body>| {
+            let micros = held.load(std::sync::atomic::Ordering::Relaxed);
+            async move {
+                tokio::time::sleep(Duration::from_micros(micros)).await;
+                Ok::<_, Infallible>(Response::new(Body::empty()))
+            }
+        }));
+    let run = |seconds: u64| {
+        let service = service.clone();
+        async move {
+            let until = Instant::now() + Duration::from_secs(seconds);
+            let clients: Vec<_> = (0..32)
+                .map(|_| {
+                    let service = service.clone();
+                    tokio::spawn(async move {
+                        while Instant::now() < until {
+                            let response = service.clone().oneshot(Request::new(Body::empty()));
+                            if response.await.unwrap().status() != StatusCode::OK {
+                                tokio::time::sleep(Duration::from_micros(100)).await;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for client in clients {
+                client.await.unwrap();
+            }
+        }
+    };
+    run(3).await;
+    assert_eq!(pool_limit.min_rtt(), Some(Duration::from_millis(1)));
+    let fast = pool_limit.limit();
+    // The resource is now five times slower: every window's calls say so.
+    hold.store(5_000, std::sync::atomic::Ordering::Relaxed);
+    run(1).await;
+    assert!(
+        pool_limit.limit() < fast,
+        "limit {} after slowing down, {fast} before",
+        pool_limit.limit()
+    );
+}

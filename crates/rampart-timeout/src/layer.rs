@@ -143,7 +143,9 @@ impl<S> Layer<S> for TimeoutLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Timeout {
             inner,
-            layer: self.clone(),
+            // One reference for the service to clone: axum clones a route's service stack
+            // for every request.
+            layer: Arc::new(self.clone()),
         }
     }
 }

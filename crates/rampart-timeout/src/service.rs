@@ -21,7 +21,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct Timeout<S> {
     pub(crate) inner: S,
-    pub(crate) layer: TimeoutLayer,
+    pub(crate) layer: Arc<TimeoutLayer>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for Timeout<S>
