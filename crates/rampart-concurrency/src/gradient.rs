@@ -63,7 +63,7 @@ const BACKOFF: f64 = 0.9;
 ///
 /// // A call the deadline dropped is congestion.
 /// let before = limit.limit();
-/// limit.on_dropped();
+/// limit.on_dropped(now);
 /// assert!(limit.limit() < before || before == 2);
 /// ```
 #[derive(Debug, Clone)]
@@ -268,6 +268,17 @@ impl GradientLimit {
     /// latency in progress starts again with the limit pinned at `min`, since calls admitted
     /// at the full limit queue.
     pub fn on_refused(&mut self, now: Instant) {
+        self.pin_measurement(now);
+    }
+
+    /// A call was dropped by its deadline at `now`: congestion, so the limit backs off, and a
+    /// measurement in progress starts again pinned at `min` (its calls were queueing).
+    pub fn on_dropped(&mut self, now: Instant) {
+        self.limit = (self.limit * BACKOFF).clamp(self.min, self.max);
+        self.pin_measurement(now);
+    }
+
+    fn pin_measurement(&mut self, now: Instant) {
         if let Phase::Measuring {
             since,
             samples,
@@ -278,11 +289,6 @@ impl GradientLimit {
             *since = Some(now);
             samples.clear();
         }
-    }
-
-    /// A call was dropped by its deadline: congestion, so the limit backs off.
-    pub fn on_dropped(&mut self) {
-        self.limit = (self.limit * BACKOFF).clamp(self.min, self.max);
     }
 
     /// Moves the limit by the gradient of a window whose 90th percentile was `window`. A limit
@@ -336,6 +342,22 @@ mod tests {
         assert_eq!(measured(GradientLimit::new().max(5).min(10)), 10);
         assert_eq!(measured(GradientLimit::new().min(0).max(0)), 1);
         assert_eq!(measured(GradientLimit::new().min(3).max(8).initial(100)), 8);
+    }
+
+    #[test]
+    fn a_drop_while_measuring_unpinned_pins_the_measurement() {
+        let mut limit = GradientLimit::new().min(2).min_rtt_samples(3);
+        let now = Instant::now();
+        // Calls queueing inside a limit of 20 that nobody reached: their latency is not the
+        // unloaded one, and the deadline dropping one says so.
+        limit.on_sample(now, now + Duration::from_millis(900), 20);
+        limit.on_dropped(now + Duration::from_secs(1));
+        assert_eq!(limit.limit(), 2);
+        let later = now + Duration::from_secs(2);
+        for _ in 0..3 {
+            limit.on_sample(later, later + Duration::from_millis(10), 2);
+        }
+        assert_eq!(limit.min_rtt(), Some(Duration::from_millis(10)));
     }
 
     #[test]

@@ -52,7 +52,8 @@
 //! (the `√limit` headroom lets it probe for more), but only while demand comes near it (half
 //! of it in flight at once): under light load it would otherwise climb to `max` and let the
 //! next surge queue; calls slower than the buffer allows shrink it in proportion. A call the
-//! deadline drops is congestion: the limit backs off by a tenth. Every minute the unloaded
+//! deadline drops is congestion: the limit backs off by a tenth (and a measurement in
+//! progress, whose calls were queueing, starts again at `min`). Every minute the unloaded
 //! latency is measured again, so a resource that became slower or faster for good is
 //! followed; under load that costs a fraction of a second at `min` calls, below it nothing.
 //!

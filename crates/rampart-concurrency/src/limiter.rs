@@ -186,7 +186,7 @@ impl Limiter {
             return;
         };
         let mut algorithm = algorithm.lock().unwrap_or_else(PoisonError::into_inner);
-        algorithm.on_dropped();
+        algorithm.on_dropped(Instant::now());
         self.publish(algorithm);
     }
 

@@ -134,7 +134,7 @@ proptest! {
         let mut now = Instant::now() + Duration::from_secs(1);
         for (rtt_us, step_us, event, in_flight) in events {
             match event {
-                0 => limit.on_dropped(),
+                0 => limit.on_dropped(now),
                 1 => limit.on_refused(now),
                 _ => limit.on_sample(now - Duration::from_micros(rtt_us), now, in_flight),
             }
