@@ -8,7 +8,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, StatusCode, Uri, Version, header};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rampart::cache::{CacheLayer, CacheRule};
 use rampart::core::Problem;
 use std::io;
@@ -48,7 +48,13 @@ impl Origin {
             authority,
             host,
             timeout: Duration::from_secs(30),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            // Idle connections are dropped after 2 s, before origins close them (Node's
+            // keep-alive timeout is 5 s): reusing one the origin is closing at that moment
+            // fails the request with a 502.
+            client: Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(Duration::from_secs(2))
+                .build_http(),
         })
     }
 
