@@ -107,15 +107,13 @@ impl RateLimiterBuilder {
                 })
             })
             .collect::<Result<_, InvalidQuota>>()?;
-        let limiter = RateLimiter {
+        Ok(RateLimiter {
             inner: Arc::new(Inner {
                 base: Instant::now(),
                 policies,
                 backend: self.backend,
             }),
-        };
-        spawn_pruning(Arc::downgrade(&limiter.inner));
-        Ok(limiter)
+        })
     }
 }
 
@@ -191,30 +189,6 @@ impl fmt::Display for Limited {
 }
 
 impl std::error::Error for Limited {}
-
-/// How often keys that are whole again are dropped in the background.
-const PRUNE_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Prunes every [`PRUNE_INTERVAL`] until the limiter is dropped. A plain thread: the limiter
-/// may be built outside a runtime, and pruning must go on while the runtime's workers are busy.
-fn spawn_pruning(limiter: std::sync::Weak<Inner>) {
-    let spawned = std::thread::Builder::new()
-        .name("rampart-ratelimit-prune".to_owned())
-        .spawn(move || {
-            loop {
-                #[allow(clippy::disallowed_methods)]
-                std::thread::sleep(PRUNE_INTERVAL);
-                let Some(inner) = limiter.upgrade() else {
-                    return;
-                };
-                RateLimiter { inner }.prune(Instant::now());
-            }
-        });
-    if let Err(error) = spawned {
-        // The cap still holds: a full store prunes on the request path.
-        tracing::warn!(%error, "cannot start the rate limit pruning thread");
-    }
-}
 
 /// What the limiter says about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,7 +397,9 @@ impl RateLimiter {
         Verdict::Allowed(self.allowance(closest))
     }
 
-    /// Drops the state of keys that are whole again (it is as good as absent).
+    /// Drops the state of keys that are whole again (it is as good as absent). Requests do
+    /// this as they go, shard by shard, when new keys arrive; call it to reclaim a quiet
+    /// limiter's keys at once.
     pub fn prune(&self, now: Instant) {
         let now = self.nanos(now);
         for policy in self.inner.policies.iter() {

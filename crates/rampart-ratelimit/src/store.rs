@@ -5,7 +5,11 @@
 //! 100 000 keys per policy is therefore about 4 MB.
 //!
 //! Keys whose TAT is in the past are exactly as good as absent (see [`crate::gcra`]), so
-//! pruning them never changes a decision. When the cap is reached, a new key's shard is pruned
+//! pruning them never changes a decision. Pruning happens on the request path, when a new key is
+//! stored: its shard is swept first if [`SWEEP_INTERVAL`] has passed since its last sweep, so a
+//! store that keeps meeting new clients sheds the old ones every few seconds, and a store that
+//! meets none holds what it has (bounded by the cap) at no cost. No thread or task per limiter:
+//! a router with fifty rate-limited routes has fifty limiters. When the cap is reached, a new key's shard is pruned
 //! there and then: a flood of one-request clients leaves keys that expire within one emission
 //! interval, so the newcomer finds room and its own quota. When that shard frees nothing (it was
 //! pruned a moment ago, so all it holds is fresh), another shard is pruned, in turn, so room is
@@ -41,7 +45,12 @@ struct Shard {
     /// Until when pruning on the request path is not worth trying: the last prune freed less
     /// than [`WORTH_PRUNING`] of the shard.
     futile_until: u64,
+    /// When a new key next sweeps the shard's expired keys.
+    next_sweep: u64,
 }
+
+/// How often a shard that meets new keys is swept of the expired ones (nanoseconds).
+pub(crate) const SWEEP_INTERVAL: u64 = 10_000_000_000;
 
 /// A prune that frees at least this share of a shard (one in N keys) may run again at once.
 const WORTH_PRUNING: usize = 8;
@@ -98,7 +107,11 @@ impl KeyedStore {
             }
         }
         let mut shard = lock.write().unwrap_or_else(PoisonError::into_inner);
-        if !shard.keys.contains_key(key) && self.len() >= self.max {
+        let new_key = !shard.keys.contains_key(key);
+        if new_key && now >= shard.next_sweep {
+            self.prune_shard(&mut shard, now);
+        }
+        if new_key && self.len() >= self.max {
             self.try_prune(&mut shard, now);
             if self.len() >= self.max {
                 // One shard lock at a time: no order to keep, no deadlock.
@@ -167,6 +180,7 @@ impl KeyedStore {
 
     /// Drops the shard's keys whose TAT is not after `now`; how many.
     fn prune_shard(&self, shard: &mut Shard, now: u64) -> usize {
+        shard.next_sweep = now.saturating_add(SWEEP_INTERVAL);
         let before = shard.keys.len();
         shard
             .keys

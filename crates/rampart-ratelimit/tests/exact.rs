@@ -196,6 +196,38 @@ fn a_flood_of_distinct_keys_stays_under_the_cap() {
     assert_eq!(limiter.tracked_keys()[0], 0);
 }
 
+/// Clients come and go: the keys of those gone are swept by the new ones' requests, with no
+/// call to `prune` and no background thread.
+#[test]
+fn new_clients_sweep_the_keys_of_clients_gone() {
+    let limiter = RateLimiter::builder()
+        .policy("per_ip", Quota::per_second(10))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let client = |i: u32| [Key::text(format!("client-{i}"))];
+    for i in 0..1_000 {
+        assert!(limiter.check(&client(i), start).is_ok());
+    }
+    assert_eq!(limiter.tracked_keys()[0], 1_000);
+    // Within the sweep interval the old keys stay (sweeping is amortised, not per request).
+    for i in 1_000..1_500 {
+        assert!(
+            limiter
+                .check(&client(i), start + Duration::from_secs(1))
+                .is_ok()
+        );
+    }
+    assert_eq!(limiter.tracked_keys()[0], 1_500);
+    // Past it, each shard's first new key sweeps that shard: only the new clients remain (500
+    // keys over 16 shards reach every shard).
+    let later = start + Duration::from_secs(12);
+    for i in 2_000..2_500 {
+        assert!(limiter.check(&client(i), later).is_ok());
+    }
+    assert_eq!(limiter.tracked_keys()[0], 500);
+}
+
 /// 40 000 new client addresses per second against a store capped at 10 000 keys, 100 per
 /// second each: a one-request client's key is as good as absent 10 ms later, so each newcomer
 /// must find room and its own quota, not the overflow quota the flood has drained.
