@@ -2,7 +2,7 @@ use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::deadline::Deadline;
 use rampart_core::shed::Shed;
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,9 +14,6 @@ use crate::breaker::{Breaker, Permit};
 use crate::layer::Fallback;
 use crate::telemetry::CallOutcome;
 use crate::{CircuitOpen, Classifier};
-
-/// The stable `code` of the problem document a rejection answers with.
-pub const PROBLEM_CODE: &str = "circuit_open";
 
 /// A call in flight through a breaker. Dropped unfinished, it tells the breaker why.
 pub(crate) struct Call<C> {
@@ -181,7 +178,7 @@ where
 
 /// `503` problem+json with `Retry-After` (whole seconds, rounded up) when the wait is known.
 fn rejection_response<B>(rejection: CircuitOpen) -> Response<ResponseBody<B>> {
-    let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
+    let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::CIRCUIT_OPEN)
         .with_detail(rejection.to_string());
     if let Some(wait) = rejection.retry_after {
         problem = problem.with_retry_after(wait);

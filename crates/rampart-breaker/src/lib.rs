@@ -96,7 +96,7 @@ pub use classify::{Classifier, DefaultClassifier};
 #[doc(inline)]
 pub use config::{BreakerConfig, InvalidBreakerConfig, Window};
 #[doc(inline)]
-pub use future::{PROBLEM_CODE, ResponseFuture};
+pub use future::ResponseFuture;
 #[doc(inline)]
 pub use layer::{CircuitBreakerLayer, Fallback};
 #[doc(inline)]

@@ -21,6 +21,10 @@ pub struct CircuitBreaker<S, C> {
     pub(crate) shared: Arc<Shared<C>>,
 }
 
+impl<S, C> CircuitBreaker<S, C> {
+    rampart_core::inner_service_accessors!();
+}
+
 /// What one wrapped service needs, behind one `Arc` (axum clones the service per request).
 pub(crate) struct Shared<C> {
     pub(crate) configs: Arc<RouteTable<Option<BreakerConfig>>>,

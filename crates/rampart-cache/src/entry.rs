@@ -176,12 +176,12 @@ pub(crate) fn admit(
         let without = without_no_store(&view_headers);
         *view_headers.to_mut() = without;
     }
-    if let Some(ttl) = rule.default_ttl {
-        if !directives::has_freshness(&view_headers) {
-            view_headers
-                .to_mut()
-                .insert(header::CACHE_CONTROL, s_maxage(ttl));
-        }
+    if let Some(ttl) = rule.default_ttl
+        && !directives::has_freshness(&view_headers)
+    {
+        view_headers
+            .to_mut()
+            .insert(header::CACHE_CONTROL, s_maxage(ttl));
     }
     let windows = StaleWindows::of(&view_headers);
     let view = PolicyView {
@@ -440,9 +440,7 @@ impl Stored {
         match self.fresh_until.duration_since(now) {
             Ok(left) => i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
             Err(past) => {
-                let past = past.duration();
-                let whole = past.as_secs() + u64::from(past.subsec_nanos() > 0);
-                -i64::try_from(whole).unwrap_or(i64::MAX)
+                -i64::try_from(rampart_core::whole_seconds_up(past.duration())).unwrap_or(i64::MAX)
             }
         }
     }

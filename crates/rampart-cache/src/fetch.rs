@@ -5,8 +5,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{AGE, CONTENT_LENGTH, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use http::{HeaderMap, Method, Request, Response, StatusCode, request, response};
 use http_body::{Body, Frame};
-use rampart_core::Problem;
 use rampart_core::deadline::Deadline;
+use rampart_core::{Problem, codes};
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -47,10 +47,11 @@ pub(crate) fn answer<B: Body>(
     if not_modified(headers, entry.status, &entry.headers) {
         return entry.respond_not_modified(now, status);
     }
-    if *method == Method::GET && entry.status == StatusCode::OK {
-        if let Some(bytes) = range::requested(headers, &entry.headers, entry.body.len()) {
-            return entry.respond_range(bytes, now, status);
-        }
+    if *method == Method::GET
+        && entry.status == StatusCode::OK
+        && let Some(bytes) = range::requested(headers, &entry.headers, entry.body.len())
+    {
+        return entry.respond_range(bytes, now, status);
     }
     entry.respond(method, now, status)
 }
@@ -115,7 +116,7 @@ where
     if ctx.directives.only_if_cached {
         // RFC 9111 5.2.1.7: nothing stored satisfies the request, and it forbids asking.
         return Ok(problem(
-            Problem::new(StatusCode::GATEWAY_TIMEOUT, "cache_only_if_cached")
+            Problem::new(StatusCode::GATEWAY_TIMEOUT, codes::CACHE_ONLY_IF_CACHED)
                 .with_detail("only-if-cached was requested and no stored response satisfies it"),
         ));
     }
@@ -182,23 +183,23 @@ where
             guard.land(landing);
         }
     };
-    if stale.is_none() && client.method == Method::GET {
-        if let Some(tier) = &shared.tier {
-            if let Some((entry, found)) = tier.fetch(&ctx.resource, &client.headers, shared).await {
-                let now = shared.clock.now();
-                if entry.satisfies(&ctx.directives, now) {
-                    for (key, slot) in found {
-                        shared.store.insert_slot(key, slot);
-                    }
-                    land(Landing::Stored);
-                    shared.telemetry.hit.increment(1);
-                    let status = CacheStatus {
-                        shared: true,
-                        ..CacheStatus::HIT
-                    };
-                    return Ok(answer_client(&entry, &client, now, status));
-                }
+    if stale.is_none()
+        && client.method == Method::GET
+        && let Some(tier) = &shared.tier
+        && let Some((entry, found)) = tier.fetch(&ctx.resource, &client.headers, shared).await
+    {
+        let now = shared.clock.now();
+        if entry.satisfies(&ctx.directives, now) {
+            for (key, slot) in found {
+                shared.store.insert_slot(key, slot);
             }
+            land(Landing::Stored);
+            shared.telemetry.hit.increment(1);
+            let status = CacheStatus {
+                shared: true,
+                ..CacheStatus::HIT
+            };
+            return Ok(answer_client(&entry, &client, now, status));
         }
     }
 
@@ -267,11 +268,11 @@ where
                 status.forward_status = Some(parts.status.as_u16());
             }
         }
-        if parts.status.is_server_error() {
-            if let Some(entry) = fallback {
-                let failed = Some(parts.status.as_u16());
-                return Ok(serve_stale(shared, entry, &client, status, failed));
-            }
+        if parts.status.is_server_error()
+            && let Some(entry) = fallback
+        {
+            let failed = Some(parts.status.as_u16());
+            return Ok(serve_stale(shared, entry, &client, status, failed));
         }
     }
     status.forward_status = None;
@@ -544,10 +545,10 @@ where
     let status = response.status();
     if !method.is_safe() && (status.is_success() || status.is_redirection()) {
         shared.store.invalidate_resource(&resource);
-        if shared.tier.is_some() {
-            if let Err(error) = shared.start_purge(Purge::Key(target)).await {
-                tracing::warn!(%error, "invalidation after an unsafe request stayed local");
-            }
+        if shared.tier.is_some()
+            && let Err(error) = shared.start_purge(Purge::Key(target)).await
+        {
+            tracing::warn!(%error, "invalidation after an unsafe request stayed local");
         }
     }
     let mut response = response.map(CacheBody::inner);

@@ -267,7 +267,8 @@ impl CacheLayerBuilder {
         self
     }
 
-    /// Adds a shared tier in Redis behind the local one.
+    /// Adds a shared tier in Redis behind the local one (feature `redis`).
+    #[cfg(feature = "redis")]
     pub fn shared_tier(mut self, tier: RedisTier) -> Self {
         self.tier = Some(tier);
         self

@@ -45,10 +45,16 @@
 //!   entry limit stream through uncopied.
 //! - **Headers**: `Age` and `Cache-Status` (RFC 9211) on every response the cache touches.
 //! - **Invalidation** by key, path prefix, tag (`Cache-Tag`) or all, with [`CacheHandle`];
-//!   unsafe methods invalidate their URI. With a [`RedisTier`], purges reach every instance.
+//!   unsafe methods invalidate their URI. With a `RedisTier`, purges reach every instance.
 //! - **Metrics**: `rampart_cache_requests_total{result}`, `rampart_cache_size_bytes`,
 //!   `rampart_cache_entries`, `rampart_cache_evictions_total{reason}`,
-//!   `rampart_cache_redis_errors_total`.
+//!   and with Redis `rampart_cache_redis_errors_total`, `rampart_cache_redis_evictions_total`.
+//!
+//! # Features
+//!
+//! - `redis` (off by default): `RedisTier`, a shared tier behind the local one
+//!   (`CacheLayerBuilder::shared_tier`), and purges announced to every instance. Without it the
+//!   crate builds no Redis client.
 //!
 //! # Why not moka's `get_with` for coalescing
 //!
@@ -68,9 +74,12 @@ mod future;
 mod handle;
 mod key;
 mod layer;
+#[cfg(not(feature = "redis"))]
+mod no_tier;
 mod normalise;
 mod purge;
 mod range;
+#[cfg(feature = "redis")]
 mod redis_tier;
 mod rule;
 mod service;
@@ -88,10 +97,13 @@ pub use future::ResponseFuture;
 pub use handle::{CacheHandle, CacheUsage};
 #[doc(inline)]
 pub use layer::{CacheLayer, CacheLayerBuilder};
+#[cfg(not(feature = "redis"))]
+use no_tier::RedisTier;
 #[doc(inline)]
-pub use purge::{Purge, PurgeJob, PurgeReport};
+pub use purge::{Purge, PurgeJob, PurgeReport, SharedTierError};
+#[cfg(feature = "redis")]
 #[doc(inline)]
-pub use redis_tier::{RedisTier, SharedTierError};
+pub use redis_tier::RedisTier;
 #[doc(inline)]
 pub use rule::CacheRule;
 #[doc(inline)]

@@ -1,10 +1,9 @@
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::task::JoinHandle;
-
-use crate::SharedTierError;
 
 /// What to remove from the cache.
 ///
@@ -101,3 +100,15 @@ impl Future for PurgeJob {
         }
     }
 }
+
+/// Why a purge did not reach the shared tier (the local tier was purged anyway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedTierError(pub(crate) String);
+
+impl fmt::Display for SharedTierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the shared cache tier is unavailable: {}", self.0)
+    }
+}
+
+impl std::error::Error for SharedTierError {}

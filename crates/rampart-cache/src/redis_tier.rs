@@ -85,18 +85,6 @@ impl fmt::Debug for RedisTier {
     }
 }
 
-/// Why a purge did not reach the shared tier (the local tier was purged anyway).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharedTierError(pub(crate) String);
-
-impl fmt::Display for SharedTierError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the shared cache tier is unavailable: {}", self.0)
-    }
-}
-
-impl std::error::Error for SharedTierError {}
-
 impl RedisTier {
     /// A tier at `url` (`redis://host:port/db`). Connects lazily and reconnects by itself, so a
     /// Redis that is down at start-up is not an error; needs a tokio runtime.

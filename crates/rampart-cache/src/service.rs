@@ -24,6 +24,10 @@ pub struct Cache<S> {
     pub(crate) layer: Arc<CacheLayer>,
 }
 
+impl<S> Cache<S> {
+    rampart_core::inner_service_accessors!();
+}
+
 impl<S: fmt::Debug> fmt::Debug for Cache<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")

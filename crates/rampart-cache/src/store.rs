@@ -138,10 +138,10 @@ impl Store {
     pub(crate) fn lookup(&self, resource: &str, headers: &HeaderMap) -> Lookup {
         if headers.contains_key(ACCEPT_ENCODING) {
             let guess = self.get_variant(resource, &[ACCEPT_ENCODING], headers);
-            if let Some(Slot::Response(stored)) = guess {
-                if *stored.vary == [ACCEPT_ENCODING] {
-                    return Lookup::Found(stored);
-                }
+            if let Some(Slot::Response(stored)) = guess
+                && *stored.vary == [ACCEPT_ENCODING]
+            {
+                return Lookup::Found(stored);
             }
         }
         match self.entries.get(resource) {

@@ -11,9 +11,11 @@ pub(crate) const ENTRIES: &str = "rampart_cache_entries";
 pub(crate) const EVICTIONS: &str = "rampart_cache_evictions_total";
 /// `rampart_cache_redis_errors_total`: Redis operations that failed, missed their deadline, or
 /// were not tried because Redis failed the ones before.
+#[cfg(feature = "redis")]
 pub(crate) const REDIS_ERRORS: &str = "rampart_cache_redis_errors_total";
 /// `rampart_cache_redis_evictions_total`: entries this instance's writes evicted from the
 /// shared tier to stay within its budget in Redis.
+#[cfg(feature = "redis")]
 pub(crate) const REDIS_EVICTIONS: &str = "rampart_cache_redis_evictions_total";
 
 /// What the cache records; handles made once.
@@ -33,7 +35,9 @@ pub(crate) struct Telemetry {
     pub(crate) entries: Gauge,
     pub(crate) evicted_for_size: Counter,
     pub(crate) expired: Counter,
+    #[cfg(feature = "redis")]
     pub(crate) redis_errors: Counter,
+    #[cfg(feature = "redis")]
     pub(crate) redis_evictions: Counter,
 }
 
@@ -51,7 +55,9 @@ impl Telemetry {
             Unit::Count,
             "Entries evicted from the local tier.",
         );
+        #[cfg(feature = "redis")]
         recorder.describe_counter(REDIS_ERRORS, Unit::Count, "Failed shared-tier operations.");
+        #[cfg(feature = "redis")]
         recorder.describe_counter(
             REDIS_EVICTIONS,
             Unit::Count,
@@ -69,7 +75,9 @@ impl Telemetry {
             entries: recorder.gauge(ENTRIES, &[]),
             evicted_for_size: reason("size"),
             expired: reason("expired"),
+            #[cfg(feature = "redis")]
             redis_errors: recorder.counter(REDIS_ERRORS, &[]),
+            #[cfg(feature = "redis")]
             redis_evictions: recorder.counter(REDIS_EVICTIONS, &[]),
         }
     }

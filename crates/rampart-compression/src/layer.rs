@@ -1,9 +1,8 @@
 use rampart_core::coding::{ContentCoding, ContentCodings};
-use tower_http::CompressionLevel;
 use tower_layer::Layer;
 
 use crate::mark::MarkEncoded;
-use crate::{CompressiblePredicate, Compression};
+use crate::{CompressiblePredicate, Compression, CompressionLevel};
 
 type Inner = tower_http::compression::CompressionLayer<CompressiblePredicate>;
 
@@ -36,7 +35,8 @@ pub struct CompressionLayer {
 }
 
 impl CompressionLayer {
-    /// gzip, br, zstd and deflate at server levels, for bodies of at least 1 KiB.
+    /// gzip, br, zstd and deflate at server levels, for bodies of at least 1 KiB; br, zstd and
+    /// deflate only when their Cargo features are on (as they are by default).
     pub fn new() -> Self {
         Self {
             gzip: true,
@@ -60,19 +60,19 @@ impl CompressionLayer {
         self
     }
 
-    /// Offers brotli or not.
+    /// Offers brotli or not (feature `br`; without it, never).
     pub const fn br(mut self, enable: bool) -> Self {
         self.br = enable;
         self
     }
 
-    /// Offers zstd or not.
+    /// Offers zstd or not (feature `zstd`; without it, never).
     pub const fn zstd(mut self, enable: bool) -> Self {
         self.zstd = enable;
         self
     }
 
-    /// Offers deflate or not.
+    /// Offers deflate or not (feature `deflate`; without it, never).
     pub const fn deflate(mut self, enable: bool) -> Self {
         self.deflate = enable;
         self
@@ -89,20 +89,34 @@ impl CompressionLayer {
     /// used ([`rampart_core::coding`]).
     pub const fn codings(&self) -> ContentCodings {
         ContentCodings::NONE
-            .with(ContentCoding::Br, self.br)
-            .with(ContentCoding::Zstd, self.zstd)
+            .with(ContentCoding::Br, self.br && cfg!(feature = "br"))
+            .with(ContentCoding::Zstd, self.zstd && cfg!(feature = "zstd"))
             .with(ContentCoding::Gzip, self.gzip)
-            .with(ContentCoding::Deflate, self.deflate)
+            .with(
+                ContentCoding::Deflate,
+                self.deflate && cfg!(feature = "deflate"),
+            )
     }
 
     fn tower_http(&self) -> Inner {
-        tower_http::compression::CompressionLayer::new()
-            .gzip(self.gzip)
-            .br(self.br)
-            .zstd(self.zstd)
-            .deflate(self.deflate)
-            .quality(self.quality)
-            .compress_when(self.predicate)
+        // tower-http offers every coding compiled into it (another crate may have turned on one
+        // of ours is built without), so each one not offered here is turned off by name.
+        let offered = self.codings();
+        let mut layer =
+            tower_http::compression::CompressionLayer::new().quality(self.quality.tower_http());
+        if !offered.contains(ContentCoding::Gzip) {
+            layer = layer.no_gzip();
+        }
+        if !offered.contains(ContentCoding::Br) {
+            layer = layer.no_br();
+        }
+        if !offered.contains(ContentCoding::Zstd) {
+            layer = layer.no_zstd();
+        }
+        if !offered.contains(ContentCoding::Deflate) {
+            layer = layer.no_deflate();
+        }
+        layer.compress_when(self.predicate)
     }
 }
 

@@ -24,6 +24,13 @@
 //!   11, which is 20–50× slower). `docs/compression.md` has the measurement behind keeping
 //!   these: see `benches/benches/compression_levels.rs`.
 //!
+//! # Features
+//!
+//! gzip is always built. `br`, `zstd` and `deflate` add those codings and are on by default;
+//! zstd is a C library compiled from source, so `default-features = false, features = ["br"]`
+//! builds without a C compiler. A coding whose feature is off is never offered, whatever the
+//! setters or the configuration say.
+//!
 //! # Example
 //!
 //! ```
@@ -50,9 +57,11 @@
 //! ```
 
 mod body;
+mod config;
 mod fuse;
 mod future;
 mod layer;
+mod level;
 mod mark;
 mod predicate;
 mod service;
@@ -60,12 +69,14 @@ mod service;
 #[doc(inline)]
 pub use body::CompressedBody;
 #[doc(inline)]
+pub use config::CompressionConfig;
+#[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]
 pub use layer::CompressionLayer;
 #[doc(inline)]
+pub use level::CompressionLevel;
+#[doc(inline)]
 pub use predicate::CompressiblePredicate;
 #[doc(inline)]
 pub use service::Compression;
-#[doc(no_inline)]
-pub use tower_http::CompressionLevel;

@@ -13,6 +13,23 @@ pub struct Compression<S> {
     pub(crate) predicate: CompressiblePredicate,
 }
 
+impl<S> Compression<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner.get_ref().inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner.get_mut().inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner.into_inner().inner
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Compression<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,

@@ -1,7 +1,7 @@
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::shed::Shed;
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use crate::limiter::Permit;
-use crate::{Limit, Overloaded, PROBLEM_CODE};
+use crate::{Limit, Overloaded};
 
 pin_project! {
     /// Response future of [`ConcurrencyLimit`](crate::ConcurrencyLimit).
@@ -66,7 +66,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 /// rejection and the mark that tells a breaker above that the service was not asked.
 fn overloaded<B>(limit: &Limit, retry_after: Duration) -> Response<ResponseBody<B>> {
     let overloaded = Overloaded::new(limit, retry_after);
-    let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, PROBLEM_CODE)
+    let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED)
         .with_detail(overloaded.to_string())
         .with_retry_after(retry_after)
         .into_http_response();

@@ -95,6 +95,6 @@ pub use future::ResponseFuture;
 pub use gradient::GradientLimit;
 pub use layer::ConcurrencyLimitLayer;
 pub use limit::{Limit, RouteLimit};
-pub use rejection::{Overloaded, PROBLEM_CODE};
+pub use rejection::Overloaded;
 pub use service::ConcurrencyLimit;
 pub use telemetry::{IN_FLIGHT, LIMIT, MIN_RTT, REQUESTS};

@@ -4,9 +4,6 @@ use std::time::Duration;
 
 use crate::Limit;
 
-/// The `code` of the stack's `503` problem when every slot is taken.
-pub const PROBLEM_CODE: &str = "overloaded";
-
 /// A call refused because every slot of its limit was taken: in the extensions of the `503`
 /// answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -172,6 +173,30 @@ impl Drop for Attempt<'_> {
         }
     }
 }
+
+/// Why a call to a gated dependency (Redis) got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// Not tried: Redis failed the calls before it, and the gate holds calls back for now.
+    HeldBack,
+    /// Redis, or the connection to it, failed the call.
+    Failed(String),
+    /// No answer within the deadline.
+    Late(Duration),
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HeldBack => f.write_str("not tried: redis failed the calls before it"),
+            Self::Failed(error) => f.write_str(error),
+            Self::Late(deadline) => write!(f, "no answer within {deadline:?}"),
+        }
+    }
+}
+
+impl std::error::Error for Unavailable {}
 
 #[cfg(test)]
 mod tests {

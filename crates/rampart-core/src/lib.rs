@@ -14,6 +14,11 @@
 //!   and per-route settings keyed by it, so metric labels and per-route policies never depend on
 //!   the raw path a client chose.
 //!
+//! - [`codes`]: the `code` of every answer a rampart layer makes, and
+//!   [`whole_seconds_up`], the one rounding of a wait into `Retry-After` and `RateLimit` seconds.
+//! - [`ConfigError`]: a configuration that cannot be used, naming the field at fault
+//!   (`routes."/x".breaker.window`), returned by every crate's `try_` constructors and config
+//!   validation.
 //! - [`names`]: the name of every metric rampart records, and the scheme they follow.
 //! - [`deadline`] and [`coding`]: contracts between layers, as types: the request's deadline
 //!   (timeout → cache), and the content codings an encoder offers (compression → cache).
@@ -26,7 +31,9 @@
 //! [rampart]: https://docs.rs/rampart
 
 mod body;
+pub mod codes;
 pub mod coding;
+mod config_error;
 pub mod deadline;
 pub mod gate;
 pub mod names;
@@ -37,11 +44,14 @@ mod recorder;
 pub mod redis_link;
 mod route;
 mod route_counters;
+mod seconds;
 pub mod shed;
 pub mod upgrade;
 
 #[doc(inline)]
 pub use body::ResponseBody;
+#[doc(inline)]
+pub use config_error::ConfigError;
 #[doc(inline)]
 pub use problem::{PROBLEM_JSON, Problem};
 #[doc(inline)]
@@ -50,3 +60,28 @@ pub use recorder::MetricsRecorder;
 pub use route::{RouteTable, UNMATCHED_ROUTE, route_label};
 #[doc(inline)]
 pub use route_counters::RouteCounters;
+#[doc(inline)]
+pub use seconds::whole_seconds_up;
+
+/// `get_ref`, `get_mut` and `into_inner` for a layer's service whose wrapped service is its
+/// `inner` field, as tower-http's services have them. Used inside `impl<S> Service<S> { }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! inner_service_accessors {
+    () => {
+        /// The wrapped service.
+        pub const fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The wrapped service, mutably.
+        pub const fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// The wrapped service, unwrapped.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}

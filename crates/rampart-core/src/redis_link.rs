@@ -68,29 +68,7 @@ struct Inner {
     outage: OutageLog,
 }
 
-/// Why a call got no answer from Redis.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Unavailable {
-    /// Not tried: Redis failed the calls before it, and the gate holds calls back for now.
-    HeldBack,
-    /// Redis, or the connection to it, failed the call.
-    Failed(String),
-    /// No answer within the deadline.
-    Late(Duration),
-}
-
-impl fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::HeldBack => f.write_str("not tried: redis failed the calls before it"),
-            Self::Failed(error) => f.write_str(error),
-            Self::Late(deadline) => write!(f, "no answer within {deadline:?}"),
-        }
-    }
-}
-
-impl std::error::Error for Unavailable {}
+pub use crate::gate::Unavailable;
 
 impl RedisLink {
     /// A link to `url` (`redis://host:port/db`). Connects lazily and reconnects by itself, so

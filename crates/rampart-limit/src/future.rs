@@ -1,6 +1,6 @@
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
-use crate::{BodyTooLarge, PROBLEM_CODE};
+use crate::BodyTooLarge;
 
 pin_project! {
     /// Response future of [`RequestBodyLimit`](crate::RequestBodyLimit).
@@ -62,7 +62,7 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 
 /// `413 Content Too Large` (RFC 9110 15.5.14) as problem+json, the rejection in its extensions.
 fn too_large<B>(limit: u64) -> Response<ResponseBody<B>> {
-    let mut response = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, PROBLEM_CODE)
+    let mut response = Problem::new(StatusCode::PAYLOAD_TOO_LARGE, codes::BODY_TOO_LARGE)
         .with_detail(format!(
             "the request body is longer than this route's limit of {limit} bytes"
         ))

@@ -29,7 +29,7 @@
 //! ```
 //! use axum::{Router, body::Body, routing::post};
 //! use http::{Request, StatusCode};
-//! use rampart_limit::{BodyTooLarge, PROBLEM_CODE, RequestBodyLimitLayer};
+//! use rampart_limit::{BodyTooLarge, RequestBodyLimitLayer};
 //! use tower::ServiceExt;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -56,7 +56,7 @@
 //! let streamed = Request::post("/notes").body(Body::from_stream(chunks)).unwrap();
 //! let response = app.oneshot(streamed).await.unwrap();
 //! assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-//! assert_eq!(PROBLEM_CODE, "body_too_large");
+//! assert_eq!(rampart_core::codes::BODY_TOO_LARGE, "body_too_large");
 //! assert_eq!(rampart_limit::DEFAULT_LIMIT, 2 * 1024 * 1024);
 //! # }
 //! ```
@@ -75,9 +75,6 @@ pub use future::ResponseFuture;
 pub use layer::RequestBodyLimitLayer;
 #[doc(inline)]
 pub use service::RequestBodyLimit;
-
-/// The stable `code` of the problem document this layer answers with.
-pub const PROBLEM_CODE: &str = "body_too_large";
 
 /// The limit of [`RequestBodyLimitLayer::default`]: 2 MiB, as axum's `DefaultBodyLimit`.
 pub const DEFAULT_LIMIT: u64 = 2 * 1024 * 1024;

@@ -19,6 +19,10 @@ pub struct RequestBodyLimit<S> {
     pub(crate) layer: RequestBodyLimitLayer,
 }
 
+impl<S> RequestBodyLimit<S> {
+    rampart_core::inner_service_accessors!();
+}
+
 impl<S, B, ResBody> Service<Request<B>> for RequestBodyLimit<S>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,

@@ -38,6 +38,8 @@ impl<S> Metrics<S> {
     pub fn new(inner: S) -> Self {
         tower_layer::Layer::layer(&MetricsLayer::new(), inner)
     }
+
+    rampart_core::inner_service_accessors!();
 }
 
 impl<S: fmt::Debug> fmt::Debug for Metrics<S> {

@@ -1,7 +1,8 @@
+use crate::PanicCaught;
 use axum::extract::MatchedPath;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody, RouteCounters, UNMATCHED_ROUTE};
+use rampart_core::{Problem, ResponseBody, RouteCounters, UNMATCHED_ROUTE, codes};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -9,8 +10,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-
-use crate::PROBLEM_CODE;
 
 /// Who reports a panic, and under which route.
 pub(crate) struct Witness {
@@ -75,9 +74,11 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 }
 
 fn internal_error<B>() -> Response<ResponseBody<B>> {
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, PROBLEM_CODE)
+    let mut response = Problem::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR)
         .with_detail("the server hit an unexpected error while handling the request")
-        .into_http_response()
+        .into_http_response();
+    response.extensions_mut().insert(PanicCaught);
+    response
 }
 
 impl<F, B, E> Future for ResponseFuture<F>

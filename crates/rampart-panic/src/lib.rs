@@ -49,6 +49,7 @@
 
 mod future;
 mod layer;
+mod reason;
 mod service;
 
 #[doc(inline)]
@@ -56,7 +57,6 @@ pub use future::ResponseFuture;
 #[doc(inline)]
 pub use layer::CatchPanicLayer;
 #[doc(inline)]
+pub use reason::PanicCaught;
+#[doc(inline)]
 pub use service::CatchPanic;
-
-/// The stable `code` of the problem document this layer answers with.
-pub const PROBLEM_CODE: &str = "internal_error";

@@ -15,6 +15,10 @@ pub struct CatchPanic<S> {
     pub(crate) layer: CatchPanicLayer,
 }
 
+impl<S> CatchPanic<S> {
+    rampart_core::inner_service_accessors!();
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CatchPanic<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,

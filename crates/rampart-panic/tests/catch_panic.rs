@@ -29,6 +29,10 @@ async fn a_panicking_handler_gets_500_problem_json_without_the_message() {
     let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
+        response.extensions().get::<rampart_panic::PanicCaught>(),
+        Some(&rampart_panic::PanicCaught)
+    );
+    assert_eq!(
         response.headers()["content-type"],
         "application/problem+json"
     );

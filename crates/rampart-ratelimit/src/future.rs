@@ -1,6 +1,6 @@
 use http::{HeaderValue, Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,9 +14,6 @@ use crate::layer::RouteLimit;
 use crate::preflight::Charge;
 use crate::service::judge;
 use crate::{BackendUnavailable, Limited, Verdict};
-
-/// The stable `code` of the problem document a 429 answers with.
-pub const PROBLEM_CODE: &str = "rate_limited";
 
 /// `RateLimit-Policy` and `RateLimit` values for a response.
 pub(crate) type Headers = (Option<HeaderValue>, Option<HeaderValue>);
@@ -185,23 +182,27 @@ fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<
             too_many_requests(limited, headers)
         }
         Some(Rejection::Unavailable(error)) => {
-            let mut response =
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "rate_limit_unavailable")
-                    .with_detail("the shared rate limit could not be checked; try again shortly")
-                    .with_retry_after(Duration::from_secs(1))
-                    .into_http_response();
+            let mut response = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::RATE_LIMIT_UNAVAILABLE,
+            )
+            .with_detail("the shared rate limit could not be checked; try again shortly")
+            .with_retry_after(Duration::from_secs(1))
+            .into_http_response();
             response.extensions_mut().insert(error);
             response
         }
         Some(Rejection::Problem(problem)) => problem.into_http_response(),
-        None => Problem::new(StatusCode::TOO_MANY_REQUESTS, PROBLEM_CODE).into_http_response(),
+        None => {
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED).into_http_response()
+        }
     }
 }
 
 /// `429` problem+json, `Retry-After` in whole seconds rounded up, the typed reason in the
 /// extensions.
 fn too_many_requests<B>(limited: Limited, headers: Option<Headers>) -> Response<ResponseBody<B>> {
-    let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, PROBLEM_CODE)
+    let mut response = Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED)
         .with_detail(limited.to_string())
         .with_retry_after(limited.retry_after())
         .into_http_response();

@@ -2,6 +2,7 @@
 //! `RateLimit-Policy: "per_ip";q=100;w=1` and `RateLimit: "per_ip";r=42;t=1`.
 
 use http::HeaderValue;
+use rampart_core::whole_seconds_up;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::Duration;
@@ -12,11 +13,6 @@ pub(crate) const RATELIMIT_POLICY: http::HeaderName =
     http::HeaderName::from_static("ratelimit-policy");
 pub(crate) const RATELIMIT: http::HeaderName = http::HeaderName::from_static("ratelimit");
 
-/// Whole seconds, rounded up; never 0 for a positive wait.
-pub(crate) fn ceil_seconds(wait: Duration) -> u64 {
-    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(u64::from(!wait.is_zero()))
-}
-
 /// `RateLimit-Policy` for a route's policies: quota `q` per window `w` seconds.
 pub(crate) fn policy_header(policies: &[Policy]) -> Option<HeaderValue> {
     let mut value = String::new();
@@ -24,7 +20,7 @@ pub(crate) fn policy_header(policies: &[Policy]) -> Option<HeaderValue> {
         if !value.is_empty() {
             value.push_str(", ");
         }
-        let window = ceil_seconds(policy.quota.period()).max(1);
+        let window = whole_seconds_up(policy.quota.period()).max(1);
         let _ = write!(
             value,
             "\"{}\";q={};w={}",
@@ -48,7 +44,7 @@ pub(crate) fn ratelimit_header(
     remaining: u64,
     reset: Duration,
 ) -> Option<HeaderValue> {
-    let reset = ceil_seconds(reset);
+    let reset = whole_seconds_up(reset);
     let (mut remaining_digits, mut reset_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
     let parts: [&[u8]; 6] = [
         b"\"",
@@ -70,15 +66,6 @@ pub(crate) fn ratelimit_header(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn waits_round_up_and_are_never_zero() {
-        assert_eq!(ceil_seconds(Duration::from_millis(300)), 1);
-        assert_eq!(ceil_seconds(Duration::from_millis(1000)), 1);
-        assert_eq!(ceil_seconds(Duration::from_millis(1001)), 2);
-        assert_eq!(ceil_seconds(Duration::from_nanos(1)), 1);
-        assert_eq!(ceil_seconds(Duration::ZERO), 0);
-    }
 
     #[test]
     fn ratelimit_header_names_the_policy_and_counts() {

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tower_layer::Layer;
 
+#[cfg(feature = "redis")]
+use crate::RedisBackend;
 use crate::headers::policy_header;
-use crate::{InvalidQuota, Policy, RateLimit, RateLimiter, RedisBackend};
+use crate::{InvalidQuota, Policy, RateLimit, RateLimiter, RateLimiterBuilder};
 
 /// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
 pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
@@ -38,12 +40,8 @@ impl RouteLimit {
     fn new(
         policies: Vec<Policy>,
         recorder: &MetricsRecorder,
-        backend: Option<&RedisBackend>,
+        mut builder: RateLimiterBuilder,
     ) -> Result<Self, InvalidQuota> {
-        let mut builder = RateLimiter::builder();
-        if let Some(backend) = backend {
-            builder = builder.redis(backend.clone());
-        }
         for policy in &policies {
             let valid_name = !policy.name.is_empty()
                 && policy
@@ -135,7 +133,7 @@ impl RateLimitLayer {
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
     pub fn from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, InvalidQuota> {
-        Self::build(table, &MetricsRecorder::global(), None)
+        Self::build(table, &MetricsRecorder::global(), &RateLimiter::builder())
     }
 
     /// Like [`RateLimitLayer::from_table`], recording into `recorder`.
@@ -147,27 +145,33 @@ impl RateLimitLayer {
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
     ) -> Result<Self, InvalidQuota> {
-        Self::build(table, recorder, None)
+        Self::build(table, recorder, &RateLimiter::builder())
     }
 
     /// Like [`RateLimitLayer::from_table_with_recorder`], with the quotas kept in Redis and
-    /// shared by every instance.
+    /// shared by every instance (feature `redis`).
     ///
     /// # Errors
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
+    #[cfg(feature = "redis")]
     pub fn shared(
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
         backend: &RedisBackend,
     ) -> Result<Self, InvalidQuota> {
-        Self::build(table, recorder, Some(backend))
+        Self::build(
+            table,
+            recorder,
+            &RateLimiter::builder().redis(backend.clone()),
+        )
     }
 
+    /// Every route's limiter, each built from a clone of `limiter` (where the backend is).
     fn build(
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
-        backend: Option<&RedisBackend>,
+        limiter: &RateLimiterBuilder,
     ) -> Result<Self, InvalidQuota> {
         recorder.describe_counter(
             REQUESTS,
@@ -183,7 +187,7 @@ impl RateLimitLayer {
             policies
                 .clone()
                 .filter(|policies| !policies.is_empty())
-                .map(|policies| RouteLimit::new(policies, recorder, backend).map(Arc::new))
+                .map(|policies| RouteLimit::new(policies, recorder, limiter.clone()).map(Arc::new))
                 .transpose()
         };
         let mut routes = RouteTable::new(entry(table.default_value())?);

@@ -27,8 +27,14 @@
 //!   `RateLimit-Policy` and `RateLimit` fields of draft-ietf-httpapi-ratelimit-headers-09.
 //!   `rampart_ratelimit_requests_total{policy, outcome="allowed|limited|error"}` counts.
 //!
-//! - [`RedisBackend`]: quotas shared by every instance, GCRA evaluated atomically in Redis,
-//!   with a deadline and a [`FailMode`] for when Redis is down or slow.
+//! - `RedisBackend` (feature `redis`): quotas shared by every instance, GCRA evaluated
+//!   atomically in Redis, with a deadline and a [`FailMode`] for when Redis is down or slow.
+//!
+//! # Features
+//!
+//! - `redis` (off by default): `RedisBackend`, `RateLimiterBuilder::redis` and
+//!   `RateLimitLayer::shared`. Without it the crate builds no Redis client (and none of the
+//!   `url`/IDNA crates a Redis URL needs).
 //!
 //! # Why not governor
 //!
@@ -40,6 +46,7 @@
 //! refunded exactly when a later policy refuses, in a store with a hard cap on keys.
 
 mod client_ip;
+mod fail_mode;
 mod future;
 mod gcra;
 mod headers;
@@ -49,6 +56,7 @@ mod limiter;
 mod policy;
 mod preflight;
 mod quota;
+#[cfg(feature = "redis")]
 mod redis_backend;
 mod service;
 mod store;
@@ -56,7 +64,9 @@ mod store;
 #[doc(inline)]
 pub use client_ip::{Cidr, ClientIp, ClientIpHeader, InvalidCidr};
 #[doc(inline)]
-pub use future::{PROBLEM_CODE, ResponseFuture};
+pub use fail_mode::{BackendUnavailable, FailMode};
+#[doc(inline)]
+pub use future::ResponseFuture;
 #[doc(inline)]
 pub use key::Key;
 #[doc(inline)]
@@ -67,7 +77,8 @@ pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiter
 pub use policy::{KeyFn, KeySource, OnMissingKey, Policy};
 #[doc(inline)]
 pub use quota::{InvalidQuota, Quota};
+#[cfg(feature = "redis")]
 #[doc(inline)]
-pub use redis_backend::{BackendUnavailable, FailMode, RedisBackend};
+pub use redis_backend::RedisBackend;
 #[doc(inline)]
 pub use service::RateLimit;

@@ -3,9 +3,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
+use crate::BackendUnavailable;
 use crate::gcra::{Decision, decide};
-use crate::redis_backend::{BackendUnavailable, FailMode, RedisBackend};
 use crate::store::KeyedStore;
+#[cfg(feature = "redis")]
+use crate::{FailMode, RedisBackend};
 use crate::{InvalidQuota, Key, Quota};
 
 /// The default cap on keys tracked per policy.
@@ -40,6 +42,7 @@ pub struct RateLimiter {
 struct Inner {
     base: Instant,
     policies: Box<[PolicyState]>,
+    #[cfg(feature = "redis")]
     backend: Option<RedisBackend>,
 }
 
@@ -58,6 +61,7 @@ struct PolicyState {
 pub struct RateLimiterBuilder {
     policies: Vec<(Box<str>, Quota)>,
     max_keys: Option<usize>,
+    #[cfg(feature = "redis")]
     backend: Option<RedisBackend>,
 }
 
@@ -74,8 +78,9 @@ impl RateLimiterBuilder {
         self
     }
 
-    /// Keeps the quotas in Redis, shared by every instance using the same server and prefix;
-    /// this instance's own state is then the fallback when Redis fails (see [`FailMode`]).
+    /// Keeps the quotas in Redis (feature `redis`), shared by every instance using the same server and prefix;
+    /// this instance's own state is then the fallback when Redis fails (see [`FailMode`](crate::FailMode)).
+    #[cfg(feature = "redis")]
     pub fn redis(mut self, backend: RedisBackend) -> Self {
         self.backend = Some(backend);
         self
@@ -111,6 +116,7 @@ impl RateLimiterBuilder {
             inner: Arc::new(Inner {
                 base: Instant::now(),
                 policies,
+                #[cfg(feature = "redis")]
                 backend: self.backend,
             }),
         })
@@ -197,9 +203,9 @@ pub enum Verdict {
     Allowed(Allowance),
     /// Over a quota.
     Limited(Limited),
-    /// Redis could not decide and the fail mode is [`FailMode::Closed`].
+    /// Redis could not decide and the fail mode is [`FailMode::Closed`](crate::FailMode::Closed).
     Unavailable(BackendUnavailable),
-    /// Redis could not decide and the fail mode is [`FailMode::Open`]: this instance decided
+    /// Redis could not decide and the fail mode is [`FailMode::Open`](crate::FailMode::Open): this instance decided
     /// with its own state. Counted as `outcome="error"`, answered as `decision` says.
     DecidedLocally {
         /// What this instance's own state said.
@@ -329,20 +335,35 @@ impl RateLimiter {
     }
 
     /// The Redis backend, if the quotas are shared.
+    #[cfg(feature = "redis")]
     pub fn backend(&self) -> Option<&RedisBackend> {
         self.inner.backend.as_ref()
+    }
+
+    /// Whether the quotas are kept in Redis, shared with other instances.
+    pub fn is_shared(&self) -> bool {
+        #[cfg(feature = "redis")]
+        return self.inner.backend.is_some();
+        #[cfg(not(feature = "redis"))]
+        false
     }
 
     /// Decides one request: in Redis when there is a backend, else locally.
     ///
     /// With Redis, every policy is decided in one pipelined round trip; when one refuses, what
     /// the others granted is given back. When Redis fails or misses its deadline, the
-    /// backend's [`FailMode`] decides: this instance's own state, or
+    /// backend's [`FailMode`](crate::FailMode) decides: this instance's own state, or
     /// [`Verdict::Unavailable`].
     pub async fn decide(&self, keys: &[Key]) -> Verdict {
-        let Some(backend) = &self.inner.backend else {
-            return self.check(keys, Instant::now()).into();
-        };
+        #[cfg(feature = "redis")]
+        if let Some(backend) = &self.inner.backend {
+            return self.decide_shared(backend, keys).await;
+        }
+        self.check(keys, Instant::now()).into()
+    }
+
+    #[cfg(feature = "redis")]
+    async fn decide_shared(&self, backend: &RedisBackend, keys: &[Key]) -> Verdict {
         let policies = &self.inner.policies;
         assert_eq!(keys.len(), policies.len(), "one key per policy");
         let names: Vec<String> = policies

@@ -49,7 +49,7 @@ impl Charge {
     /// Whether the quota is spent already (this instance's state): such a preflight is
     /// decided as any request is, so the preflight shape is no way past a spent quota.
     pub(crate) fn is_spent(&self) -> bool {
-        self.limit.limiter.backend().is_none()
+        !self.limit.limiter.is_shared()
             && !self.limit.limiter.would_admit(&self.keys, Instant::now())
     }
 
@@ -59,7 +59,7 @@ impl Charge {
             return;
         }
         let Self { limit, keys } = self;
-        if limit.limiter.backend().is_none() {
+        if !limit.limiter.is_shared() {
             let _ = limit.limiter.check(&keys, Instant::now());
             return;
         }

@@ -11,14 +11,14 @@
 //! probes for its return, with TCP keepalive and a fresh connection when the old one went
 //! silent.
 
-use rampart_core::redis_link::{RedisLink, Unavailable};
+use rampart_core::redis_link::RedisLink;
 use redis::{RedisResult, Script};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Key;
 use crate::gcra::Decision;
+use crate::{BackendUnavailable, FailMode, Key};
 
 /// GCRA on one key. ARGV: interval and burst span in microseconds. Returns
 /// `{1, remaining, reset_us}` when admitted, `{0, retry_after_us, reset_us}` when refused.
@@ -48,29 +48,6 @@ if tat and tat - tonumber(ARGV[1]) > now then
 end
 return 0
 ";
-
-/// What the limiter does when Redis cannot answer in time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailMode {
-    /// Decide with this instance's own state, as if there were no Redis (the default).
-    #[default]
-    Open,
-    /// Refuse with `503 Service Unavailable`.
-    Closed,
-}
-
-/// Why Redis gave no decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendUnavailable(pub(crate) Unavailable);
-
-impl fmt::Display for BackendUnavailable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "redis rate limit backend unavailable: {}", self.0)
-    }
-}
-
-impl std::error::Error for BackendUnavailable {}
 
 /// A Redis server (or cluster entry point) holding shared quotas.
 ///

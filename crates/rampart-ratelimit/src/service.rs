@@ -1,5 +1,5 @@
 use http::{Request, Response};
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use smallvec::SmallVec;
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +20,10 @@ use crate::{Key, RateLimitLayer, Verdict};
 pub struct RateLimit<S> {
     pub(crate) inner: S,
     pub(crate) layer: RateLimitLayer,
+}
+
+impl<S> RateLimit<S> {
+    rampart_core::inner_service_accessors!();
 }
 
 impl<S: fmt::Debug> fmt::Debug for RateLimit<S> {
@@ -71,14 +75,14 @@ where
                 }
                 Err(status) => {
                     counters.error.increment(1);
-                    let problem = Problem::new(status, "rate_limit_key_missing")
+                    let problem = Problem::new(status, codes::RATE_LIMIT_KEY_MISSING)
                         .with_detail(policy.missing_key_detail());
                     return ResponseFuture::rejected(Rejection::Problem(problem));
                 }
             }
         }
         let headers = self.layer.headers;
-        if limit.limiter.backend().is_some() {
+        if limit.limiter.is_shared() {
             // The decision takes a round trip: the ready inner service waits with the request.
             let clone = self.inner.clone();
             let ready = std::mem::replace(&mut self.inner, clone);

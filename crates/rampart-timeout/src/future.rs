@@ -3,7 +3,7 @@ use http::header::CONNECTION;
 use http::{HeaderValue, Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::deadline::BodyWait;
-use rampart_core::{Problem, ResponseBody};
+use rampart_core::{Problem, ResponseBody, codes};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::layer::Counters;
-use crate::{BODY_PROBLEM_CODE, PROBLEM_CODE};
+use crate::{BodyTimedOut, TimedOut};
 
 /// What the future needs to answer when time runs out.
 pub(crate) struct Expiry {
@@ -129,61 +129,32 @@ where
         Poll::Ready(Ok(match out_of_time {
             OutOfTime::Deadline => {
                 this.expiry.counters.timeouts.increment_matched(route);
-                Problem::new(StatusCode::GATEWAY_TIMEOUT, PROBLEM_CODE)
-                    .with_detail(format!(
-                        "the request did not complete within {}",
-                        DisplayDuration(this.expiry.deadline)
-                    ))
-                    .into_http_response()
+                let reason = TimedOut::new(this.expiry.deadline);
+                let mut response =
+                    Problem::new(StatusCode::GATEWAY_TIMEOUT, codes::REQUEST_TIMEOUT)
+                        .with_detail(reason.to_string())
+                        .into_http_response();
+                response.extensions_mut().insert(reason);
+                response
             }
             OutOfTime::Body => {
                 this.expiry.counters.body_timeouts.increment_matched(route);
-                let mut response = Problem::new(StatusCode::REQUEST_TIMEOUT, BODY_PROBLEM_CODE)
-                    .with_detail(format!(
-                        "the client sent no more of the request body for {}",
-                        DisplayDuration(
-                            this.body
-                                .as_ref()
-                                .map_or(Duration::ZERO, |body| body.timeout)
-                        )
-                    ))
-                    .into_http_response();
+                let waited = this
+                    .body
+                    .as_ref()
+                    .map_or(Duration::ZERO, |body| body.timeout);
+                let reason = BodyTimedOut::new(waited);
+                let mut response =
+                    Problem::new(StatusCode::REQUEST_TIMEOUT, codes::REQUEST_BODY_TIMEOUT)
+                        .with_detail(reason.to_string())
+                        .into_http_response();
                 // RFC 9110 15.5.9: the rest of the body will not be read; the connection closes.
                 response
                     .headers_mut()
                     .insert(CONNECTION, HeaderValue::from_static("close"));
+                response.extensions_mut().insert(reason);
                 response
             }
         }))
-    }
-}
-
-/// `1s`, `1.5s`, `250ms`: how a deadline reads in a problem detail.
-struct DisplayDuration(Duration);
-
-impl fmt::Display for DisplayDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let millis = self.0.as_millis();
-        if millis < 1000 {
-            write!(f, "{millis}ms")
-        } else if millis % 1000 == 0 {
-            write!(f, "{}s", millis / 1000)
-        } else {
-            write!(f, "{}s", self.0.as_secs_f64())
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::DisplayDuration;
-    use std::time::Duration;
-
-    #[test]
-    fn deadlines_read_naturally() {
-        let shown = |ms| DisplayDuration(Duration::from_millis(ms)).to_string();
-        assert_eq!(shown(250), "250ms");
-        assert_eq!(shown(1000), "1s");
-        assert_eq!(shown(1500), "1.5s");
     }
 }

@@ -65,6 +65,7 @@
 mod body;
 mod future;
 mod layer;
+mod reason;
 mod service;
 
 #[doc(inline)]
@@ -72,10 +73,6 @@ pub use future::ResponseFuture;
 #[doc(inline)]
 pub use layer::{DEFAULT_BODY_TIMEOUT, TimeoutLayer};
 #[doc(inline)]
+pub use reason::{BodyTimedOut, TimedOut};
+#[doc(inline)]
 pub use service::Timeout;
-
-/// The stable `code` of the `504` this layer answers when the deadline passes.
-pub const PROBLEM_CODE: &str = "request_timeout";
-
-/// The stable `code` of the `408` this layer answers when the client stops sending the body.
-pub const BODY_PROBLEM_CODE: &str = "request_body_timeout";

@@ -24,6 +24,10 @@ pub struct Timeout<S> {
     pub(crate) layer: Arc<TimeoutLayer>,
 }
 
+impl<S> Timeout<S> {
+    rampart_core::inner_service_accessors!();
+}
+
 impl<S, B, ResBody> Service<Request<B>> for Timeout<S>
 where
     S: Service<Request<Body>, Response = Response<ResBody>>,

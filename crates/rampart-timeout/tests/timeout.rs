@@ -110,6 +110,12 @@ async fn the_handler_future_is_dropped_at_the_deadline() {
     // must already be gone, not merely when the caller lets go of everything.
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(dropped.load(Ordering::SeqCst));
+    // The typed reason, for the layers above and the application.
+    let reason = response
+        .extensions()
+        .get::<rampart_timeout::TimedOut>()
+        .unwrap();
+    assert_eq!(reason.deadline(), Duration::from_secs(1));
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,7 +1,9 @@
 //! `[cache]` and `[routes."/x".cache]`: the response cache in the configuration.
 
 use http::HeaderName;
-use rampart_cache::{CacheLayerBuilder, CacheRule, RedisTier};
+#[cfg(feature = "redis")]
+use rampart_cache::RedisTier;
+use rampart_cache::{CacheLayerBuilder, CacheRule};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -126,20 +128,7 @@ impl CacheConfig {
         }
         self.tag_header()?;
         if let Some(redis) = &self.redis {
-            redis::Client::open(redis.url.as_str())
-                .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?;
-            if redis.max_bytes < redis.max_entry_bytes {
-                return Err(ConfigError::new(
-                    "cache.redis.max_bytes",
-                    "must be at least cache.redis.max_entry_bytes, or no such entry could be shared",
-                ));
-            }
-            if redis.max_entries == 0 {
-                return Err(ConfigError::new(
-                    "cache.redis.max_entries",
-                    "must be at least 1",
-                ));
-            }
+            redis.validate()?;
         }
         Ok(())
     }
@@ -154,19 +143,46 @@ impl CacheConfig {
     pub(crate) fn builder(&self) -> Result<CacheLayerBuilder, ConfigError> {
         self.validate()?;
         let tag_header = self.tag_header()?;
-        let mut builder = rampart_cache::CacheLayer::builder()
+        let builder = rampart_cache::CacheLayer::builder()
             .max_bytes(self.max_bytes)
             .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
             .coalesce_wait(self.coalesce_wait)
             .tag_header(tag_header);
+        #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
-            builder = builder.shared_tier(redis.tier()?);
+            return Ok(builder.shared_tier(redis.tier()?));
         }
         Ok(builder)
     }
 }
 
 impl CacheRedisConfig {
+    #[cfg(not(feature = "redis"))]
+    #[allow(clippy::unused_self)]
+    fn validate(&self) -> Result<(), ConfigError> {
+        Err(crate::config::without_redis("cache.redis"))
+    }
+
+    #[cfg(feature = "redis")]
+    fn validate(&self) -> Result<(), ConfigError> {
+        redis::Client::open(self.url.as_str())
+            .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?;
+        if self.max_bytes < self.max_entry_bytes {
+            return Err(ConfigError::new(
+                "cache.redis.max_bytes",
+                "must be at least cache.redis.max_entry_bytes, or no such entry could be shared",
+            ));
+        }
+        if self.max_entries == 0 {
+            return Err(ConfigError::new(
+                "cache.redis.max_entries",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "redis")]
     fn tier(&self) -> Result<RedisTier, ConfigError> {
         Ok(RedisTier::new(&self.url)
             .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?

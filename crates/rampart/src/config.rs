@@ -1,14 +1,17 @@
 //! The serde configuration of a [`Stack`](crate::Stack), loadable from TOML.
 
 use rampart_breaker::BreakerConfig;
-use rampart_compression::{CompressionLayer, CompressionLevel};
+use rampart_compression::CompressionConfig;
 use rampart_concurrency::{ConcurrencyConfig, Limit, RouteConcurrencyConfig};
+#[cfg(feature = "toml")]
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
+#[cfg(feature = "toml")]
 use std::path::Path;
 use std::time::Duration;
+
+pub use rampart_core::ConfigError;
 
 use crate::RoutePolicy;
 use crate::cache_config::{CacheConfig, RouteCacheConfig};
@@ -103,111 +106,6 @@ impl Default for TimeoutConfig {
     }
 }
 
-/// `[compression]`: which responses are compressed, and how.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CompressionConfig {
-    /// Compress at all. Default: true.
-    pub enabled: bool,
-    /// Smallest body worth compressing, in bytes. Default: 1024.
-    pub min_size: u64,
-    /// Offer gzip. Default: true.
-    pub gzip: bool,
-    /// Offer brotli. Default: true.
-    pub br: bool,
-    /// Offer zstd. Default: true.
-    pub zstd: bool,
-    /// Offer deflate. Default: true.
-    pub deflate: bool,
-    /// `"default"` (server levels per algorithm), `"fastest"`, `"best"`, or a number.
-    pub level: CompressionLevelConfig,
-}
-
-impl Default for CompressionConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            min_size: rampart_compression::CompressiblePredicate::DEFAULT_MIN_SIZE,
-            gzip: true,
-            br: true,
-            zstd: true,
-            deflate: true,
-            level: CompressionLevelConfig::Default,
-        }
-    }
-}
-
-impl CompressionConfig {
-    pub(crate) fn layer(&self) -> CompressionLayer {
-        let on = |algorithm: bool| self.enabled && algorithm;
-        CompressionLayer::new()
-            .min_size(self.min_size)
-            .gzip(on(self.gzip))
-            .br(on(self.br))
-            .zstd(on(self.zstd))
-            .deflate(on(self.deflate))
-            .quality(self.level.into())
-    }
-}
-
-/// A compression level: a name, or a number passed to every algorithm.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum CompressionLevelConfig {
-    /// Server levels: gzip 6, deflate 6, zstd 3, brotli 4.
-    #[default]
-    Default,
-    /// Each algorithm's fastest level.
-    Fastest,
-    /// Each algorithm's smallest output. Too slow for dynamic responses.
-    Best,
-    /// The same numeric level for every algorithm.
-    Precise(i32),
-}
-
-impl From<CompressionLevelConfig> for CompressionLevel {
-    fn from(level: CompressionLevelConfig) -> Self {
-        match level {
-            CompressionLevelConfig::Default => Self::Default,
-            CompressionLevelConfig::Fastest => Self::Fastest,
-            CompressionLevelConfig::Best => Self::Best,
-            CompressionLevelConfig::Precise(level) => Self::Precise(level),
-        }
-    }
-}
-
-impl Serialize for CompressionLevelConfig {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Default => serializer.serialize_str("default"),
-            Self::Fastest => serializer.serialize_str("fastest"),
-            Self::Best => serializer.serialize_str("best"),
-            Self::Precise(level) => serializer.serialize_i32(*level),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for CompressionLevelConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Name(String),
-            Number(i32),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Number(level) => Ok(Self::Precise(level)),
-            Raw::Name(name) => match name.as_str() {
-                "default" => Ok(Self::Default),
-                "fastest" => Ok(Self::Fastest),
-                "best" => Ok(Self::Best),
-                other => Err(serde::de::Error::custom(format!(
-                    "unknown level `{other}`, expected \"default\", \"fastest\", \"best\" or a number"
-                ))),
-            },
-        }
-    }
-}
-
 /// `[routes."/template"]`: what one route gets that differs from the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -277,11 +175,12 @@ impl RouteConfig {
 }
 
 impl StackConfig {
-    /// Parses and validates a TOML document.
+    /// Parses and validates a TOML document (feature `toml`).
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] naming the field that is unknown, of the wrong type, or invalid.
+    #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
         let deserializer = toml::de::Deserializer::parse(text)
             .map_err(|error| ConfigError::new("", error.message()))?;
@@ -292,11 +191,12 @@ impl StackConfig {
         Ok(config)
     }
 
-    /// Reads, parses and validates a TOML file.
+    /// Reads, parses and validates a TOML file (feature `toml`).
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] when the file cannot be read or its content is invalid.
+    #[cfg(feature = "toml")]
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|error| {
@@ -324,12 +224,9 @@ impl StackConfig {
             ConfigError::new(format!("concurrency.{}", error.field()), error.message())
         })?;
         let groups = self.concurrency.group_limits();
-        if self.compression.min_size == 0 {
-            return Err(ConfigError::new(
-                "compression.min_size",
-                "must be at least 1 byte",
-            ));
-        }
+        self.compression
+            .validate()
+            .map_err(|error| error.in_section("compression"))?;
         for (template, route) in &self.routes {
             if !template.starts_with('/') {
                 return Err(ConfigError::new(
@@ -414,6 +311,7 @@ fn axum_07_template(template: &str) -> Option<String> {
 /// let error = from_toml_str::<AppConfig>("name = 7").err().unwrap();
 /// assert_eq!(error.field(), "name");
 /// ```
+#[cfg(feature = "toml")]
 pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
     let deserializer = toml::de::Deserializer::parse(text)
         .map_err(|error| ConfigError::new("", error.message()))?;
@@ -424,6 +322,7 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, ConfigError> 
 
 /// serde's message, saying what a duration looks like where humantime-serde only says "a
 /// duration".
+#[cfg(feature = "toml")]
 fn explained(message: &str) -> String {
     if message.ends_with("expected a duration") {
         format!("{message} such as \"250ms\", \"1.5s\" or \"2m\"")
@@ -434,6 +333,7 @@ fn explained(message: &str) -> String {
 
 /// A field's path as TOML writes it: `routes."/v1/users/{id}".breaker.window`, keys quoted only
 /// when TOML needs it, array items as `[0]`. Every configuration error names its field this way.
+#[cfg(feature = "toml")]
 fn toml_path(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut text = String::new();
@@ -481,6 +381,15 @@ fn route_field(template: &str, field: &str) -> String {
     }
 }
 
+/// A Redis section in a build without Redis.
+#[cfg(not(feature = "redis"))]
+pub(crate) fn without_redis(field: &str) -> ConfigError {
+    ConfigError::new(
+        field,
+        "this build of rampart has no Redis support: turn on its `redis` Cargo feature",
+    )
+}
+
 fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {
     if duration.is_zero() {
         Err(ConfigError::new(field, "must be greater than zero"))
@@ -488,58 +397,3 @@ fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {
         Ok(())
     }
 }
-
-/// A configuration that cannot be used, and the field to blame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    field: String,
-    message: String,
-}
-
-impl ConfigError {
-    /// An error for `field` (a dotted path, or `""` for the whole document).
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// The same error, for a configuration embedded under `section` of a larger document.
-    #[must_use]
-    pub fn in_section(self, section: &str) -> Self {
-        let field = if self.field.is_empty() {
-            section.to_owned()
-        } else {
-            format!("{section}.{}", self.field)
-        };
-        Self { field, ..self }
-    }
-
-    /// The dotted path of the field (`timeout.default`), or `""` when the document as a whole
-    /// is at fault.
-    pub fn field(&self) -> &str {
-        &self.field
-    }
-
-    /// What is wrong with it.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.field.is_empty() || self.field == "." {
-            write!(f, "invalid configuration: {}", self.message)
-        } else {
-            write!(
-                f,
-                "invalid configuration at `{}`: {}",
-                self.field, self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}

@@ -28,22 +28,16 @@
 //! ```
 
 use http::StatusCode;
-use rampart_core::Problem;
+use rampart_core::{Problem, codes};
 
 /// `404 Not Found`, code `not_found`: for `Router::fallback`.
 pub async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, NOT_FOUND).with_detail("no route matches this path")
+    Problem::new(StatusCode::NOT_FOUND, codes::NOT_FOUND).with_detail("no route matches this path")
 }
 
 /// `405 Method Not Allowed`, code `method_not_allowed`: for
 /// `Router::method_not_allowed_fallback` (axum adds `Allow`).
 pub async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED)
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED)
         .with_detail("this route does not answer that method; see the Allow header")
 }
-
-/// The `code` of [`not_found`]'s problem document.
-pub const NOT_FOUND: &str = "not_found";
-
-/// The `code` of [`method_not_allowed`]'s problem document.
-pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";

@@ -24,8 +24,8 @@
 //!
 //! | layer | crate | why it sits there |
 //! |---|---|---|
-//! | request metrics | [`metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
-//! | catch panic | [`panic`] | a panic anywhere inside becomes a 500 that metrics still records |
+//! | request metrics | [`request_metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
+//! | catch panic | [`catch_panic`] | a panic anywhere inside becomes a 500 that metrics still records |
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
 //! | rate limit | [`ratelimit`] | refuses excess before any work is done on it; on routes given policies |
 //! | response cache | [`cache`] | answers repeats without the breaker or the handler; above compression, so it stores encoded bytes; on routes given a rule |
@@ -36,12 +36,30 @@
 //! `docs/architecture.md` argues the order in full; [`StackLayer`] implements it.
 //!
 //! Each layer is also usable on its own with `Router::layer` or `Router::route_layer`; the
-//! crates are re-exported here under short names.
+//! crates are re-exported here under names that shadow nothing a `use rampart::*` brings into
+//! scope: [`common`] (`rampart-core`), [`request_metrics`] and [`catch_panic`] rather than
+//! `core`, `metrics` and `panic`.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `redis` | on | `[ratelimit.redis]` and `[cache.redis]`: quotas and a cache tier shared by every instance |
+//! | `br`, `deflate` | on | those content codings (gzip is always built) |
+//! | `zstd` | on | the zstd coding; a C library built from source |
+//! | `toml` | on | [`StackConfig::from_toml_str`], `from_file` and [`config::from_toml_str`] |
+//!
+//! `default-features = false` keeps every layer and the serde configuration, without Redis,
+//! TOML or codings beyond gzip. A build without `redis` refuses a Redis section of the
+//! configuration by name, rather than silently keeping quotas local. Each layer crate has its
+//! own features (`rampart-ratelimit/redis`, `rampart-cache/redis`, `rampart-compression/br`
+//! ...), so a service that wants one layer depends on that crate alone: the local rate limiter
+//! builds 52 crates (see `docs/benchmarks.md`, "Build cost").
 //!
 //! # Answers the stack makes itself
 //!
 //! Every response a rampart layer makes on its own is an RFC 9457 `application/problem+json`
-//! document built by [`core::Problem`], with a stable `code` member saying which layer answered
+//! document built by [`common::Problem`], with a stable `code` member saying which layer answered
 //! and why.
 
 mod cache_config;
@@ -55,13 +73,13 @@ mod stack;
 #[doc(inline)]
 pub use cache_config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(inline)]
-pub use config::{
-    CompressionConfig, CompressionLevelConfig, ConfigError, RouteConfig, StackConfig, TimeoutConfig,
-};
+pub use config::{ConfigError, RouteConfig, StackConfig, TimeoutConfig};
 #[doc(inline)]
 pub use nest::nest_service;
 #[doc(inline)]
 pub use policy::RoutePolicy;
+#[doc(no_inline)]
+pub use rampart_compression::CompressionConfig;
 #[doc(inline)]
 pub use ratelimit_config::{
     KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig, RedisConfig,
@@ -73,10 +91,10 @@ pub use rampart_breaker as breaker;
 pub use rampart_cache as cache;
 pub use rampart_compression as compression;
 pub use rampart_concurrency as concurrency;
-pub use rampart_core as core;
+pub use rampart_core as common;
 pub use rampart_limit as limit;
-pub use rampart_metrics as metrics;
-pub use rampart_panic as panic;
+pub use rampart_metrics as request_metrics;
+pub use rampart_panic as catch_panic;
 pub use rampart_ratelimit as ratelimit;
 pub use rampart_server as server;
 pub use rampart_timeout as timeout;

@@ -1,7 +1,9 @@
 //! `[ratelimit]` and `[routes."/x"] ratelimit = [...]`: rate-limit policies in TOML.
 
 use http::{HeaderName, StatusCode};
-use rampart_ratelimit::{ClientIp, FailMode, KeySource, OnMissingKey, Policy, Quota, RedisBackend};
+#[cfg(feature = "redis")]
+use rampart_ratelimit::RedisBackend;
+use rampart_ratelimit::{ClientIp, FailMode, KeySource, OnMissingKey, Policy, Quota};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -74,7 +76,13 @@ impl RateLimitConfig {
                     header.name()
                 ),
             )),
-            _ => Ok(()),
+            _ => {
+                #[cfg(not(feature = "redis"))]
+                if self.redis.is_some() {
+                    return Err(crate::config::without_redis("ratelimit.redis"));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -98,11 +106,12 @@ impl RedisConfig {
         }
     }
 
-    /// The backend this configures.
+    /// The backend this configures (feature `redis`).
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] for `ratelimit.redis.*` when the URL or the deadline cannot work.
+    #[cfg(feature = "redis")]
     pub fn backend(&self) -> Result<RedisBackend, ConfigError> {
         if self.deadline.is_zero() {
             return Err(ConfigError::new(

@@ -7,7 +7,9 @@ use rampart_core::RouteTable;
 use rampart_limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
-use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer, RedisBackend};
+#[cfg(feature = "redis")]
+use rampart_ratelimit::RedisBackend;
+use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
 use rampart_timeout::{Timeout, TimeoutLayer};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -152,6 +154,7 @@ impl Stack {
             )?)
             .rate_limit_headers(config.ratelimit.headers)
             .rate_limit_preflights(config.ratelimit.limit_preflights);
+        #[cfg(feature = "redis")]
         if let Some(redis) = &config.ratelimit.redis {
             builder = builder.rate_limit_redis(redis.backend()?);
         }
@@ -231,6 +234,7 @@ pub struct StackBuilder {
     rate_limit: Vec<Policy>,
     rate_limit_headers: bool,
     rate_limit_preflights: bool,
+    #[cfg(feature = "redis")]
     rate_limit_redis: Option<RedisBackend>,
     cache: CacheLayerBuilder,
     concurrency_retry_after: Duration,
@@ -249,6 +253,7 @@ impl Default for StackBuilder {
             rate_limit: Vec::new(),
             rate_limit_headers: true,
             rate_limit_preflights: false,
+            #[cfg(feature = "redis")]
             rate_limit_redis: None,
             cache: CacheLayer::builder(),
             concurrency_retry_after: ConcurrencyConfig::default().retry_after,
@@ -303,7 +308,9 @@ impl StackBuilder {
         self
     }
 
-    /// Keeps every rate-limit quota in Redis, shared by all instances using it.
+    /// Keeps every rate-limit quota in Redis, shared by all instances using it (feature
+    /// `redis`).
+    #[cfg(feature = "redis")]
     pub fn rate_limit_redis(mut self, backend: RedisBackend) -> Self {
         self.rate_limit_redis = Some(backend);
         self
@@ -389,13 +396,17 @@ impl StackBuilder {
                 RouteTable::new(default_limits),
                 |table, (template, policies)| table.with_route(template.as_str(), Some(policies)),
             );
+        #[cfg(feature = "redis")]
         let rate_limit = match &self.rate_limit_redis {
             Some(backend) => RateLimitLayer::shared(limits, &recorder, backend),
             None => RateLimitLayer::from_table_with_recorder(limits, &recorder),
-        }
-        .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
-        .headers(self.rate_limit_headers)
-        .limit_preflights(self.rate_limit_preflights);
+        };
+        #[cfg(not(feature = "redis"))]
+        let rate_limit = RateLimitLayer::from_table_with_recorder(limits, &recorder);
+        let rate_limit = rate_limit
+            .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
+            .headers(self.rate_limit_headers)
+            .limit_preflights(self.rate_limit_preflights);
         let cache = self
             .routes
             .iter()

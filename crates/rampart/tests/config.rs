@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use rampart::breaker::{BreakerConfig, Window};
-use rampart::{CompressionLevelConfig, Stack, StackConfig};
+use rampart::compression::CompressionLevel;
+use rampart::{Stack, StackConfig};
 use std::time::Duration;
 
 fn error_for(toml: &str) -> (String, String) {
@@ -23,7 +24,7 @@ fn an_empty_document_is_the_default() {
 #[test]
 fn the_default_survives_a_round_trip_through_toml() {
     let mut config = StackConfig::default();
-    config.compression.level = CompressionLevelConfig::Precise(5);
+    config.compression.level = CompressionLevel::Precise(5);
     config.routes.insert(
         "/api/slow".to_owned(),
         rampart::RouteConfig {
@@ -249,9 +250,9 @@ fn levels_parse_by_name_or_number() {
             .compression
             .level
     };
-    assert_eq!(level("\"fastest\""), CompressionLevelConfig::Fastest);
-    assert_eq!(level("\"best\""), CompressionLevelConfig::Best);
-    assert_eq!(level("7"), CompressionLevelConfig::Precise(7));
+    assert_eq!(level("\"fastest\""), CompressionLevel::Fastest);
+    assert_eq!(level("\"best\""), CompressionLevel::Best);
+    assert_eq!(level("7"), CompressionLevel::Precise(7));
 }
 
 #[test]

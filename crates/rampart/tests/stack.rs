@@ -421,3 +421,36 @@ async fn overload_refuses_only_calls_that_reach_the_resource_and_never_opens_the
     assert_eq!(database.in_flight(), 0);
     assert_eq!(stack.concurrency_limits().len(), 1);
 }
+
+/// Every layer's service hands out what it wraps, as tower-http's do: down through the whole
+/// stack to the handler's service, by reference, mutably and by value.
+#[test]
+fn every_layer_service_gives_back_the_service_it_wraps() {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Handler(u32);
+    let mut service = tower_layer::Layer::layer(&Stack::builder().build().layer(), Handler(7));
+    let by_ref = service
+        .get_ref() // metrics
+        .get_ref() // catch panic
+        .get_ref() // timeout
+        .get_ref() // rate limit
+        .get_ref() // body limit
+        .get_ref() // cache
+        .get_ref() // breaker
+        .get_ref() // concurrency
+        .get_ref(); // compression
+    assert_eq!(by_ref, &Handler(7));
+    let handler = service.get_mut().get_mut().get_mut().get_mut().get_mut();
+    handler.get_mut().get_mut().get_mut().get_mut().0 = 8;
+    let unwrapped = service
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner()
+        .into_inner();
+    assert_eq!(unwrapped, Handler(8));
+}

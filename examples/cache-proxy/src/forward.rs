@@ -10,7 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rampart::cache::{CacheLayer, CacheRule};
-use rampart::core::Problem;
+use rampart::common::Problem;
 use std::io;
 use std::time::Duration;
 use tokio::net::TcpListener;

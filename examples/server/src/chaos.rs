@@ -58,29 +58,29 @@ impl Chaos {
 
     /// Applies an update after checking every field, so a bad one changes nothing.
     pub(crate) fn update(&self, update: &ChaosUpdate) -> Result<ChaosSettings, String> {
-        if let Some(percent) = update.fail_percent {
-            if percent > 100 {
-                return Err(format!("fail_percent must be 0-100, not {percent}"));
-            }
+        if let Some(percent) = update.fail_percent
+            && percent > 100
+        {
+            return Err(format!("fail_percent must be 0-100, not {percent}"));
         }
-        if let Some(latency) = update.latency_ms {
-            if latency > MAX_LATENCY_MS {
-                return Err(format!(
-                    "latency_ms must be at most {MAX_LATENCY_MS}, not {latency}"
-                ));
-            }
+        if let Some(latency) = update.latency_ms
+            && latency > MAX_LATENCY_MS
+        {
+            return Err(format!(
+                "latency_ms must be at most {MAX_LATENCY_MS}, not {latency}"
+            ));
         }
-        if let Some(size) = update.pool_size {
-            if !(1..=MAX_POOL_SIZE).contains(&size) {
-                return Err(format!("pool_size must be 1-{MAX_POOL_SIZE}, not {size}"));
-            }
+        if let Some(size) = update.pool_size
+            && !(1..=MAX_POOL_SIZE).contains(&size)
+        {
+            return Err(format!("pool_size must be 1-{MAX_POOL_SIZE}, not {size}"));
         }
-        if let Some(query) = update.query_ms {
-            if query > MAX_LATENCY_MS {
-                return Err(format!(
-                    "query_ms must be at most {MAX_LATENCY_MS}, not {query}"
-                ));
-            }
+        if let Some(query) = update.query_ms
+            && query > MAX_LATENCY_MS
+        {
+            return Err(format!(
+                "query_ms must be at most {MAX_LATENCY_MS}, not {query}"
+            ));
         }
         if let Some(percent) = update.fail_percent {
             self.fail_percent.store(percent, Ordering::Relaxed);

@@ -27,7 +27,7 @@ pub(crate) fn item(id: u64) -> Bytes {
         "id": id,
         "name": format!("Item {id}"),
         "price_cents": id.wrapping_mul(37) % 10_000 + 100,
-        "in_stock": id % 3 != 0,
+        "in_stock": !id.is_multiple_of(3),
     });
     Bytes::from(document.to_string())
 }

@@ -54,7 +54,7 @@ pub fn handlers(config: &ServerConfig) -> Router {
 /// Handler state without a stack: an empty breaker registry and cache, recording nowhere (so
 /// nothing of ours shows in another stack's global registry).
 fn standalone_state(config: &ServerConfig) -> AppState {
-    let nowhere = rampart::core::MetricsRecorder::new(metrics::NoopRecorder);
+    let nowhere = rampart::common::MetricsRecorder::new(metrics::NoopRecorder);
     AppState::new(
         config.server.admin_token.clone(),
         config.database,

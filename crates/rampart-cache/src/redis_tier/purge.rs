@@ -7,7 +7,8 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
 use std::time::Duration;
 
-use super::{RedisTier, SharedTierError, counted, glob_escape};
+use super::{RedisTier, counted, glob_escape};
+use crate::SharedTierError;
 use crate::key::{purge_target, same_resource};
 use crate::layer::Shared;
 use crate::{Purge, PurgeReport};

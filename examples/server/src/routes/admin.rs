@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use rampart::breaker::ForcedState;
 use rampart::cache::Purge;
-use rampart::core::Problem;
+use rampart::common::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use rampart::core::Problem;
+use rampart::common::Problem;
 use serde::Deserialize;
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use rampart::core::Problem;
+use rampart::common::Problem;
 
 use crate::state::AppState;
 
