@@ -38,7 +38,7 @@ async fn main() {
         Ok::<_, Infallible>(response)
     });
     let instance = || {
-        let tier = RedisTier::new(&server.url())
+        let tier = RedisTier::try_new(&server.url())
             .expect("a redis url")
             .deadline(Duration::from_secs(1));
         CacheLayer::builder()

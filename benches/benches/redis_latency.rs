@@ -59,7 +59,7 @@ async fn main() {
     }
     report("PING round trip", pings);
 
-    let backend = RedisBackend::new(&server.url())
+    let backend = RedisBackend::try_new(&server.url())
         .expect("a redis url")
         .deadline(Duration::from_secs(1));
     let limiter = Arc::new(

@@ -1,3 +1,4 @@
+use rampart_core::ConfigError;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -181,11 +182,10 @@ impl BreakerConfig {
     ///
     /// # Errors
     ///
-    /// An [`InvalidBreakerConfig`] naming the field.
-    pub fn validate(&self) -> Result<(), InvalidBreakerConfig> {
-        let fail = |field: &'static str, message: &'static str| {
-            Err(InvalidBreakerConfig { field, message })
-        };
+    /// A [`ConfigError`] naming the field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let fail =
+            |field: &'static str, message: &'static str| Err(ConfigError::new(field, message));
         match self.window {
             Window::Count(0) => return fail("window", "a count window holds at least 1 call"),
             Window::Count(n) if n > 1_000_000 => {
@@ -228,33 +228,6 @@ impl BreakerConfig {
         Ok(())
     }
 }
-
-/// A breaker configuration that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidBreakerConfig {
-    field: &'static str,
-    message: &'static str,
-}
-
-impl InvalidBreakerConfig {
-    /// The field at fault.
-    pub const fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// What is wrong with it.
-    pub const fn message(&self) -> &'static str {
-        self.message
-    }
-}
-
-impl fmt::Display for InvalidBreakerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
-
-impl std::error::Error for InvalidBreakerConfig {}
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 use bytes::Bytes;
 use http::Response;
-use rampart_core::{MetricsRecorder, RouteTable};
+use rampart_core::{ConfigError, MetricsRecorder, RouteTable};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
@@ -8,7 +8,6 @@ use tower_layer::Layer;
 use crate::service::Shared;
 use crate::{
     BreakerConfig, BreakerScope, Breakers, CircuitBreaker, CircuitOpen, DefaultClassifier,
-    InvalidBreakerConfig,
 };
 
 /// Answers a rejected call instead of the default 503 problem document.
@@ -66,7 +65,7 @@ impl CircuitBreakerLayer {
     /// # Errors
     ///
     /// When `config` is invalid.
-    pub fn try_new(config: BreakerConfig) -> Result<Self, InvalidBreakerConfig> {
+    pub fn try_new(config: BreakerConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self::from_table(RouteTable::new(Some(config))))
     }

@@ -94,7 +94,7 @@ pub use breaker::BreakerSnapshot;
 #[doc(inline)]
 pub use classify::{Classifier, DefaultClassifier};
 #[doc(inline)]
-pub use config::{BreakerConfig, InvalidBreakerConfig, Window};
+pub use config::{BreakerConfig, Window};
 #[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]

@@ -25,6 +25,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use http_cache_semantics::CachePolicy;
+use rampart_core::ConfigError;
 use rampart_core::redis_link::{RedisLink, Unavailable};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult};
@@ -53,7 +54,7 @@ mod subscription;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let tier = RedisTier::new("redis://127.0.0.1:6379/")
+/// let tier = RedisTier::try_new("redis://127.0.0.1:6379/")
 ///     .unwrap()
 ///     .deadline(Duration::from_millis(20))
 ///     .max_entry_bytes(256 * 1024)
@@ -91,9 +92,10 @@ impl RedisTier {
     ///
     /// # Errors
     ///
-    /// When the URL is not a Redis URL.
-    pub fn new(url: &str) -> RedisResult<Self> {
-        let link = RedisLink::new(url, "shared cache tier", "serving from the local tier")?;
+    /// A [`ConfigError`] for `url` when it is not a Redis URL.
+    pub fn try_new(url: &str) -> Result<Self, ConfigError> {
+        let link = RedisLink::new(url, "shared cache tier", "serving from the local tier")
+            .map_err(|error| ConfigError::new("url", error.to_string()))?;
         Ok(Self {
             link,
             prefix: Arc::from("rampart:cache"),

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::{GradientLimit, InvalidConcurrencyConfig, Limit, RouteLimit};
+use rampart_core::ConfigError;
+
+use crate::{GradientLimit, Limit, RouteLimit};
 
 /// `[concurrency]`: what every limit gets unless its group or route says otherwise, and the
 /// groups of routes that share one limit. Routes are limited only when they say so.
@@ -110,13 +112,10 @@ impl ConcurrencyConfig {
     ///
     /// # Errors
     ///
-    /// An [`InvalidConcurrencyConfig`] naming the field (`max`, `groups.database.min`).
-    pub fn validate(&self) -> Result<(), InvalidConcurrencyConfig> {
+    /// A [`ConfigError`] naming the field (`max`, `groups.database.min`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.retry_after.is_zero() {
-            return Err(InvalidConcurrencyConfig::new(
-                "retry_after",
-                "must be more than zero",
-            ));
+            return Err(ConfigError::new("retry_after", "must be more than zero"));
         }
         self.check("", &LimitConfig::default())?;
         for (name, group) in &self.groups {
@@ -134,23 +133,20 @@ impl ConcurrencyConfig {
             .collect()
     }
 
-    fn check(&self, prefix: &str, own: &LimitConfig) -> Result<(), InvalidConcurrencyConfig> {
+    fn check(&self, prefix: &str, own: &LimitConfig) -> Result<(), ConfigError> {
         let field = |name: &str| format!("{prefix}{name}");
         if own.fixed.or(self.fixed) == Some(0) {
-            return Err(InvalidConcurrencyConfig::new(
+            return Err(ConfigError::new(
                 field("fixed"),
                 "a limit of 0 refuses every call; at least 1",
             ));
         }
         let min = own.min.unwrap_or(self.min);
         if min == 0 {
-            return Err(InvalidConcurrencyConfig::new(field("min"), "at least 1"));
+            return Err(ConfigError::new(field("min"), "at least 1"));
         }
         if own.max.unwrap_or(self.max) < min {
-            return Err(InvalidConcurrencyConfig::new(
-                field("max"),
-                format!("below min ({min})"),
-            ));
+            return Err(ConfigError::new(field("max"), format!("below min ({min})")));
         }
         Ok(())
     }
@@ -173,19 +169,17 @@ impl RouteConcurrencyConfig {
     ///
     /// # Errors
     ///
-    /// An [`InvalidConcurrencyConfig`] naming the field: a group that `[concurrency.groups]`
+    /// A [`ConfigError`] naming the field: a group that `[concurrency.groups]`
     /// does not declare (a typo would otherwise make a limit of its own), settings of its own
     /// beside a group, or settings that cannot work.
-    pub fn validate(&self, defaults: &ConcurrencyConfig) -> Result<(), InvalidConcurrencyConfig> {
+    pub fn validate(&self, defaults: &ConcurrencyConfig) -> Result<(), ConfigError> {
         let own = self.own();
         match &self.group {
-            Some(group) if !defaults.groups.contains_key(group) => {
-                Err(InvalidConcurrencyConfig::new(
-                    "group",
-                    format!("no group `{group}` in [concurrency.groups]"),
-                ))
-            }
-            Some(_) if own != LimitConfig::default() => Err(InvalidConcurrencyConfig::new(
+            Some(group) if !defaults.groups.contains_key(group) => Err(ConfigError::new(
+                "group",
+                format!("no group `{group}` in [concurrency.groups]"),
+            )),
+            Some(_) if own != LimitConfig::default() => Err(ConfigError::new(
                 "group",
                 "a group's limit is set in [concurrency.groups], not on its routes",
             )),

@@ -79,7 +79,6 @@
 //! costs admitted calls 5–10 ms of queueing and is what lets it find a pool it was not told.
 
 mod config;
-mod error;
 mod future;
 mod gradient;
 mod layer;
@@ -90,7 +89,6 @@ mod service;
 mod telemetry;
 
 pub use config::{ConcurrencyConfig, LimitConfig, RouteConcurrencyConfig};
-pub use error::InvalidConcurrencyConfig;
 pub use future::ResponseFuture;
 pub use gradient::GradientLimit;
 pub use layer::ConcurrencyLimitLayer;

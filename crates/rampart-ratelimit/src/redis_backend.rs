@@ -11,8 +11,9 @@
 //! probes for its return, with TCP keepalive and a fresh connection when the old one went
 //! silent.
 
+use rampart_core::ConfigError;
 use rampart_core::redis_link::RedisLink;
-use redis::{RedisResult, Script};
+use redis::Script;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +60,7 @@ return 0
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let backend = RedisBackend::new("redis://127.0.0.1:6379/")
+/// let backend = RedisBackend::try_new("redis://127.0.0.1:6379/")
 ///     .unwrap()
 ///     .deadline(Duration::from_millis(20))
 ///     .fail_mode(FailMode::Open)
@@ -86,9 +87,10 @@ impl RedisBackend {
     ///
     /// # Errors
     ///
-    /// When the URL is not a Redis URL.
-    pub fn new(url: &str) -> RedisResult<Self> {
-        let link = RedisLink::new(url, "rate limit backend", "deciding without it")?;
+    /// A [`ConfigError`] for `url` when it is not a Redis URL.
+    pub fn try_new(url: &str) -> Result<Self, ConfigError> {
+        let link = RedisLink::new(url, "rate limit backend", "deciding without it")
+            .map_err(|error| ConfigError::new("url", error.to_string()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 link,

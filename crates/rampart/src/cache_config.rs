@@ -184,8 +184,8 @@ impl CacheRedisConfig {
 
     #[cfg(feature = "redis")]
     fn tier(&self) -> Result<RedisTier, ConfigError> {
-        Ok(RedisTier::new(&self.url)
-            .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?
+        Ok(RedisTier::try_new(&self.url)
+            .map_err(|error| error.in_section("cache.redis"))?
             .prefix(&self.prefix)
             .deadline(self.deadline)
             .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))

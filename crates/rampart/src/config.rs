@@ -161,12 +161,9 @@ impl RouteConfig {
             policy = policy.cache(cache.rule(&route_field(template, "cache"))?);
         }
         if let Some(concurrency) = &self.concurrency {
-            concurrency.validate(&stack.concurrency).map_err(|error| {
-                ConfigError::new(
-                    route_field(template, &format!("concurrency.{}", error.field())),
-                    error.message(),
-                )
-            })?;
+            concurrency
+                .validate(&stack.concurrency)
+                .map_err(|error| error.in_section(&route_field(template, "concurrency")))?;
             policy =
                 policy.concurrency(concurrency.route_limit(template, &stack.concurrency, groups));
         }
@@ -220,9 +217,9 @@ impl StackConfig {
             &self.ratelimit.client_ip,
         )?;
         self.cache.validate()?;
-        self.concurrency.validate().map_err(|error| {
-            ConfigError::new(format!("concurrency.{}", error.field()), error.message())
-        })?;
+        self.concurrency
+            .validate()
+            .map_err(|error| error.in_section("concurrency"))?;
         let groups = self.concurrency.group_limits();
         self.compression
             .validate()
@@ -249,12 +246,9 @@ impl StackConfig {
             // Building the policy is how its rate limits are checked.
             let _checked = route.policy(template, self, &groups)?;
             if let Some(breaker) = &route.breaker {
-                breaker.validate().map_err(|error| {
-                    ConfigError::new(
-                        route_field(template, &format!("breaker.{}", error.field())),
-                        error.message(),
-                    )
-                })?;
+                breaker
+                    .validate()
+                    .map_err(|error| error.in_section(&route_field(template, "breaker")))?;
             }
         }
         Ok(())

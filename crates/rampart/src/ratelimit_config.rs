@@ -119,8 +119,8 @@ impl RedisConfig {
                 "must be greater than zero",
             ));
         }
-        let backend = RedisBackend::new(&self.url)
-            .map_err(|error| ConfigError::new("ratelimit.redis.url", error.to_string()))?;
+        let backend = RedisBackend::try_new(&self.url)
+            .map_err(|error| error.in_section("ratelimit.redis"))?;
         Ok(backend
             .deadline(self.deadline)
             .fail_mode(self.fail_mode)
