@@ -1,6 +1,6 @@
 use http::HeaderValue;
 use metrics::{Counter, Unit};
-use rampart_core::{MetricsRecorder, RouteTable};
+use rampart_core::{ConfigError, MetricsRecorder, RouteTable};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -9,7 +9,7 @@ use tower_layer::Layer;
 #[cfg(feature = "redis")]
 use crate::RedisBackend;
 use crate::headers::policy_header;
-use crate::{InvalidQuota, Policy, RateLimit, RateLimiter, RateLimiterBuilder};
+use crate::{Policy, RateLimit, RateLimiter, RateLimiterBuilder};
 
 /// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
 pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
@@ -41,15 +41,16 @@ impl RouteLimit {
         policies: Vec<Policy>,
         recorder: &MetricsRecorder,
         mut builder: RateLimiterBuilder,
-    ) -> Result<Self, InvalidQuota> {
-        for policy in &policies {
+    ) -> Result<Self, ConfigError> {
+        for (index, policy) in policies.iter().enumerate() {
             let valid_name = !policy.name.is_empty()
                 && policy
                     .name
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
             if !valid_name {
-                return Err(InvalidQuota::new(
+                return Err(ConfigError::new(
+                    format!("policies[{index}].name"),
                     "a policy name is letters, digits, `_`, `-` and `.`",
                 ));
             }
@@ -91,8 +92,8 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
 
 /// Rate limits the services it wraps.
 ///
-/// One set of policies for every route ([`RateLimitLayer::new`]), or a table with a set per
-/// route template ([`RateLimitLayer::from_table`]); all routes using the table's default share
+/// One set of policies for every route ([`RateLimitLayer::try_new`]), or a table with a set per
+/// route template ([`RateLimitLayer::try_from_table`]); all routes using the table's default share
 /// its state. Every response of a limited route carries the `RateLimit-Policy` and
 /// `RateLimit` header fields unless [`RateLimitLayer::headers`] turns them off.
 ///
@@ -102,7 +103,7 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
 /// use axum::{Router, routing::get};
 /// use rampart_ratelimit::{ClientIp, KeySource, Policy, Quota, RateLimitLayer};
 ///
-/// let layer = RateLimitLayer::new(vec![Policy::new(
+/// let layer = RateLimitLayer::try_new(vec![Policy::new(
 ///     "per_ip",
 ///     Quota::per_second(100),
 ///     KeySource::ClientIp(ClientIp::default()),
@@ -123,8 +124,8 @@ impl RateLimitLayer {
     /// # Errors
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
-    pub fn new(policies: Vec<Policy>) -> Result<Self, InvalidQuota> {
-        Self::from_table(RouteTable::new(Some(policies)))
+    pub fn try_new(policies: Vec<Policy>) -> Result<Self, ConfigError> {
+        Self::try_from_table(RouteTable::new(Some(policies)))
     }
 
     /// Policies per route template; `None` leaves a route unlimited.
@@ -132,11 +133,11 @@ impl RateLimitLayer {
     /// # Errors
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
-    pub fn from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, InvalidQuota> {
+    pub fn try_from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, ConfigError> {
         Self::build(table, &MetricsRecorder::global(), &RateLimiter::builder())
     }
 
-    /// Like [`RateLimitLayer::from_table`], recording into `recorder`.
+    /// Like [`RateLimitLayer::try_from_table`], recording into `recorder`.
     ///
     /// # Errors
     ///
@@ -144,7 +145,7 @@ impl RateLimitLayer {
     pub fn from_table_with_recorder(
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
-    ) -> Result<Self, InvalidQuota> {
+    ) -> Result<Self, ConfigError> {
         Self::build(table, recorder, &RateLimiter::builder())
     }
 
@@ -159,7 +160,7 @@ impl RateLimitLayer {
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
         backend: &RedisBackend,
-    ) -> Result<Self, InvalidQuota> {
+    ) -> Result<Self, ConfigError> {
         Self::build(
             table,
             recorder,
@@ -172,7 +173,7 @@ impl RateLimitLayer {
         table: RouteTable<Option<Vec<Policy>>>,
         recorder: &MetricsRecorder,
         limiter: &RateLimiterBuilder,
-    ) -> Result<Self, InvalidQuota> {
+    ) -> Result<Self, ConfigError> {
         recorder.describe_counter(
             REQUESTS,
             Unit::Count,
@@ -183,7 +184,7 @@ impl RateLimitLayer {
             Unit::Count,
             "Requests keyed on the policy's fallback because their own key was missing.",
         );
-        let entry = |policies: &Option<Vec<Policy>>| -> Result<_, InvalidQuota> {
+        let entry = |policies: &Option<Vec<Policy>>| -> Result<_, ConfigError> {
             policies
                 .clone()
                 .filter(|policies| !policies.is_empty())

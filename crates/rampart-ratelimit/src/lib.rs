@@ -6,7 +6,7 @@
 //! use axum::{Router, routing::get};
 //! use rampart_ratelimit::{ClientIp, KeySource, Policy, Quota, RateLimitLayer};
 //!
-//! let limits = RateLimitLayer::new(vec![
+//! let limits = RateLimitLayer::try_new(vec![
 //!     Policy::new("per_ip", Quota::per_second(20), KeySource::ClientIp(ClientIp::default())),
 //!     Policy::new("everyone", Quota::per_minute(5_000), KeySource::Global),
 //! ])
@@ -76,7 +76,7 @@ pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiter
 #[doc(inline)]
 pub use policy::{KeyFn, KeySource, OnMissingKey, Policy};
 #[doc(inline)]
-pub use quota::{InvalidQuota, Quota};
+pub use quota::Quota;
 #[cfg(feature = "redis")]
 #[doc(inline)]
 pub use redis_backend::RedisBackend;

@@ -8,7 +8,9 @@ use crate::gcra::{Decision, decide};
 use crate::store::KeyedStore;
 #[cfg(feature = "redis")]
 use crate::{FailMode, RedisBackend};
-use crate::{InvalidQuota, Key, Quota};
+use rampart_core::ConfigError;
+
+use crate::{Key, Quota};
 
 /// The default cap on keys tracked per policy.
 pub const DEFAULT_MAX_KEYS: usize = 100_000;
@@ -91,9 +93,10 @@ impl RateLimiterBuilder {
     /// # Errors
     ///
     /// When a quota admits nothing, or there is no policy at all.
-    pub fn build(self) -> Result<RateLimiter, InvalidQuota> {
+    pub fn build(self) -> Result<RateLimiter, ConfigError> {
         if self.policies.is_empty() {
-            return Err(InvalidQuota::new(
+            return Err(ConfigError::new(
+                "policies",
                 "a rate limiter needs at least one policy",
             ));
         }
@@ -101,8 +104,11 @@ impl RateLimiterBuilder {
         let policies = self
             .policies
             .into_iter()
-            .map(|(name, quota)| {
-                quota.validate()?;
+            .enumerate()
+            .map(|(index, (name, quota))| {
+                quota
+                    .validate()
+                    .map_err(|error| error.in_section(&format!("policies[{index}]")))?;
                 Ok(PolicyState {
                     name,
                     interval: quota.interval_nanos(),
@@ -111,7 +117,7 @@ impl RateLimiterBuilder {
                     store: KeyedStore::new(max),
                 })
             })
-            .collect::<Result<_, InvalidQuota>>()?;
+            .collect::<Result<_, ConfigError>>()?;
         Ok(RateLimiter {
             inner: Arc::new(Inner {
                 base: Instant::now(),

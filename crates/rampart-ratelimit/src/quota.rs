@@ -1,3 +1,4 @@
+use rampart_core::ConfigError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
@@ -91,20 +92,21 @@ impl Quota {
     ///
     /// # Errors
     ///
-    /// When the limit, the period or the burst is zero.
-    pub fn validate(&self) -> Result<(), InvalidQuota> {
-        let message = if self.limit == 0 {
-            "the limit must be at least 1 request"
+    /// A [`ConfigError`] naming `limit`, `period` or `burst` when it is zero (or the period is
+    /// over a year).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let (field, message) = if self.limit == 0 {
+            ("limit", "the limit must be at least 1 request")
         } else if self.period.is_zero() {
-            "the period must be longer than zero"
+            ("period", "the period must be longer than zero")
         } else if self.burst == 0 {
-            "the burst must be at least 1 request"
+            ("burst", "the burst must be at least 1 request")
         } else if self.period.as_secs() > 366 * 24 * 3600 {
-            "the period must be at most a year"
+            ("period", "the period must be at most a year")
         } else {
             return Ok(());
         };
-        Err(InvalidQuota::new(message))
+        Err(ConfigError::new(field, message))
     }
 }
 
@@ -117,23 +119,3 @@ impl fmt::Display for Quota {
         )
     }
 }
-
-/// A quota that admits nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidQuota {
-    message: &'static str,
-}
-
-impl InvalidQuota {
-    pub(crate) const fn new(message: &'static str) -> Self {
-        Self { message }
-    }
-}
-
-impl fmt::Display for InvalidQuota {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message)
-    }
-}
-
-impl std::error::Error for InvalidQuota {}

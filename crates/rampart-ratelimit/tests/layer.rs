@@ -54,7 +54,7 @@ async fn send(
 #[tokio::test(start_paused = true)]
 async fn over_quota_is_429_problem_with_retry_after_rounded_up() {
     // 10 per second, burst 2: after two, the next is allowed in 100 ms: Retry-After 1.
-    let layer = RateLimitLayer::new(vec![per_ip(
+    let layer = RateLimitLayer::try_new(vec![per_ip(
         Quota::per_second(10).with_burst(2),
         ClientIp::default(),
     )])
@@ -92,7 +92,8 @@ async fn over_quota_is_429_problem_with_retry_after_rounded_up() {
 
 #[tokio::test(start_paused = true)]
 async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
-    let layer = RateLimitLayer::new(vec![per_ip(Quota::per_hour(2), ClientIp::default())]).unwrap();
+    let layer =
+        RateLimitLayer::try_new(vec![per_ip(Quota::per_hour(2), ClientIp::default())]).unwrap();
     let app = app_with(layer);
     for i in 0..2 {
         let spoof = format!("10.9.9.{i}");
@@ -120,7 +121,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
     let proxy = ClientIp::default()
         .trust("10.0.0.0/8".parse().unwrap())
         .header(ClientIpHeader::XForwardedFor);
-    let layer = RateLimitLayer::new(vec![per_ip(Quota::per_hour(1), proxy)]).unwrap();
+    let layer = RateLimitLayer::try_new(vec![per_ip(Quota::per_hour(1), proxy)]).unwrap();
     let app = app_with(layer);
     let via = |client: &'static str| [("x-forwarded-for", client)];
     assert_eq!(
@@ -151,7 +152,7 @@ async fn a_missing_api_key_is_refused_or_falls_back() {
         KeySource::Header("x-api-key".parse().unwrap()),
     )
     .on_missing_key(OnMissingKey::Reject(StatusCode::UNAUTHORIZED));
-    let app = app_with(RateLimitLayer::new(vec![api_key]).unwrap());
+    let app = app_with(RateLimitLayer::try_new(vec![api_key]).unwrap());
     let (status, headers, body) = send(&app, "/api", "192.0.2.1:1", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(headers["content-type"], "application/problem+json");
@@ -177,7 +178,7 @@ async fn a_missing_api_key_is_refused_or_falls_back() {
     .on_missing_key(OnMissingKey::Fallback(Box::new(KeySource::ClientIp(
         ClientIp::default(),
     ))));
-    let by_ip = app_with(RateLimitLayer::new(vec![fallback]).unwrap());
+    let by_ip = app_with(RateLimitLayer::try_new(vec![fallback]).unwrap());
     assert_eq!(
         send(&by_ip, "/api", "192.0.2.1:1", &[]).await.0,
         StatusCode::OK
@@ -219,7 +220,7 @@ async fn routes_without_policies_are_not_limited_and_metrics_count() {
 #[test]
 fn quotas_that_admit_nothing_and_bad_names_are_refused() {
     assert!(
-        RateLimitLayer::new(vec![Policy::new(
+        RateLimitLayer::try_new(vec![Policy::new(
             "p",
             Quota::per_second(0),
             KeySource::Global
@@ -227,7 +228,7 @@ fn quotas_that_admit_nothing_and_bad_names_are_refused() {
         .is_err()
     );
     assert!(
-        RateLimitLayer::new(vec![Policy::new(
+        RateLimitLayer::try_new(vec![Policy::new(
             "p\"q",
             Quota::per_second(1),
             KeySource::Global
@@ -297,7 +298,7 @@ async fn authenticate(
 #[tokio::test(start_paused = true)]
 async fn a_missing_extension_key_says_which_extension_and_how_to_set_it() {
     let per_user = || {
-        RateLimitLayer::new(vec![Policy::new(
+        RateLimitLayer::try_new(vec![Policy::new(
             "per_user",
             Quota::per_second(10),
             KeySource::extension::<UserId>(),
@@ -329,7 +330,7 @@ async fn a_missing_extension_key_says_which_extension_and_how_to_set_it() {
 
 #[tokio::test(start_paused = true)]
 async fn a_missing_header_key_names_the_header() {
-    let layer = RateLimitLayer::new(vec![Policy::new(
+    let layer = RateLimitLayer::try_new(vec![Policy::new(
         "per_key",
         Quota::per_second(10),
         KeySource::Header(http::HeaderName::from_static("x-api-key")),
@@ -359,7 +360,7 @@ fn preflight(path: &str) -> Request<Body> {
 #[tokio::test(start_paused = true)]
 async fn preflights_a_cors_layer_answers_are_free_and_others_are_charged() {
     let limited = |limit_preflights: bool| {
-        RateLimitLayer::new(vec![per_ip(Quota::per_minute(2), ClientIp::default())])
+        RateLimitLayer::try_new(vec![per_ip(Quota::per_minute(2), ClientIp::default())])
             .unwrap()
             .limit_preflights(limit_preflights)
     };

@@ -195,7 +195,7 @@ impl PolicyConfig {
             Quota::new(self.limit, self.period).with_burst(self.burst.unwrap_or(self.limit));
         quota
             .validate()
-            .map_err(|error| ConfigError::new(field, error.to_string()))?;
+            .map_err(|error| ConfigError::new(field, error.message()))?;
         let source = |key: &KeyConfig| -> Result<KeySource, ConfigError> {
             Ok(match key {
                 KeyConfig::Global => KeySource::Global,

@@ -404,7 +404,7 @@ impl StackBuilder {
         #[cfg(not(feature = "redis"))]
         let rate_limit = RateLimitLayer::from_table_with_recorder(limits, &recorder);
         let rate_limit = rate_limit
-            .map_err(|error| ConfigError::new("ratelimit", error.to_string()))?
+            .map_err(|error| error.in_section("ratelimit"))?
             .headers(self.rate_limit_headers)
             .limit_preflights(self.rate_limit_preflights);
         let cache = self
