@@ -109,7 +109,5 @@ pub use scope::BreakerScope;
 pub use service::CircuitBreaker;
 #[doc(inline)]
 pub use state::{BreakerState, ForcedState};
-#[doc(inline)]
-pub use telemetry::{CALLS, STATE, TRANSITIONS};
 
 mod service;

@@ -42,7 +42,6 @@ struct Registry {
 impl Breakers {
     /// An empty registry recording into `recorder`.
     pub fn new(recorder: MetricsRecorder) -> Self {
-        BreakerTelemetry::describe(&recorder);
         Self {
             inner: Arc::new(Registry {
                 recorder,
@@ -73,6 +72,9 @@ impl Breakers {
             .by_name
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        if by_name.is_empty() {
+            BreakerTelemetry::describe(&self.inner.recorder);
+        }
         let name = if by_name.len() >= self.inner.max && !by_name.contains_key(name) {
             OVERFLOW_BREAKER
         } else {

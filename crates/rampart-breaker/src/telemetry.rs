@@ -2,17 +2,14 @@
 
 use metrics::{Counter, Gauge, Unit};
 use rampart_core::MetricsRecorder;
+use rampart_core::names::{
+    BREAKER_CALLS as CALLS, BREAKER_LABEL, BREAKER_STATE as STATE,
+    BREAKER_TRANSITIONS as TRANSITIONS, FROM_LABEL, OUTCOME_LABEL, TO_LABEL,
+};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::BreakerState;
-
-/// Gauge: 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled. Label: `breaker`.
-pub const STATE: &str = "rampart_breaker_state";
-/// Counter: calls by `outcome` (`success`, `failure`, `slow`, `rejected`). Label: `breaker`.
-pub const CALLS: &str = "rampart_breaker_calls_total";
-/// Counter: transitions by `from` and `to` state. Label: `breaker`.
-pub const TRANSITIONS: &str = "rampart_breaker_transitions_total";
 
 /// How a finished or refused call is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +52,14 @@ impl BreakerTelemetry {
             recorder.counter(
                 CALLS,
                 &[
-                    ("breaker", name.to_owned()),
-                    ("outcome", outcome.to_owned()),
+                    (BREAKER_LABEL, name.to_owned()),
+                    (OUTCOME_LABEL, outcome.to_owned()),
                 ],
             )
         };
         Self {
             name: name.to_owned(),
-            state: recorder.gauge(STATE, &[("breaker", name.to_owned())]),
+            state: recorder.gauge(STATE, &[(BREAKER_LABEL, name.to_owned())]),
             success: calls("success"),
             failure: calls("failure"),
             slow: calls("slow"),
@@ -99,9 +96,9 @@ impl BreakerTelemetry {
                 self.recorder.counter(
                     TRANSITIONS,
                     &[
-                        ("breaker", self.name.clone()),
-                        ("from", from.as_str().to_owned()),
-                        ("to", to.as_str().to_owned()),
+                        (BREAKER_LABEL, self.name.clone()),
+                        (FROM_LABEL, from.as_str().to_owned()),
+                        (TO_LABEL, to.as_str().to_owned()),
                     ],
                 )
             })

@@ -280,7 +280,7 @@ impl CacheLayerBuilder {
             RouteTable::new(self.default_rule),
             |table, (template, rule)| table.with_route(template, rule),
         );
-        let telemetry = Arc::new(Telemetry::new(&self.recorder));
+        let telemetry = Arc::new(Telemetry::new(self.recorder));
         let shared = Arc::new(Shared {
             store: Store::new(self.max_bytes, Arc::clone(&telemetry)),
             flights: Arc::new(Flights::default()),

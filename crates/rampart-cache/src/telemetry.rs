@@ -1,26 +1,45 @@
 use metrics::{Counter, Gauge, Unit};
 use rampart_core::MetricsRecorder;
-
-/// `rampart_cache_requests_total`, by `result`.
-pub(crate) const REQUESTS: &str = "rampart_cache_requests_total";
-/// `rampart_cache_size_bytes`: bytes held by the local tier (as weighed).
-pub(crate) const SIZE: &str = "rampart_cache_size_bytes";
-/// `rampart_cache_entries`: entries in the local tier (variant markers included).
-pub(crate) const ENTRIES: &str = "rampart_cache_entries";
-/// `rampart_cache_evictions_total`, by `reason` (`size`, `expired`).
-pub(crate) const EVICTIONS: &str = "rampart_cache_evictions_total";
-/// `rampart_cache_redis_errors_total`: Redis operations that failed, missed their deadline, or
-/// were not tried because Redis failed the ones before.
+use rampart_core::names::{
+    CACHE_ENTRIES as ENTRIES, CACHE_EVICTIONS as EVICTIONS, CACHE_REQUESTS as REQUESTS,
+    CACHE_SIZE as SIZE, REASON_LABEL, RESULT_LABEL,
+};
 #[cfg(feature = "redis")]
-pub(crate) const REDIS_ERRORS: &str = "rampart_cache_redis_errors_total";
-/// `rampart_cache_redis_evictions_total`: entries this instance's writes evicted from the
-/// shared tier to stay within its budget in Redis.
-#[cfg(feature = "redis")]
-pub(crate) const REDIS_EVICTIONS: &str = "rampart_cache_redis_evictions_total";
+use rampart_core::names::{
+    CACHE_REDIS_ERRORS as REDIS_ERRORS, CACHE_REDIS_EVICTIONS as REDIS_EVICTIONS,
+};
+use std::ops::Deref;
+use std::sync::OnceLock;
 
-/// What the cache records; handles made once.
+/// What the cache records: its handles, registered on the recorder the layer was given the
+/// first time the cache records anything, so building a layer records nothing anywhere (and a
+/// global recorder installed after the router was built still gets the cache's metrics).
 #[derive(Debug)]
 pub(crate) struct Telemetry {
+    recorder: MetricsRecorder,
+    handles: OnceLock<Handles>,
+}
+
+impl Telemetry {
+    pub(crate) const fn new(recorder: MetricsRecorder) -> Self {
+        Self {
+            recorder,
+            handles: OnceLock::new(),
+        }
+    }
+}
+
+impl Deref for Telemetry {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        self.handles.get_or_init(|| Handles::new(&self.recorder))
+    }
+}
+
+/// The handles, made once.
+#[derive(Debug)]
+pub(crate) struct Handles {
     /// Answered from a fresh entry (local or shared tier).
     pub(crate) hit: Counter,
     /// Answered from a stale entry (stale-while-revalidate, stale-if-error).
@@ -41,8 +60,8 @@ pub(crate) struct Telemetry {
     pub(crate) redis_evictions: Counter,
 }
 
-impl Telemetry {
-    pub(crate) fn new(recorder: &MetricsRecorder) -> Self {
+impl Handles {
+    fn new(recorder: &MetricsRecorder) -> Self {
         recorder.describe_counter(
             REQUESTS,
             Unit::Count,
@@ -63,8 +82,8 @@ impl Telemetry {
             Unit::Count,
             "Entries evicted from the shared tier to stay within its budget.",
         );
-        let result = |name: &str| recorder.counter(REQUESTS, &[("result", name.to_owned())]);
-        let reason = |name: &str| recorder.counter(EVICTIONS, &[("reason", name.to_owned())]);
+        let result = |name: &str| recorder.counter(REQUESTS, &[(RESULT_LABEL, name.to_owned())]);
+        let reason = |name: &str| recorder.counter(EVICTIONS, &[(REASON_LABEL, name.to_owned())]);
         Self {
             hit: result("hit"),
             stale: result("stale"),

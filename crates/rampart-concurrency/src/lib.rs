@@ -95,4 +95,3 @@ pub use layer::ConcurrencyLimitLayer;
 pub use limit::{Limit, RouteLimit};
 pub use rejection::Overloaded;
 pub use service::ConcurrencyLimit;
-pub use telemetry::{IN_FLIGHT, LIMIT, MIN_RTT, REQUESTS};

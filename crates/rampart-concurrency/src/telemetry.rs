@@ -3,15 +3,10 @@
 
 use metrics::{Counter, Gauge, Unit};
 use rampart_core::MetricsRecorder;
-
-/// Gauge: how many calls may be in flight. Label: `limiter`.
-pub const LIMIT: &str = "rampart_concurrency_limit";
-/// Gauge: how many calls are in flight. Label: `limiter`.
-pub const IN_FLIGHT: &str = "rampart_concurrency_in_flight";
-/// Counter: calls by `outcome` (`admitted`, `refused`). Label: `limiter`.
-pub const REQUESTS: &str = "rampart_concurrency_requests_total";
-/// Gauge: the unloaded latency an adaptive limit is judged against. Label: `limiter`.
-pub const MIN_RTT: &str = "rampart_concurrency_min_rtt_seconds";
+use rampart_core::names::{
+    CONCURRENCY_IN_FLIGHT as IN_FLIGHT, CONCURRENCY_LIMIT as LIMIT, CONCURRENCY_MIN_RTT as MIN_RTT,
+    CONCURRENCY_REQUESTS as REQUESTS, LIMITER_LABEL, OUTCOME_LABEL,
+};
 
 #[derive(Debug)]
 pub(crate) struct Telemetry {
@@ -44,9 +39,9 @@ impl Telemetry {
             Unit::Seconds,
             "The unloaded latency an adaptive concurrency limit is judged against.",
         );
-        let limiter = || ("limiter", name.to_owned());
+        let limiter = || (LIMITER_LABEL, name.to_owned());
         let outcome = |outcome: &str| {
-            recorder.counter(REQUESTS, &[limiter(), ("outcome", outcome.to_owned())])
+            recorder.counter(REQUESTS, &[limiter(), (OUTCOME_LABEL, outcome.to_owned())])
         };
         Self {
             limit: recorder.gauge(LIMIT, &[limiter()]),

@@ -33,12 +33,69 @@ pub const UPGRADED_CONNECTION_DURATION: &str = "rampart_upgraded_connection_dura
 /// Counter: handler panics turned into 500 responses. Label: `http_route`.
 pub const PANICS: &str = "rampart_panics_total";
 
+/// Counter: requests by [`POLICY_LABEL`] and [`OUTCOME_LABEL`] (`allowed`, `limited`, `error`).
+pub const RATELIMIT_REQUESTS: &str = "rampart_ratelimit_requests_total";
+/// Counter: requests by [`POLICY_LABEL`] keyed on the policy's fallback because their own key
+/// was missing: for a client-address policy, requests without `ConnectInfo` (every client then
+/// shares one quota).
+pub const RATELIMIT_KEY_FALLBACKS: &str = "rampart_ratelimit_key_fallbacks_total";
+
+/// Counter: requests seen by the response cache, by [`RESULT_LABEL`] (`hit`, `stale`, `miss`,
+/// `revalidated`, `bypass`).
+pub const CACHE_REQUESTS: &str = "rampart_cache_requests_total";
+/// Gauge: bytes held by the local cache tier (as weighed).
+pub const CACHE_SIZE: &str = "rampart_cache_size_bytes";
+/// Gauge: entries in the local cache tier (variant markers included).
+pub const CACHE_ENTRIES: &str = "rampart_cache_entries";
+/// Counter: entries evicted from the local tier, by [`REASON_LABEL`] (`size`, `expired`).
+pub const CACHE_EVICTIONS: &str = "rampart_cache_evictions_total";
+/// Counter: shared-tier (Redis) operations that failed, missed their deadline, or were not
+/// tried because Redis failed the ones before.
+pub const CACHE_REDIS_ERRORS: &str = "rampart_cache_redis_errors_total";
+/// Counter: entries this instance's writes evicted from the shared tier to stay within its
+/// budget in Redis.
+pub const CACHE_REDIS_EVICTIONS: &str = "rampart_cache_redis_evictions_total";
+
+/// Gauge: a breaker's state, 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled. Label:
+/// [`BREAKER_LABEL`].
+pub const BREAKER_STATE: &str = "rampart_breaker_state";
+/// Counter: calls by [`OUTCOME_LABEL`] (`success`, `failure`, `slow`, `rejected`). Label:
+/// [`BREAKER_LABEL`].
+pub const BREAKER_CALLS: &str = "rampart_breaker_calls_total";
+/// Counter: transitions by [`FROM_LABEL`] and [`TO_LABEL`] state. Label: [`BREAKER_LABEL`].
+pub const BREAKER_TRANSITIONS: &str = "rampart_breaker_transitions_total";
+
+/// Gauge: how many calls a concurrency limit lets in at once. Label: [`LIMITER_LABEL`].
+pub const CONCURRENCY_LIMIT: &str = "rampart_concurrency_limit";
+/// Gauge: how many calls are in flight under a concurrency limit. Label: [`LIMITER_LABEL`].
+pub const CONCURRENCY_IN_FLIGHT: &str = "rampart_concurrency_in_flight";
+/// Counter: calls by [`OUTCOME_LABEL`] (`admitted`, `refused`). Label: [`LIMITER_LABEL`].
+pub const CONCURRENCY_REQUESTS: &str = "rampart_concurrency_requests_total";
+/// Gauge: the unloaded latency an adaptive limit is judged against. Label: [`LIMITER_LABEL`].
+pub const CONCURRENCY_MIN_RTT: &str = "rampart_concurrency_min_rtt_seconds";
+
 /// Label: the HTTP method, or `_OTHER`.
 pub const METHOD_LABEL: &str = "http_request_method";
 /// Label: the route template, or `unmatched`.
 pub const ROUTE_LABEL: &str = "http_route";
 /// Label: the response status code.
 pub const STATUS_LABEL: &str = "http_response_status_code";
+/// Label: a rate-limit policy's name.
+pub const POLICY_LABEL: &str = "policy";
+/// Label: what became of a call (values listed with each metric).
+pub const OUTCOME_LABEL: &str = "outcome";
+/// Label: how the cache answered.
+pub const RESULT_LABEL: &str = "result";
+/// Label: why an entry left the cache.
+pub const REASON_LABEL: &str = "reason";
+/// Label: a circuit breaker's name (its route template, or its scope's key).
+pub const BREAKER_LABEL: &str = "breaker";
+/// Label: the state a breaker left.
+pub const FROM_LABEL: &str = "from";
+/// Label: the state a breaker entered.
+pub const TO_LABEL: &str = "to";
+/// Label: a concurrency limit's name (its group, or its route template).
+pub const LIMITER_LABEL: &str = "limiter";
 
 /// Bucket bounds (seconds) of [`REQUEST_DURATION`]: OpenTelemetry's recommended bounds with
 /// 1 ms and 2.5 ms added below, because a cached or rejected answer takes well under 5 ms.

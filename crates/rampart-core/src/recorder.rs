@@ -13,8 +13,9 @@ static METADATA: Metadata<'static> = Metadata::new("rampart", Level::INFO, Some(
 /// ([`MetricsRecorder::new`]) keeps two stacks in one process apart: each renders only what its
 /// own layers recorded, and neither has to win the race to install the global recorder.
 ///
-/// Layers register their metric handles once (at construction, or the first time a label set is
-/// seen) and keep them, so recording on the hot path is an atomic operation, never a key lookup.
+/// Layers register their metric handles the first time they use them (never when built, so the
+/// global recorder may be installed after the router is built) and keep them, so recording on
+/// the hot path is an atomic operation, never a key lookup.
 ///
 /// # Example
 ///

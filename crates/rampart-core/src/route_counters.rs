@@ -26,16 +26,18 @@ use crate::names::ROUTE_LABEL;
 pub struct RouteCounters {
     recorder: MetricsRecorder,
     name: &'static str,
+    help: &'static str,
     by_route: RwLock<HashMap<Box<str>, Counter>>,
 }
 
 impl RouteCounters {
-    /// Counters named `name`, described with `help`, recorded into `recorder`.
+    /// Counters named `name`, described with `help`, recorded into `recorder`. Nothing is
+    /// registered or described until the first count.
     pub fn new(recorder: MetricsRecorder, name: &'static str, help: &'static str) -> Self {
-        recorder.describe_counter(name, Unit::Count, help);
         Self {
             recorder,
             name,
+            help,
             by_route: RwLock::new(HashMap::new()),
         }
     }
@@ -64,6 +66,10 @@ impl RouteCounters {
             .by_route
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        if by_route.is_empty() {
+            self.recorder
+                .describe_counter(self.name, Unit::Count, self.help);
+        }
         by_route
             .entry(route.into())
             .or_insert_with(|| {

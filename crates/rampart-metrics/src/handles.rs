@@ -89,6 +89,41 @@ pub(crate) struct HandleCache {
 
 impl HandleCache {
     pub(crate) fn new(recorder: MetricsRecorder) -> Self {
+        Self {
+            recorder,
+            routes: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handles for one method and route, registered on first use.
+    pub(crate) fn route(&self, method: &Method, route: &str) -> Arc<RouteHandles> {
+        let method = method_index(method);
+        let key = RouteKeyRef { method, route };
+        if let Some(handles) = self
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(handles);
+        }
+        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+        if routes.is_empty() {
+            self.describe();
+        }
+        let handles = routes
+            .entry(RouteKey {
+                method,
+                route: route.into(),
+            })
+            .or_insert_with(|| Arc::new(RouteHandles::new(&self.recorder, method, route)));
+        Arc::clone(handles)
+    }
+
+    /// Gives the recorder the metrics' help lines and units: with the first registration, so
+    /// building a layer records nothing anywhere.
+    fn describe(&self) {
+        let recorder = &self.recorder;
         recorder.describe_histogram(
             names::REQUEST_DURATION,
             Unit::Seconds,
@@ -119,32 +154,6 @@ impl HandleCache {
             Unit::Seconds,
             "How long upgraded connections stayed open.",
         );
-        Self {
-            recorder,
-            routes: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// The handles for one method and route, registered on first use.
-    pub(crate) fn route(&self, method: &Method, route: &str) -> Arc<RouteHandles> {
-        let method = method_index(method);
-        let key = RouteKeyRef { method, route };
-        if let Some(handles) = self
-            .routes
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Arc::clone(handles);
-        }
-        let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        let handles = routes
-            .entry(RouteKey {
-                method,
-                route: route.into(),
-            })
-            .or_insert_with(|| Arc::new(RouteHandles::new(&self.recorder, method, route)));
-        Arc::clone(handles)
     }
 }
 

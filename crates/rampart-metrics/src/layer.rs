@@ -35,10 +35,11 @@ pub struct MetricsLayer {
 impl MetricsLayer {
     /// Records through the global `metrics` recorder.
     pub fn new() -> Self {
-        Self::default().with_recorder(MetricsRecorder::global())
+        Self::default()
     }
 
-    /// Records into `recorder` instead of the global one.
+    /// Records into `recorder` instead of the global one. As with the global recorder, each
+    /// metric is registered (and described) on its first use, never when the layer is built.
     #[must_use]
     pub fn with_recorder(self, recorder: MetricsRecorder) -> Self {
         Self {

@@ -1,30 +1,28 @@
 use http::HeaderValue;
 use metrics::{Counter, Unit};
+use rampart_core::names::{
+    OUTCOME_LABEL, POLICY_LABEL, RATELIMIT_KEY_FALLBACKS as KEY_FALLBACKS,
+    RATELIMIT_REQUESTS as REQUESTS,
+};
 use rampart_core::{ConfigError, MetricsRecorder, RouteTable};
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
 #[cfg(feature = "redis")]
 use crate::RedisBackend;
 use crate::headers::policy_header;
-use crate::{Policy, RateLimit, RateLimiter, RateLimiterBuilder};
-
-/// Counter: requests by `policy` and `outcome` (`allowed`, `limited`, `error`).
-pub const REQUESTS: &str = "rampart_ratelimit_requests_total";
-
-/// Counter: requests by `policy` keyed on the policy's fallback because their own key was
-/// missing: for a client-address policy, requests without `ConnectInfo` (every client then
-/// shares one quota).
-pub const KEY_FALLBACKS: &str = "rampart_ratelimit_key_fallbacks_total";
+use crate::{Policy, RateLimit, RateLimiter};
 
 /// The policies of one route-table entry, with their shared state.
 pub(crate) struct RouteLimit {
     pub(crate) policies: Box<[Policy]>,
     pub(crate) limiter: RateLimiter,
     pub(crate) policy_header: Option<HeaderValue>,
-    pub(crate) counters: Box<[PolicyCounters]>,
+    recorder: MetricsRecorder,
+    /// Registered on the first request, so building a layer records nothing anywhere.
+    counters: OnceLock<Box<[PolicyCounters]>>,
 }
 
 pub(crate) struct PolicyCounters {
@@ -37,11 +35,8 @@ pub(crate) struct PolicyCounters {
 }
 
 impl RouteLimit {
-    fn new(
-        policies: Vec<Policy>,
-        recorder: &MetricsRecorder,
-        mut builder: RateLimiterBuilder,
-    ) -> Result<Self, ConfigError> {
+    fn new(policies: Vec<Policy>) -> Result<Self, ConfigError> {
+        let mut builder = RateLimiter::builder();
         for (index, policy) in policies.iter().enumerate() {
             let valid_name = !policy.name.is_empty()
                 && policy
@@ -59,10 +54,52 @@ impl RouteLimit {
         Ok(Self {
             limiter: builder.build()?,
             policy_header: policy_header(&policies),
-            counters: counters(&policies, recorder),
             policies: policies.into_boxed_slice(),
+            recorder: MetricsRecorder::global(),
+            counters: OnceLock::new(),
         })
     }
+
+    /// The same policies and state, recording into `recorder`.
+    fn recording_into(&self, recorder: &MetricsRecorder) -> Self {
+        Self {
+            policies: self.policies.clone(),
+            limiter: self.limiter.clone(),
+            policy_header: self.policy_header.clone(),
+            recorder: recorder.clone(),
+            counters: OnceLock::new(),
+        }
+    }
+
+    /// The same policies, with fresh state kept in Redis.
+    #[cfg(feature = "redis")]
+    fn in_redis(&self, backend: &RedisBackend) -> Self {
+        Self {
+            limiter: self.limiter.in_redis(backend.clone()),
+            ..self.recording_into(&self.recorder)
+        }
+    }
+
+    /// Each policy's counters, in the order of the policies.
+    pub(crate) fn counters(&self) -> &[PolicyCounters] {
+        self.counters.get_or_init(|| {
+            describe(&self.recorder);
+            counters(&self.policies, &self.recorder)
+        })
+    }
+}
+
+fn describe(recorder: &MetricsRecorder) {
+    recorder.describe_counter(
+        REQUESTS,
+        Unit::Count,
+        "Requests seen by a rate limit policy.",
+    );
+    recorder.describe_counter(
+        KEY_FALLBACKS,
+        Unit::Count,
+        "Requests keyed on the policy's fallback because their own key was missing.",
+    );
 }
 
 fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCounters]> {
@@ -73,8 +110,8 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
                 recorder.counter(
                     REQUESTS,
                     &[
-                        ("policy", policy.name.to_string()),
-                        ("outcome", outcome.to_owned()),
+                        (POLICY_LABEL, policy.name.to_string()),
+                        (OUTCOME_LABEL, outcome.to_owned()),
                     ],
                 )
             };
@@ -83,7 +120,7 @@ fn counters(policies: &[Policy], recorder: &MetricsRecorder) -> Box<[PolicyCount
                 limited: counter("limited"),
                 error: counter("error"),
                 key_fallbacks: recorder
-                    .counter(KEY_FALLBACKS, &[("policy", policy.name.to_string())]),
+                    .counter(KEY_FALLBACKS, &[(POLICY_LABEL, policy.name.to_string())]),
                 fallback_logged: AtomicBool::new(false),
             }
         })
@@ -134,61 +171,11 @@ impl RateLimitLayer {
     ///
     /// When a quota admits nothing or a policy name cannot go in a header.
     pub fn try_from_table(table: RouteTable<Option<Vec<Policy>>>) -> Result<Self, ConfigError> {
-        Self::build(table, &MetricsRecorder::global(), &RateLimiter::builder())
-    }
-
-    /// Like [`RateLimitLayer::try_from_table`], recording into `recorder`.
-    ///
-    /// # Errors
-    ///
-    /// When a quota admits nothing or a policy name cannot go in a header.
-    pub fn from_table_with_recorder(
-        table: RouteTable<Option<Vec<Policy>>>,
-        recorder: &MetricsRecorder,
-    ) -> Result<Self, ConfigError> {
-        Self::build(table, recorder, &RateLimiter::builder())
-    }
-
-    /// Like [`RateLimitLayer::from_table_with_recorder`], with the quotas kept in Redis and
-    /// shared by every instance (feature `redis`).
-    ///
-    /// # Errors
-    ///
-    /// When a quota admits nothing or a policy name cannot go in a header.
-    #[cfg(feature = "redis")]
-    pub fn shared(
-        table: RouteTable<Option<Vec<Policy>>>,
-        recorder: &MetricsRecorder,
-        backend: &RedisBackend,
-    ) -> Result<Self, ConfigError> {
-        Self::build(
-            table,
-            recorder,
-            &RateLimiter::builder().redis(backend.clone()),
-        )
-    }
-
-    /// Every route's limiter, each built from a clone of `limiter` (where the backend is).
-    fn build(
-        table: RouteTable<Option<Vec<Policy>>>,
-        recorder: &MetricsRecorder,
-        limiter: &RateLimiterBuilder,
-    ) -> Result<Self, ConfigError> {
-        recorder.describe_counter(
-            REQUESTS,
-            Unit::Count,
-            "Requests seen by a rate limit policy.",
-        );
-        recorder.describe_counter(
-            KEY_FALLBACKS,
-            Unit::Count,
-            "Requests keyed on the policy's fallback because their own key was missing.",
-        );
         let entry = |policies: &Option<Vec<Policy>>| -> Result<_, ConfigError> {
             policies
                 .clone()
                 .filter(|policies| !policies.is_empty())
-                .map(|policies| RouteLimit::new(policies, recorder, limiter.clone()).map(Arc::new))
+                .map(|policies| RouteLimit::new(policies).map(Arc::new))
                 .transpose()
         };
         let mut routes = RouteTable::new(entry(table.default_value())?);
@@ -200,6 +187,37 @@ impl RateLimitLayer {
             headers: true,
             limit_preflights: false,
         })
+    }
+
+    /// Records `rampart_ratelimit_requests_total` and `rampart_ratelimit_key_fallbacks_total`
+    /// into `recorder` instead of the global recorder (registered on the first request,
+    /// never when the layer is built). The quotas' state stays shared with the layer this
+    /// one was made from.
+    #[must_use]
+    pub fn with_recorder(self, recorder: MetricsRecorder) -> Self {
+        self.map_limits(|limit| limit.recording_into(&recorder))
+    }
+
+    /// Keeps the quotas in Redis (feature `redis`), shared by every instance using the same
+    /// server and prefix; this instance's own state is the fallback when Redis fails (see
+    /// [`FailMode`](crate::FailMode)). Starts with fresh state.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn with_redis(self, backend: &RedisBackend) -> Self {
+        self.map_limits(|limit| limit.in_redis(backend))
+    }
+
+    /// Each entry's limit replaced by `map(limit)`; routes that shared an entry still share it.
+    fn map_limits(self, map: impl Fn(&RouteLimit) -> RouteLimit) -> Self {
+        let entry = |limit: &Option<Arc<RouteLimit>>| limit.as_deref().map(&map).map(Arc::new);
+        let mut routes = RouteTable::new(entry(self.routes.default_value()));
+        for (template, limit) in self.routes.routes() {
+            routes = routes.with_route(template, entry(limit));
+        }
+        Self {
+            routes: Arc::new(routes),
+            ..self
+        }
     }
 
     /// Sends `RateLimit-Policy` and `RateLimit` on responses of limited routes (default true).

@@ -33,7 +33,7 @@
 //! # Features
 //!
 //! - `redis` (off by default): `RedisBackend`, `RateLimiterBuilder::redis` and
-//!   `RateLimitLayer::shared`. Without it the crate builds no Redis client (and none of the
+//!   `RateLimitLayer::with_redis`. Without it the crate builds no Redis client (and none of the
 //!   `url`/IDNA crates a Redis URL needs).
 //!
 //! # Why not governor
@@ -70,7 +70,7 @@ pub use future::ResponseFuture;
 #[doc(inline)]
 pub use key::Key;
 #[doc(inline)]
-pub use layer::{KEY_FALLBACKS, REQUESTS, RateLimitLayer};
+pub use layer::RateLimitLayer;
 #[doc(inline)]
 pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder, Verdict};
 #[doc(inline)]

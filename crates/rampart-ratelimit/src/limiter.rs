@@ -236,6 +236,30 @@ impl RateLimiter {
         RateLimiterBuilder::default()
     }
 
+    /// The same policies, with fresh state, kept in Redis through `backend`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn in_redis(&self, backend: RedisBackend) -> Self {
+        let policies = self
+            .inner
+            .policies
+            .iter()
+            .map(|policy| PolicyState {
+                name: policy.name.clone(),
+                quota: policy.quota,
+                interval: policy.interval,
+                burst: policy.burst,
+                store: KeyedStore::new(policy.store.max()),
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                base: Instant::now(),
+                policies,
+                backend: Some(backend),
+            }),
+        }
+    }
+
     fn nanos(&self, now: Instant) -> u64 {
         u64::try_from(now.saturating_duration_since(self.inner.base).as_nanos()).unwrap_or(u64::MAX)
     }

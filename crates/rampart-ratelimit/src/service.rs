@@ -59,7 +59,7 @@ where
         }
         // Routes rarely have more than two policies: their keys stay off the heap.
         let mut keys: SmallVec<[Key; 2]> = SmallVec::new();
-        for (policy, counters) in limit.policies.iter().zip(limit.counters.iter()) {
+        for (policy, counters) in limit.policies.iter().zip(limit.counters().iter()) {
             match policy.key(&request) {
                 Ok(Keyed::Own(key)) => keys.push(key),
                 Ok(Keyed::Fallback(key)) => {
@@ -106,7 +106,7 @@ pub(crate) fn judge(
 ) -> Result<Option<crate::future::Headers>, Rejection> {
     match verdict {
         Verdict::Allowed(allowance) => {
-            for counters in limit.counters.iter() {
+            for counters in limit.counters().iter() {
                 counters.allowed.increment(1);
             }
             Ok(admitted(limit, &allowance, headers))
@@ -117,12 +117,12 @@ pub(crate) fn judge(
                 .iter()
                 .position(|p| p.name() == limited.policy())
             {
-                limit.counters[index].limited.increment(1);
+                limit.counters()[index].limited.increment(1);
             }
             Err(refused(limit, limited, headers))
         }
         Verdict::Unavailable(error) => {
-            for counters in limit.counters.iter() {
+            for counters in limit.counters().iter() {
                 counters.error.increment(1);
             }
             Err(Rejection::Unavailable(error))
@@ -130,7 +130,7 @@ pub(crate) fn judge(
         // Fail open: the shared decision failed, so the request counts as an error whatever
         // this instance's own state said.
         Verdict::DecidedLocally { decision, .. } => {
-            for counters in limit.counters.iter() {
+            for counters in limit.counters().iter() {
                 counters.error.increment(1);
             }
             match decision {

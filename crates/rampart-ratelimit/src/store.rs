@@ -72,6 +72,12 @@ impl KeyedStore {
         }
     }
 
+    /// The most keys it tracks.
+    #[cfg(feature = "redis")]
+    pub(crate) const fn max(&self) -> usize {
+        self.max
+    }
+
     /// Keys tracked right now.
     pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::Relaxed)

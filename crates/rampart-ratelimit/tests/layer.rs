@@ -198,7 +198,9 @@ async fn routes_without_policies_are_not_limited_and_metrics_count() {
     let prometheus = Prometheus::new();
     let table = RouteTable::new(Some(vec![per_ip(Quota::per_hour(1), ClientIp::default())]))
         .with_route("/health", None);
-    let layer = RateLimitLayer::from_table_with_recorder(table, &prometheus.recorder()).unwrap();
+    let layer = RateLimitLayer::try_from_table(table)
+        .unwrap()
+        .with_recorder(prometheus.recorder());
     let app = app_with(layer);
     for _ in 0..5 {
         let (status, headers, _) = send(&app, "/health", "192.0.2.1:1", &[]).await;
@@ -243,11 +245,12 @@ fn quotas_that_admit_nothing_and_bad_names_are_refused() {
 #[tokio::test(start_paused = true)]
 async fn requests_without_a_client_address_are_counted_as_sharing_one_key() {
     let prometheus = Prometheus::new();
-    let layer = RateLimitLayer::from_table_with_recorder(
-        RouteTable::new(Some(vec![per_ip(Quota::per_hour(2), ClientIp::default())])),
-        &prometheus.recorder(),
-    )
-    .unwrap();
+    let layer = RateLimitLayer::try_from_table(RouteTable::new(Some(vec![per_ip(
+        Quota::per_hour(2),
+        ClientIp::default(),
+    )])))
+    .unwrap()
+    .with_recorder(prometheus.recorder());
     let app = app_with(layer);
     let without_address = || {
         app.clone()

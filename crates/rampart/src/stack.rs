@@ -396,17 +396,16 @@ impl StackBuilder {
                 RouteTable::new(default_limits),
                 |table, (template, policies)| table.with_route(template.as_str(), Some(policies)),
             );
-        #[cfg(feature = "redis")]
-        let rate_limit = match &self.rate_limit_redis {
-            Some(backend) => RateLimitLayer::shared(limits, &recorder, backend),
-            None => RateLimitLayer::from_table_with_recorder(limits, &recorder),
-        };
-        #[cfg(not(feature = "redis"))]
-        let rate_limit = RateLimitLayer::from_table_with_recorder(limits, &recorder);
-        let rate_limit = rate_limit
+        let rate_limit = RateLimitLayer::try_from_table(limits)
             .map_err(|error| error.in_section("ratelimit"))?
+            .with_recorder(recorder.clone())
             .headers(self.rate_limit_headers)
             .limit_preflights(self.rate_limit_preflights);
+        #[cfg(feature = "redis")]
+        let rate_limit = match &self.rate_limit_redis {
+            Some(backend) => rate_limit.with_redis(backend),
+            None => rate_limit,
+        };
         let cache = self
             .routes
             .iter()
