@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tokio::time::{Instant, sleep_until, timeout_at};
 use tower_service::Service;
 
+use crate::OnlyIfCachedMiss;
 use crate::body::CacheBody;
 use crate::conditional::not_modified;
 use crate::directives::RequestDirectives;
@@ -115,10 +116,12 @@ where
     };
     if ctx.directives.only_if_cached {
         // RFC 9111 5.2.1.7: nothing stored satisfies the request, and it forbids asking.
-        return Ok(problem(
+        let mut response = problem(
             Problem::new(StatusCode::GATEWAY_TIMEOUT, codes::CACHE_ONLY_IF_CACHED)
-                .with_detail("only-if-cached was requested and no stored response satisfies it"),
-        ));
+                .with_detail(OnlyIfCachedMiss.to_string()),
+        );
+        response.extensions_mut().insert(OnlyIfCachedMiss);
+        return Ok(response);
     }
     if parts.method == Method::HEAD || ctx.directives.no_cache {
         // Nothing to share with others: HEAD answers are not stored, and a client asking for

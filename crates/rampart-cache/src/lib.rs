@@ -79,6 +79,7 @@ mod no_tier;
 mod normalise;
 mod purge;
 mod range;
+mod reason;
 #[cfg(feature = "redis")]
 mod redis_tier;
 mod rule;
@@ -101,6 +102,8 @@ pub use layer::{CacheLayer, CacheLayerBuilder};
 use no_tier::RedisTier;
 #[doc(inline)]
 pub use purge::{Purge, PurgeJob, PurgeReport, SharedTierError};
+#[doc(inline)]
+pub use reason::OnlyIfCachedMiss;
 #[cfg(feature = "redis")]
 #[doc(inline)]
 pub use redis_tier::RedisTier;

@@ -2,10 +2,11 @@
 
 mod support;
 
-use rampart_cache::CacheRule;
+use rampart_cache::{CacheRule, OnlyIfCachedMiss};
 use std::time::Duration;
 use support::{Origin, cached, get, request, response, send};
 use tokio::time::advance;
+use tower::ServiceExt;
 
 #[tokio::test(start_paused = true)]
 async fn a_fresh_response_is_served_from_the_cache_with_its_age() {
@@ -181,6 +182,22 @@ async fn only_if_cached_without_an_entry_is_a_504_problem() {
     send(&cache, get("/a", &[])).await;
     let hit = send(&cache, get("/a", &[("cache-control", "only-if-cached")])).await;
     assert_eq!(hit.status, 200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_only_if_cached_miss_carries_its_reason() {
+    let origin = Origin::new(|_| response(&[("cache-control", "max-age=60")], "x"));
+    let cache = cached(&origin, CacheRule::new());
+    let miss = cache
+        .clone()
+        .oneshot(get("/a", &[("cache-control", "only-if-cached")]))
+        .await
+        .expect("infallible");
+    assert_eq!(miss.status(), 504);
+    assert_eq!(
+        miss.extensions().get::<OnlyIfCachedMiss>(),
+        Some(&OnlyIfCachedMiss)
+    );
 }
 
 #[tokio::test(start_paused = true)]

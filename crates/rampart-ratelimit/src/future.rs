@@ -13,7 +13,7 @@ use crate::headers::{RATELIMIT, RATELIMIT_POLICY};
 use crate::layer::RouteLimit;
 use crate::preflight::Charge;
 use crate::service::judge;
-use crate::{BackendUnavailable, Limited, Verdict};
+use crate::{BackendUnavailable, KeyMissing, Limited, Verdict};
 
 /// `RateLimit-Policy` and `RateLimit` values for a response.
 pub(crate) type Headers = (Option<HeaderValue>, Option<HeaderValue>);
@@ -24,7 +24,7 @@ pub(crate) enum Rejection {
     /// Boxed: rejections are the rare path, and this keeps every future small.
     Limited(Box<(Limited, Option<Headers>)>),
     Unavailable(BackendUnavailable),
-    Problem(Problem),
+    KeyMissing(Box<(Problem, KeyMissing)>),
 }
 
 pin_project! {
@@ -192,7 +192,12 @@ fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<
             response.extensions_mut().insert(error);
             response
         }
-        Some(Rejection::Problem(problem)) => problem.into_http_response(),
+        Some(Rejection::KeyMissing(missing)) => {
+            let (problem, reason) = *missing;
+            let mut response = problem.into_http_response();
+            response.extensions_mut().insert(reason);
+            response
+        }
         None => {
             Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED).into_http_response()
         }

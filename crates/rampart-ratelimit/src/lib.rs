@@ -51,6 +51,7 @@ mod future;
 mod gcra;
 mod headers;
 mod key;
+mod key_missing;
 mod layer;
 mod limiter;
 mod policy;
@@ -69,6 +70,8 @@ pub use fail_mode::{BackendUnavailable, FailMode};
 pub use future::ResponseFuture;
 #[doc(inline)]
 pub use key::Key;
+#[doc(inline)]
+pub use key_missing::KeyMissing;
 #[doc(inline)]
 pub use layer::RateLimitLayer;
 #[doc(inline)]

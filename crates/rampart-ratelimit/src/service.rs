@@ -13,7 +13,7 @@ use crate::headers::ratelimit_header;
 use crate::layer::RouteLimit;
 use crate::policy::Keyed;
 use crate::preflight::{Charge, is_preflight};
-use crate::{Key, RateLimitLayer, Verdict};
+use crate::{Key, KeyMissing, RateLimitLayer, Verdict};
 
 /// Rate limits the inner service. Made by [`RateLimitLayer`].
 #[derive(Clone)]
@@ -77,7 +77,10 @@ where
                     counters.error.increment(1);
                     let problem = Problem::new(status, codes::RATE_LIMIT_KEY_MISSING)
                         .with_detail(policy.missing_key_detail());
-                    return ResponseFuture::rejected(Rejection::Problem(problem));
+                    let reason = KeyMissing::new(policy.name());
+                    return ResponseFuture::rejected(Rejection::KeyMissing(Box::new((
+                        problem, reason,
+                    ))));
                 }
             }
         }

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use rampart_core::RouteTable;
 use rampart_metrics::Prometheus;
 use rampart_ratelimit::{
-    ClientIp, ClientIpHeader, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer,
+    ClientIp, ClientIpHeader, KeyMissing, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -157,6 +157,18 @@ async fn a_missing_api_key_is_refused_or_falls_back() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(headers["content-type"], "application/problem+json");
     assert!(body.contains("rate_limit_key_missing"));
+    let mut request = Request::get("/api").body(Body::empty()).unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo("192.0.2.1:1".parse::<SocketAddr>().unwrap()));
+    let refused = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        refused
+            .extensions()
+            .get::<KeyMissing>()
+            .map(KeyMissing::policy),
+        Some("per_key")
+    );
     assert_eq!(
         send(&app, "/api", "192.0.2.1:1", &[("x-api-key", "k1")])
             .await
