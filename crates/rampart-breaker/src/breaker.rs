@@ -91,6 +91,7 @@ pub(crate) struct Breaker {
 
 /// A breaker's state and window figures, for an administrator.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct BreakerSnapshot {
     /// The breaker's name: its route template, key, or `global`.
     pub name: String,

@@ -7,6 +7,7 @@ use std::time::Duration;
 /// Which outcomes the breaker looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Window {
     /// The last N calls (a ring of outcomes). In TOML: `window = { count = 20 }`.
     Count(u32),
@@ -79,6 +80,7 @@ impl<'de> Visitor<'de> for WindowVisitor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[must_use]
+#[non_exhaustive]
 pub struct BreakerConfig {
     /// The sliding window. Default: the last 100 calls.
     pub window: Window,

@@ -12,6 +12,7 @@ use rampart_core::route_label;
 /// let layer = CircuitBreakerLayer::new(BreakerConfig::default()).scope(BreakerScope::Host);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BreakerScope {
     /// One breaker per route template (the default); `unmatched` for requests outside a route.
     #[default]

@@ -4,6 +4,7 @@ use std::fmt;
 /// Where a breaker stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum BreakerState {
     /// Calls go through; their outcomes fill the window.
     Closed,
@@ -65,6 +66,7 @@ impl fmt::Display for BreakerState {
 /// What an administrator may force a breaker into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ForcedState {
     /// Reject every call until closed again.
     ForcedOpen,

@@ -28,6 +28,7 @@ pub struct CacheHandle {
 
 /// How full the local tier is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct CacheUsage {
     /// Entries, variant lists included.
     pub entries: u64,

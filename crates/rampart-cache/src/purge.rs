@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Purge {
     /// Every variant, on every host, of one path and query (`/api/items?id=7`); query
     /// parameters match in any order.
@@ -34,6 +35,7 @@ pub enum Purge {
 
 /// What a finished purge did beyond this instance's local tier, which is purged at once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Instances listening on the shared tier's channel when the purge was announced (this one
     /// included); 0 without a shared tier.

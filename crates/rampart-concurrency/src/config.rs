@@ -21,25 +21,32 @@ use crate::{GradientLimit, Limit, RouteLimit};
 /// let mut config = ConcurrencyConfig::default();
 /// assert_eq!((config.min, config.max, config.fixed), (3, 1000, None));
 /// assert_eq!(config.retry_after, Duration::from_secs(1));
-/// config.groups.insert("database".into(), LimitConfig { max: Some(64), ..LimitConfig::default() });
+/// let mut database = LimitConfig::default();
+/// database.max = Some(64);
+/// config.groups.insert("database".into(), database);
 /// assert!(config.validate().is_ok());
 /// let groups = config.group_limits();
 ///
-/// let work = RouteConcurrencyConfig { group: Some("database".into()), ..Default::default() };
+/// // The config structs are `#[non_exhaustive]`: start from `default()` and set fields.
+/// let mut work = RouteConcurrencyConfig::default();
+/// work.group = Some("database".into());
 /// assert!(work.validate(&config).is_ok());
 /// let limit = work.route_limit("/api/work", &config, &groups);
 /// assert_eq!(limit.limit().name(), "database");
 ///
-/// let own = RouteConcurrencyConfig { fixed: Some(16), ..Default::default() };
+/// let mut own = RouteConcurrencyConfig::default();
+/// own.fixed = Some(16);
 /// assert_eq!(own.route_limit("/api/search", &config, &groups).limit().name(), "/api/search");
 ///
-/// let typo = RouteConcurrencyConfig { group: Some("databse".into()), ..Default::default() };
+/// let mut typo = RouteConcurrencyConfig::default();
+/// typo.group = Some("databse".into());
 /// assert_eq!(typo.validate(&config).unwrap_err().field(), "group");
 /// config.max = 2;
 /// assert_eq!(config.validate().unwrap_err().field(), "max");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ConcurrencyConfig {
     /// What `Retry-After` tells a refused client. Default: 1 s.
     #[serde(with = "humantime_serde")]
@@ -71,6 +78,7 @@ impl Default for ConcurrencyConfig {
 /// The settings of one limit that differ from `[concurrency]`'s.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct LimitConfig {
     /// A fixed limit.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +97,7 @@ pub struct LimitConfig {
 /// into one that refuses unknown fields, and a typo here must be an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RouteConcurrencyConfig {
     /// The group whose limit the route shares (one of `[concurrency.groups]`); left out, the
     /// route has a limit of its own, named after its template.

@@ -4,6 +4,7 @@
 
 /// A content coding (RFC 9110 8.4.1) a rampart encoder can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContentCoding {
     /// Brotli (RFC 7932).
     Br,

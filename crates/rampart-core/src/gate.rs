@@ -56,6 +56,7 @@ pub struct Gate {
 
 /// What an outcome changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transition {
     /// Nothing.
     None,

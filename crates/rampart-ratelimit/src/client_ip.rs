@@ -115,6 +115,7 @@ impl<'de> Deserialize<'de> for Cidr {
 /// through untouched is one the client writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ClientIpHeader {
     /// `X-Forwarded-For: client, proxy1, proxy2`, walked from the right.
     XForwardedFor,
@@ -179,6 +180,7 @@ impl ClientIpHeader {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ClientIp {
     /// Proxies whose report of the client's address is believed.
     pub trusted_proxies: Vec<Cidr>,

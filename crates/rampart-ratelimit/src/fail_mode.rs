@@ -8,6 +8,7 @@ use std::fmt;
 /// What the limiter does when Redis cannot answer in time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FailMode {
     /// Decide with this instance's own state, as if there were no Redis (the default).
     #[default]

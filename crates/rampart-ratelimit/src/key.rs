@@ -14,6 +14,7 @@ use std::net::IpAddr;
 /// assert_ne!(api_key, Key::Global);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Key {
     /// One quota for everybody.
     Global,

@@ -204,6 +204,7 @@ impl std::error::Error for Limited {}
 
 /// What the limiter says about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Go ahead.
     Allowed(Allowance),

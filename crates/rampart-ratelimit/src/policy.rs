@@ -9,6 +9,7 @@ pub type KeyFn = Arc<dyn Fn(&HeaderMap, &http::Extensions) -> Option<Key> + Send
 
 /// Where a policy finds the key a request is counted under.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum KeySource {
     /// Everybody shares one quota.
     Global,
@@ -90,6 +91,7 @@ impl fmt::Debug for KeySource {
 
 /// What to do when a request has no key for a policy (no API-key header, an unparsable one).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum OnMissingKey {
     /// Answer with this status (400 or 401) and a problem+json body.
     Reject(StatusCode),

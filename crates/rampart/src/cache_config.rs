@@ -32,6 +32,7 @@ use crate::ConfigError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct CacheConfig {
     /// Bytes the local tier may hold. Default: 64 MiB.
     pub max_bytes: u64,
@@ -62,6 +63,7 @@ impl Default for CacheConfig {
 /// `[cache.redis]`: the shared tier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CacheRedisConfig {
     /// `redis://host:port/db`.
     pub url: String,
@@ -197,6 +199,7 @@ impl CacheRedisConfig {
 /// `[routes."/template".cache]`: caches the route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RouteCacheConfig {
     /// Freshness for responses that carry no caching headers (`"30s"`). Default: none, such
     /// responses are not stored.

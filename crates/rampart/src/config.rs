@@ -48,6 +48,7 @@ use crate::ratelimit_config::{PolicyConfig, RateLimitConfig, policies};
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct StackConfig {
     /// Request deadlines.
     pub timeout: TimeoutConfig,
@@ -69,6 +70,7 @@ pub struct StackConfig {
 /// `[body_limit]`: how long a request body may be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct BodyLimitConfig {
     /// The limit of a route without one of its own, in bytes. Default: 2 MiB, as axum's
     /// `DefaultBodyLimit`.
@@ -86,6 +88,7 @@ impl Default for BodyLimitConfig {
 /// `[timeout]`: request deadlines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct TimeoutConfig {
     /// The deadline of a request whose route has none of its own (`"1s"`, `"250ms"`).
     /// Default: 1 s.
@@ -109,6 +112,7 @@ impl Default for TimeoutConfig {
 /// `[routes."/template"]`: what one route gets that differs from the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RouteConfig {
     /// The route's own request deadline.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]

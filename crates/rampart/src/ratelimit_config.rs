@@ -26,6 +26,7 @@ use crate::ConfigError;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RateLimitConfig {
     /// Send `RateLimit-Policy` and `RateLimit` on responses of limited routes. Default: true.
     pub headers: bool,
@@ -43,6 +44,7 @@ pub struct RateLimitConfig {
 /// `[ratelimit.redis]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RedisConfig {
     /// `redis://host:port/db`.
     pub url: String,
@@ -143,6 +145,7 @@ impl Default for RateLimitConfig {
 /// One policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PolicyConfig {
     /// The name in headers and metrics: letters, digits, `_`, `-`, `.`.
     pub name: String,
@@ -165,6 +168,7 @@ pub struct PolicyConfig {
 /// Where a policy's keys come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum KeyConfig {
     /// One quota for everybody.
     Global,
@@ -177,6 +181,7 @@ pub enum KeyConfig {
 /// What to do when a request has no key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum MissingKeyConfig {
     /// 400 problem+json.
     Reject,
@@ -189,6 +194,19 @@ pub enum MissingKeyConfig {
 }
 
 impl PolicyConfig {
+    /// `limit` requests per `period` for each key `key` names, under the name `name` (burst
+    /// `limit`, missing keys as [`PolicyConfig::on_missing_key`] says by default).
+    pub fn new(name: impl Into<String>, limit: u32, period: Duration, key: KeyConfig) -> Self {
+        Self {
+            name: name.into(),
+            limit,
+            period,
+            burst: None,
+            key,
+            on_missing_key: None,
+        }
+    }
+
     /// The policy, or the field at fault (`field` is this policy's path).
     pub(crate) fn policy(&self, field: &str, client_ip: &ClientIp) -> Result<Policy, ConfigError> {
         let quota =

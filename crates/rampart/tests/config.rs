@@ -25,51 +25,47 @@ fn an_empty_document_is_the_default() {
 fn the_default_survives_a_round_trip_through_toml() {
     let mut config = StackConfig::default();
     config.compression.level = CompressionLevel::Precise(5);
-    config.routes.insert(
-        "/api/slow".to_owned(),
-        rampart::RouteConfig {
-            timeout: Some(Duration::from_millis(1500)),
-            body_limit: Some(100 * 1024 * 1024),
-            breaker: Some(
-                BreakerConfig::default()
-                    .window(Window::Time(Duration::from_secs(10)))
-                    .minimum_calls(3),
-            ),
-            ratelimit: Some(vec![]),
-            cache: Some(rampart::RouteCacheConfig {
-                default_ttl: Some(Duration::from_secs(30)),
-                key_headers: vec!["x-tenant".to_owned()],
-                ignore_query_params: vec!["utm_source".to_owned()],
-                sort_query: false,
-            }),
-            concurrency: Some(rampart::concurrency::RouteConcurrencyConfig {
-                group: Some("database".to_owned()),
-                critical: true,
-                ..Default::default()
-            }),
-        },
+    let mut cache = rampart::RouteCacheConfig::default();
+    cache.default_ttl = Some(Duration::from_secs(30));
+    cache.key_headers = vec!["x-tenant".to_owned()];
+    cache.ignore_query_params = vec!["utm_source".to_owned()];
+    cache.sort_query = false;
+    let mut concurrency = rampart::concurrency::RouteConcurrencyConfig::default();
+    concurrency.group = Some("database".to_owned());
+    concurrency.critical = true;
+    let mut slow = rampart::RouteConfig::default();
+    slow.timeout = Some(Duration::from_millis(1500));
+    slow.body_limit = Some(100 * 1024 * 1024);
+    slow.breaker = Some(
+        BreakerConfig::default()
+            .window(Window::Time(Duration::from_secs(10)))
+            .minimum_calls(3),
     );
+    slow.ratelimit = Some(vec![]);
+    slow.cache = Some(cache);
+    slow.concurrency = Some(concurrency);
+    config.routes.insert("/api/slow".to_owned(), slow);
     config.concurrency.retry_after = Duration::from_secs(3);
-    config.concurrency.groups.insert(
-        "database".to_owned(),
-        rampart::concurrency::LimitConfig {
-            max: Some(64),
-            ..Default::default()
-        },
-    );
+    let mut database = rampart::concurrency::LimitConfig::default();
+    database.max = Some(64);
+    config
+        .concurrency
+        .groups
+        .insert("database".to_owned(), database);
     config.cache.max_bytes = 1024 * 1024;
     config.body_limit.default = 64 * 1024;
     config.ratelimit.client_ip = rampart::ratelimit::ClientIp::default()
         .trust("10.0.0.0/8".parse().unwrap())
         .header(rampart::ratelimit::ClientIpHeader::CfConnectingIp);
-    config.ratelimit.policies.push(rampart::PolicyConfig {
-        name: "per_key".to_owned(),
-        limit: 10,
-        period: Duration::from_secs(60),
-        burst: Some(3),
-        key: rampart::KeyConfig::Header("x-api-key".to_owned()),
-        on_missing_key: Some(rampart::MissingKeyConfig::Unauthorized),
-    });
+    let mut per_key = rampart::PolicyConfig::new(
+        "per_key",
+        10,
+        Duration::from_secs(60),
+        rampart::KeyConfig::Header("x-api-key".to_owned()),
+    );
+    per_key.burst = Some(3);
+    per_key.on_missing_key = Some(rampart::MissingKeyConfig::Unauthorized);
+    config.ratelimit.policies.push(per_key);
     let text = toml::to_string(&config).unwrap();
     assert_eq!(StackConfig::from_toml_str(&text).unwrap(), config);
 }

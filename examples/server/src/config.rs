@@ -35,14 +35,13 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         let mut stack = StackConfig::default();
-        stack.ratelimit.policies.push(PolicyConfig {
-            name: "per_ip".to_owned(),
-            limit: 100,
-            period: Duration::from_secs(1),
-            burst: Some(100),
-            key: KeyConfig::ClientIp,
-            on_missing_key: None,
-        });
+        let mut per_ip =
+            PolicyConfig::new("per_ip", 100, Duration::from_secs(1), KeyConfig::ClientIp);
+        per_ip.burst = Some(100);
+        stack.ratelimit.policies.push(per_ip);
+        let mut route = |template: &str, set: &dyn Fn(&mut RouteConfig)| {
+            set(stack.routes.entry(template.to_owned()).or_default());
+        };
         // The quota is for the API; operations endpoints stay reachable whatever a client did.
         // Admin routes have a quota of their own that bounds token guessing, and are not under
         // the API's 1 s deadline: a purge waits up to 2 s for the shared tier before a 202.
@@ -52,65 +51,38 @@ impl Default for ServerConfig {
             "/admin/cache",
             "/admin/cache/purge",
         ] {
-            stack.routes.insert(
-                admin.to_owned(),
-                RouteConfig {
-                    ratelimit: Some(vec![admin_attempts()]),
-                    timeout: Some(ADMIN_DEADLINE),
-                    ..RouteConfig::default()
-                },
-            );
+            route(admin, &|config| {
+                config.ratelimit = Some(vec![admin_attempts()]);
+                config.timeout = Some(ADMIN_DEADLINE);
+            });
         }
         for unlimited in ["/metrics", "/health/live", "/health/ready"] {
-            stack.routes.insert(
-                unlimited.to_owned(),
-                RouteConfig {
-                    ratelimit: Some(Vec::new()),
-                    ..RouteConfig::default()
-                },
-            );
+            route(unlimited, &|config| config.ratelimit = Some(Vec::new()));
         }
         // The two routes whose responses say they may be cached.
         for cached in ["/api/items/{id}", "/api/report"] {
-            stack.routes.insert(
-                cached.to_owned(),
-                RouteConfig {
-                    cache: Some(RouteCacheConfig::default()),
-                    ..RouteConfig::default()
-                },
-            );
+            route(cached, &|config| {
+                config.cache = Some(RouteCacheConfig::default())
+            });
         }
-        stack.cache.max_bytes = 32 * 1024 * 1024;
         // Uploads stream larger bodies than the 2 MiB every other route accepts.
-        stack.routes.insert(
-            "/api/upload".to_owned(),
-            RouteConfig {
-                body_limit: Some(UPLOAD_LIMIT),
-                ..RouteConfig::default()
-            },
-        );
-        stack.routes.insert(
-            "/api/upstream".to_owned(),
-            RouteConfig {
-                breaker: Some(upstream_breaker()),
-                ..RouteConfig::default()
-            },
-        );
+        route("/api/upload", &|config| {
+            config.body_limit = Some(UPLOAD_LIMIT)
+        });
+        route("/api/upstream", &|config| {
+            config.breaker = Some(upstream_breaker())
+        });
         // Every route that queries the database shares one limit: the pool is the resource.
+        route("/api/work", &|config| {
+            let mut concurrency = RouteConcurrencyConfig::default();
+            concurrency.group = Some("database".to_owned());
+            config.concurrency = Some(concurrency);
+        });
+        stack.cache.max_bytes = 32 * 1024 * 1024;
         stack
             .concurrency
             .groups
             .insert("database".to_owned(), LimitConfig::default());
-        stack.routes.insert(
-            "/api/work".to_owned(),
-            RouteConfig {
-                concurrency: Some(RouteConcurrencyConfig {
-                    group: Some("database".to_owned()),
-                    ..RouteConcurrencyConfig::default()
-                }),
-                ..RouteConfig::default()
-            },
-        );
         Self {
             server: ServerSection::default(),
             database: DatabaseSection::default(),
@@ -132,14 +104,14 @@ pub const UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
 /// guessing gets one try a second after a burst of 20 (unlimited before: 28 000 a second), and a
 /// correct guess is no faster to find than a wrong one. Its own state, not the API's.
 pub fn admin_attempts() -> PolicyConfig {
-    PolicyConfig {
-        name: "admin_per_ip".to_owned(),
-        limit: 60,
-        period: Duration::from_secs(60),
-        burst: Some(20),
-        key: KeyConfig::ClientIp,
-        on_missing_key: None,
-    }
+    let mut policy = PolicyConfig::new(
+        "admin_per_ip",
+        60,
+        Duration::from_secs(60),
+        KeyConfig::ClientIp,
+    );
+    policy.burst = Some(20);
+    policy
 }
 
 /// The breaker the example puts on `/api/upstream` by default.
@@ -264,19 +236,14 @@ impl ServerConfig {
     #[must_use]
     pub fn with_redis_url(mut self, url: String) -> Self {
         let url_for_cache = url.clone();
-        let redis = match self.stack.ratelimit.redis.take() {
-            Some(redis) => RedisConfig { url, ..redis },
-            None => RedisConfig::new(url),
-        };
-        self.stack.ratelimit.redis = Some(redis);
-        let cache = match self.stack.cache.redis.take() {
-            Some(cache) => CacheRedisConfig {
-                url: url_for_cache,
-                ..cache
-            },
-            None => CacheRedisConfig::new(url_for_cache),
-        };
-        self.stack.cache.redis = Some(cache);
+        match &mut self.stack.ratelimit.redis {
+            Some(redis) => redis.url = url,
+            None => self.stack.ratelimit.redis = Some(RedisConfig::new(url)),
+        }
+        match &mut self.stack.cache.redis {
+            Some(cache) => cache.url = url_for_cache,
+            None => self.stack.cache.redis = Some(CacheRedisConfig::new(url_for_cache)),
+        }
         self
     }
 
