@@ -13,7 +13,7 @@ use tower_layer::Layer;
 #[cfg(feature = "redis")]
 use crate::RedisBackend;
 use crate::headers::policy_header;
-use crate::{Policy, RateLimit, RateLimiter};
+use crate::{Policy, PolicySet, RateLimit, RateLimiter};
 
 /// The policies of one route-table entry, with their shared state.
 pub(crate) struct RouteLimit {
@@ -35,7 +35,7 @@ pub(crate) struct PolicyCounters {
 }
 
 impl RouteLimit {
-    fn new(policies: Vec<Policy>) -> Result<Self, ConfigError> {
+    pub(crate) fn new(policies: Vec<Policy>) -> Result<Self, ConfigError> {
         let mut builder = RateLimiter::builder();
         for (index, policy) in policies.iter().enumerate() {
             let valid_name = !policy.name.is_empty()
@@ -165,7 +165,8 @@ impl RateLimitLayer {
         Self::try_from_table(RouteTable::new(Some(policies)))
     }
 
-    /// Policies per route template; `None` leaves a route unlimited.
+    /// Policies per route template, each entry with state of its own; `None` (or no policy)
+    /// leaves a route unlimited. Routes that fall back to the default entry share its state.
     ///
     /// # Errors
     ///
@@ -175,18 +176,29 @@ impl RateLimitLayer {
             policies
                 .clone()
                 .filter(|policies| !policies.is_empty())
-                .map(|policies| RouteLimit::new(policies).map(Arc::new))
+                .map(PolicySet::try_new)
                 .transpose()
         };
-        let mut routes = RouteTable::new(entry(table.default_value())?);
+        let mut sets = RouteTable::new(entry(table.default_value())?);
         for (template, policies) in table.routes() {
-            routes = routes.with_route(template, entry(policies)?);
+            sets = sets.with_route(template, entry(policies)?);
         }
-        Ok(Self {
+        Ok(Self::from_sets(sets))
+    }
+
+    /// A [`PolicySet`] per route template; `None` leaves a route unlimited. Routes given clones
+    /// of one set share its state.
+    pub fn from_sets(table: RouteTable<Option<PolicySet>>) -> Self {
+        let entry = |set: &Option<PolicySet>| set.as_ref().map(|set| Arc::clone(&set.limit));
+        let mut routes = RouteTable::new(entry(table.default_value()));
+        for (template, set) in table.routes() {
+            routes = routes.with_route(template, entry(set));
+        }
+        Self {
             routes: Arc::new(routes),
             headers: true,
             limit_preflights: false,
-        })
+        }
     }
 
     /// Records `rampart_ratelimit_requests_total` and `rampart_ratelimit_key_fallbacks_total`
@@ -207,9 +219,19 @@ impl RateLimitLayer {
         self.map_limits(|limit| limit.in_redis(backend))
     }
 
-    /// Each entry's limit replaced by `map(limit)`; routes that shared an entry still share it.
+    /// Each entry's limit replaced by `map(limit)`; entries that shared a limit still share
+    /// one.
     fn map_limits(self, map: impl Fn(&RouteLimit) -> RouteLimit) -> Self {
-        let entry = |limit: &Option<Arc<RouteLimit>>| limit.as_deref().map(&map).map(Arc::new);
+        let mut mapped: Vec<(Arc<RouteLimit>, Arc<RouteLimit>)> = Vec::new();
+        let mut entry = |limit: &Option<Arc<RouteLimit>>| {
+            let limit = limit.as_ref()?;
+            if let Some((_, new)) = mapped.iter().find(|(old, _)| Arc::ptr_eq(old, limit)) {
+                return Some(Arc::clone(new));
+            }
+            let new = Arc::new(map(limit));
+            mapped.push((Arc::clone(limit), Arc::clone(&new)));
+            Some(new)
+        };
         let mut routes = RouteTable::new(entry(self.routes.default_value()));
         for (template, limit) in self.routes.routes() {
             routes = routes.with_route(template, entry(limit));

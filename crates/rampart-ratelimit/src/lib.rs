@@ -55,6 +55,7 @@ mod key_missing;
 mod layer;
 mod limiter;
 mod policy;
+mod policy_set;
 mod preflight;
 mod quota;
 #[cfg(feature = "redis")]
@@ -78,6 +79,8 @@ pub use layer::RateLimitLayer;
 pub use limiter::{Allowance, DEFAULT_MAX_KEYS, Limited, RateLimiter, RateLimiterBuilder, Verdict};
 #[doc(inline)]
 pub use policy::{KeyFn, KeySource, OnMissingKey, Policy};
+#[doc(inline)]
+pub use policy_set::PolicySet;
 #[doc(inline)]
 pub use quota::Quota;
 #[cfg(feature = "redis")]

@@ -11,7 +11,8 @@ use http_body_util::BodyExt;
 use rampart_core::RouteTable;
 use rampart_metrics::Prometheus;
 use rampart_ratelimit::{
-    ClientIp, ClientIpHeader, KeyMissing, KeySource, OnMissingKey, Policy, Quota, RateLimitLayer,
+    ClientIp, ClientIpHeader, KeyMissing, KeySource, OnMissingKey, Policy, PolicySet, Quota,
+    RateLimitLayer,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -427,4 +428,34 @@ async fn preflights_a_cors_layer_answers_are_free_and_others_are_charged() {
     }
     let response = counted.clone().oneshot(preflight("/api")).await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Routes given clones of one `PolicySet` count against one quota, also after `with_recorder`
+/// (which rebuilds the layer's entries); a route with its own policies keeps its own state.
+#[tokio::test(start_paused = true)]
+async fn routes_sharing_a_policy_set_share_one_quota() {
+    let set = PolicySet::try_new(vec![per_ip(Quota::per_hour(1), ClientIp::default())]).unwrap();
+    let own = PolicySet::try_new(vec![per_ip(Quota::per_hour(1), ClientIp::default())]).unwrap();
+    let layer = RateLimitLayer::from_sets(
+        RouteTable::new(None)
+            .with_route("/admin/a", Some(set.clone()))
+            .with_route("/admin/b", Some(set))
+            .with_route("/api", Some(own)),
+    )
+    .with_recorder(Prometheus::new().recorder());
+    let app = Router::new()
+        .route("/admin/a", get(|| async { "a" }))
+        .route("/admin/b", get(|| async { "b" }))
+        .route("/api", get(|| async { "api" }))
+        .route("/health", get(|| async { "up" }))
+        .layer(layer);
+    let status = |path: &'static str| {
+        let app = app.clone();
+        async move { send(&app, path, "192.0.2.1:1", &[]).await.0 }
+    };
+    assert_eq!(status("/admin/a").await, StatusCode::OK);
+    assert_eq!(status("/admin/b").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status("/api").await, StatusCode::OK);
+    assert_eq!(status("/health").await, StatusCode::OK);
+    assert_eq!(status("/health").await, StatusCode::OK);
 }

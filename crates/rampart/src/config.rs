@@ -65,6 +65,10 @@ pub struct StackConfig {
     pub concurrency: ConcurrencyConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
+    /// Sets of routes that get the same settings, by group name; their rate-limit quota is
+    /// one for the whole group.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub route_groups: BTreeMap<String, RouteGroupConfig>,
 }
 
 /// `[body_limit]`: how long a request body may be.
@@ -138,40 +142,109 @@ pub struct RouteConfig {
 }
 
 impl RouteConfig {
-    /// The route's policy; `groups` are the shared limits of `[concurrency.groups]`, made once
-    /// for all routes.
+    /// The policy of the routes this section is for; `section` is where it is in the file
+    /// (for errors), `name` names a concurrency limit of its own, and `groups` are the shared
+    /// limits of `[concurrency.groups]`, made once for all routes.
     pub(crate) fn policy(
         &self,
-        template: &str,
+        section: &str,
+        name: &str,
         stack: &StackConfig,
         groups: &BTreeMap<String, Limit>,
     ) -> Result<RoutePolicy, ConfigError> {
         let client_ip = &stack.ratelimit.client_ip;
+        let field = |field: &str| format!("{section}.{field}");
         let mut policy = RoutePolicy::new();
         if let Some(limits) = &self.ratelimit {
-            let field = route_field(template, "ratelimit");
-            policy = policy.rate_limit(policies(limits, &field, client_ip)?);
+            policy = policy.rate_limit(policies(limits, &field("ratelimit"), client_ip)?);
         }
         if let Some(deadline) = self.timeout {
+            positive(&field("timeout"), deadline)?;
             policy = policy.timeout(deadline);
         }
         if let Some(bytes) = self.body_limit {
             policy = policy.body_limit(bytes);
         }
         if let Some(breaker) = &self.breaker {
+            breaker
+                .validate()
+                .map_err(|error| error.in_section(&field("breaker")))?;
             policy = policy.breaker(breaker.clone());
         }
         if let Some(cache) = &self.cache {
-            policy = policy.cache(cache.rule(&route_field(template, "cache"))?);
+            policy = policy.cache(cache.rule(&field("cache"))?);
         }
         if let Some(concurrency) = &self.concurrency {
             concurrency
                 .validate(&stack.concurrency)
-                .map_err(|error| error.in_section(&route_field(template, "concurrency")))?;
-            policy =
-                policy.concurrency(concurrency.route_limit(template, &stack.concurrency, groups));
+                .map_err(|error| error.in_section(&field("concurrency")))?;
+            policy = policy.concurrency(concurrency.route_limit(name, &stack.concurrency, groups));
         }
         Ok(policy)
+    }
+}
+
+/// `[route_groups.<name>]`: routes that get the same settings, written once.
+///
+/// Each route in `routes` gets `settings` as if they were written under its own
+/// `[routes."/template"]`, except that the group's routes count against one rate-limit quota
+/// together (the group's `ratelimit` policies have one state for the group: an admin API's
+/// routes bound token guessing across all of them), and a concurrency limit of the group's own
+/// is one limit for them all, named after the group. A route is in at most one group, and a
+/// route in a group has no `[routes."/template"]` of its own.
+///
+/// # Example
+///
+/// ```
+/// use rampart::StackConfig;
+///
+/// let config = StackConfig::from_toml_str(
+///     r#"
+///     [[ratelimit.policies]]
+///     name = "per_ip"
+///     limit = 100
+///     period = "1s"
+///     key = "client_ip"
+///
+///     [route_groups.operations]
+///     routes = ["/metrics", "/health/live", "/health/ready"]
+///     settings = { ratelimit = [] }
+///     "#,
+/// )
+/// .unwrap();
+/// let operations = &config.route_groups["operations"];
+/// assert_eq!(operations.routes.len(), 3);
+/// assert_eq!(operations.settings.ratelimit, Some(vec![]));
+///
+/// let error = StackConfig::from_toml_str(
+///     "[route_groups.a]\nroutes = [\"/x\"]\n[route_groups.b]\nroutes = [\"/x\"]\n",
+/// )
+/// .unwrap_err();
+/// assert_eq!(error.field(), "route_groups.b.routes[0]");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct RouteGroupConfig {
+    /// The route templates in the group.
+    pub routes: Vec<String>,
+    /// What each of them gets.
+    pub settings: RouteConfig,
+}
+
+impl RouteGroupConfig {
+    /// The one policy every route of the group gets, its rate limit shared by them all.
+    pub(crate) fn policy(
+        &self,
+        name: &str,
+        stack: &StackConfig,
+        groups: &BTreeMap<String, Limit>,
+    ) -> Result<RoutePolicy, ConfigError> {
+        let section = format!("route_groups.{}.settings", toml_key(name));
+        self.settings
+            .policy(&section, name, stack, groups)?
+            .shared_by_its_routes()
+            .map_err(|error| error.in_section(&format!("{section}.ratelimit")))
     }
 }
 
@@ -229,34 +302,60 @@ impl StackConfig {
             .validate()
             .map_err(|error| error.in_section("compression"))?;
         for (template, route) in &self.routes {
-            if !template.starts_with('/') {
+            let section = route_field(template, "");
+            check_template(&section, template)?;
+            let _checked = route.policy(&section, template, self, &groups)?;
+        }
+        let mut grouped: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, group) in &self.route_groups {
+            let field = |field: &str| format!("route_groups.{}.{field}", toml_key(name));
+            if group.routes.is_empty() {
                 return Err(ConfigError::new(
-                    route_field(template, ""),
-                    "a route template starts with `/`",
+                    field("routes"),
+                    "a route group lists at least one route",
                 ));
             }
-            if let Some(axum_08) = axum_07_template(template) {
-                return Err(ConfigError::new(
-                    route_field(template, ""),
-                    format!(
-                        "axum 0.8 writes path parameters as `{{id}}` and wildcards as \
-                         `{{*rest}}`, so this template matches no route; write `{axum_08}`"
-                    ),
-                ));
+            for (index, template) in group.routes.iter().enumerate() {
+                let at = field(&format!("routes[{index}]"));
+                check_template(&at, template)?;
+                if self.routes.contains_key(template) {
+                    return Err(ConfigError::new(
+                        at,
+                        format!(
+                            "`{template}` also has a `[routes.{}]` section: a route in a group \
+                             takes the group's settings only",
+                            toml_key(template)
+                        ),
+                    ));
+                }
+                if let Some(other) = grouped.insert(template, name) {
+                    return Err(ConfigError::new(
+                        at,
+                        format!("`{template}` is in route group `{other}` already"),
+                    ));
+                }
             }
-            if let Some(deadline) = route.timeout {
-                positive(&route_field(template, "timeout"), deadline)?;
-            }
-            // Building the policy is how its rate limits are checked.
-            let _checked = route.policy(template, self, &groups)?;
-            if let Some(breaker) = &route.breaker {
-                breaker
-                    .validate()
-                    .map_err(|error| error.in_section(&route_field(template, "breaker")))?;
-            }
+            let _checked = group.policy(name, self, &groups)?;
         }
         Ok(())
     }
+}
+
+/// A route key that cannot name an axum route: `field` is where it is.
+fn check_template(field: &str, template: &str) -> Result<(), ConfigError> {
+    if !template.starts_with('/') {
+        return Err(ConfigError::new(field, "a route template starts with `/`"));
+    }
+    if let Some(axum_08) = axum_07_template(template) {
+        return Err(ConfigError::new(
+            field,
+            format!(
+                "axum 0.8 writes path parameters as `{{id}}` and wildcards as `{{*rest}}`, so \
+                 this template matches no route; write `{axum_08}`"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The axum 0.8 spelling of a template written in axum 0.7's syntax (`/users/:id`,
@@ -370,7 +469,7 @@ fn toml_key(key: &str) -> String {
 }
 
 /// The path of a field of a route's policy: `routes."/api/items/{id}".cache`.
-fn route_field(template: &str, field: &str) -> String {
+pub(crate) fn route_field(template: &str, field: &str) -> String {
     let key = toml_key(template);
     if field.is_empty() {
         format!("routes.{key}")

@@ -73,7 +73,7 @@ mod stack;
 #[doc(inline)]
 pub use cache_config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(inline)]
-pub use config::{ConfigError, RouteConfig, StackConfig, TimeoutConfig};
+pub use config::{ConfigError, RouteConfig, RouteGroupConfig, StackConfig, TimeoutConfig};
 #[doc(inline)]
 pub use nest::nest_service;
 #[doc(inline)]

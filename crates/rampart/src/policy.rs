@@ -1,7 +1,7 @@
 use rampart_breaker::BreakerConfig;
 use rampart_cache::CacheRule;
 use rampart_concurrency::RouteLimit;
-use rampart_ratelimit::Policy;
+use rampart_ratelimit::{Policy, PolicySet};
 use std::time::Duration;
 
 /// What one route gets that differs from the stack's defaults.
@@ -26,7 +26,7 @@ use std::time::Duration;
 pub struct RoutePolicy {
     pub(crate) timeout: Option<Duration>,
     pub(crate) breaker: Option<BreakerConfig>,
-    pub(crate) rate_limit: Option<Vec<Policy>>,
+    pub(crate) rate_limit: Option<RouteRateLimit>,
     pub(crate) cache: Option<CacheRule>,
     pub(crate) body_limit: Option<u64>,
     pub(crate) concurrency: Option<RouteLimit>,
@@ -61,7 +61,14 @@ impl RoutePolicy {
     /// The route's own rate-limit policies, with state of their own, instead of the stack's;
     /// an empty list leaves the route unlimited.
     pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
-        self.rate_limit = Some(policies);
+        self.rate_limit = Some(RouteRateLimit::Own(policies));
+        self
+    }
+
+    /// Rate-limit policies whose state the route shares with every route given a clone of
+    /// `set`, instead of the stack's: one quota across them all.
+    pub fn shared_rate_limit(mut self, set: PolicySet) -> Self {
+        self.rate_limit = Some(RouteRateLimit::Shared(set));
         self
     }
 
@@ -78,9 +85,40 @@ impl RoutePolicy {
         self
     }
 
+    /// The same policy, its own rate-limit policies turned into one set that every route
+    /// given a clone of it shares.
+    pub(crate) fn shared_by_its_routes(mut self) -> Result<Self, rampart_core::ConfigError> {
+        if let Some(RouteRateLimit::Own(policies)) = &self.rate_limit
+            && !policies.is_empty()
+        {
+            self.rate_limit = Some(RouteRateLimit::Shared(PolicySet::try_new(
+                policies.clone(),
+            )?));
+        }
+        Ok(self)
+    }
+
     /// A circuit breaker for the route (routes have none unless given one).
     pub fn breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = Some(config);
         self
+    }
+}
+
+/// A route's rate limit: policies with state of its own, or a set shared with other routes.
+#[derive(Debug, Clone)]
+pub(crate) enum RouteRateLimit {
+    Own(Vec<Policy>),
+    Shared(PolicySet),
+}
+
+impl RouteRateLimit {
+    /// The set the route counts against; `None` when it has no policy.
+    pub(crate) fn set(&self) -> Result<Option<PolicySet>, rampart_core::ConfigError> {
+        match self {
+            Self::Own(policies) if policies.is_empty() => Ok(None),
+            Self::Own(policies) => PolicySet::try_new(policies.clone()).map(Some),
+            Self::Shared(set) => Ok(Some(set.clone())),
+        }
     }
 }

@@ -162,7 +162,17 @@ impl Stack {
         builder = builder.concurrency_retry_after(config.concurrency.retry_after);
         let groups = config.concurrency.group_limits();
         for (template, route) in &config.routes {
-            builder = builder.route(template.as_str(), route.policy(template, config, &groups)?);
+            let section = crate::config::route_field(template, "");
+            builder = builder.route(
+                template.as_str(),
+                route.policy(&section, template, config, &groups)?,
+            );
+        }
+        for (name, group) in &config.route_groups {
+            let policy = group.policy(name, config, &groups)?;
+            for template in &group.routes {
+                builder = builder.route(template.as_str(), policy.clone());
+            }
         }
         builder.try_build()
     }
@@ -387,17 +397,19 @@ impl StackBuilder {
             .fold(RouteTable::new(None), |table, (template, config)| {
                 table.with_route(template.as_str(), Some(config))
             });
-        let default_limits = Some(self.rate_limit).filter(|policies| !policies.is_empty());
-        let limits = self
-            .routes
-            .iter()
-            .filter_map(|(template, policy)| Some((template, policy.rate_limit.clone()?)))
-            .fold(
-                RouteTable::new(default_limits),
-                |table, (template, policies)| table.with_route(template.as_str(), Some(policies)),
-            );
-        let rate_limit = RateLimitLayer::try_from_table(limits)
-            .map_err(|error| error.in_section("ratelimit"))?
+        let default_limits = crate::policy::RouteRateLimit::Own(self.rate_limit)
+            .set()
+            .map_err(|error| error.in_section("ratelimit"))?;
+        let mut limits = RouteTable::new(default_limits);
+        for (template, policy) in &self.routes {
+            if let Some(rate_limit) = &policy.rate_limit {
+                let set = rate_limit.set().map_err(|error| {
+                    error.in_section(&crate::config::route_field(template, "ratelimit"))
+                })?;
+                limits = limits.with_route(template.as_str(), set);
+            }
+        }
+        let rate_limit = RateLimitLayer::from_sets(limits)
             .with_recorder(recorder.clone())
             .headers(self.rate_limit_headers)
             .limit_preflights(self.rate_limit_preflights);

@@ -271,3 +271,36 @@ fn route_keys_in_axum_07_syntax_are_refused_with_the_08_spelling() {
     StackConfig::from_toml_str("[routes.\"/v1/users/{id}/files/{*path}\"]\ntimeout = \"2s\"\n")
         .unwrap();
 }
+
+#[test]
+fn route_group_errors_name_the_group_and_the_route() {
+    for (text, expected) in [
+        ("[route_groups.a]\nroutes = []\n", "route_groups.a.routes"),
+        (
+            "[route_groups.a]\nroutes = [\"/x\", \"/users/:id\"]\n",
+            "route_groups.a.routes[1]",
+        ),
+        (
+            "[routes.\"/x\"]\ntimeout = \"2s\"\n[route_groups.a]\nroutes = [\"/x\"]\n",
+            "route_groups.a.routes[0]",
+        ),
+        (
+            "[route_groups.a]\nroutes = [\"/x\"]\n[route_groups.b]\nroutes = [\"/y\", \"/x\"]\n",
+            "route_groups.b.routes[1]",
+        ),
+        (
+            "[route_groups.a]\nroutes = [\"/x\"]\nsettings = { timeout = \"0s\" }\n",
+            "route_groups.a.settings.timeout",
+        ),
+        (
+            "[route_groups.a]\nroutes = [\"/x\"]\nsettings = { ratelimit = [{ name = \"a b\", limit = 1, period = \"1s\", key = \"global\" }] }\n",
+            "route_groups.a.settings.ratelimit[0].name",
+        ),
+        (
+            "[route_groups.a]\nroutes = [\"/x\"]\nsettings = { timeuot = \"1s\" }\n",
+            "route_groups.a.settings.timeuot",
+        ),
+    ] {
+        assert_eq!(error_for(text).0, expected, "{text}");
+    }
+}

@@ -234,6 +234,61 @@ async fn rate_limits_answer_429_that_metrics_record_and_routes_can_opt_out() {
     assert!(!headers.contains_key("ratelimit"));
 }
 
+/// A route group's routes share one quota of its own (an admin API: guessing is bounded across
+/// all of its routes, not per route), and a group can exempt several routes in one place.
+#[tokio::test(start_paused = true)]
+async fn a_route_group_shares_one_quota_and_exempts_its_routes_in_one_place() {
+    let config = StackConfig::from_toml_str(
+        r#"
+        [[ratelimit.policies]]
+        name = "api"
+        limit = 1
+        period = "1h"
+        key = "global"
+
+        [route_groups.admin]
+        routes = ["/admin/a", "/admin/b"]
+        settings = { timeout = "10s", ratelimit = [{ name = "admin", limit = 2, period = "1h", key = "global" }] }
+
+        [route_groups.operations]
+        routes = ["/health", "/metrics"]
+        settings = { ratelimit = [] }
+        "#,
+    )
+    .unwrap();
+    let stack = Stack::from_config(&config).unwrap();
+    let app = stack.apply(
+        Router::new()
+            .route("/api", get(|| async { "api" }))
+            .route("/admin/a", get(|| async { "a" }))
+            .route(
+                "/admin/b",
+                get(|| async {
+                    // Past the stack's 1 s deadline, within the group's 10 s.
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    "b"
+                }),
+            )
+            .route("/health", get(|| async { "up" }))
+            .route("/metrics", get(|| async { "metrics" })),
+    );
+    let status = |path: &'static str| {
+        let app = app.clone();
+        async move { get_path(&app, path, &[]).await.0 }
+    };
+    assert_eq!(status("/admin/a").await, StatusCode::OK);
+    assert_eq!(status("/admin/b").await, StatusCode::OK);
+    assert_eq!(status("/admin/a").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status("/admin/b").await, StatusCode::TOO_MANY_REQUESTS);
+    // The admin quota is the group's own: the API's is untouched, then spent by one call.
+    assert_eq!(status("/api").await, StatusCode::OK);
+    assert_eq!(status("/api").await, StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..5 {
+        assert_eq!(status("/health").await, StatusCode::OK);
+        assert_eq!(status("/metrics").await, StatusCode::OK);
+    }
+}
+
 /// `GET`, fresh for 1 s with `stale-if-error=300`; hangs for 30 s once the flag is set.
 fn origin_that_can_hang() -> (Arc<AtomicBool>, MethodRouter) {
     let hang = Arc::new(AtomicBool::new(false));

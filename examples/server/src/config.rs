@@ -2,7 +2,7 @@
 
 use rampart::breaker::{BreakerConfig, Window};
 use rampart::concurrency::{LimitConfig, RouteConcurrencyConfig};
-use rampart::config::{ConfigError, RouteConfig, StackConfig, from_toml_str};
+use rampart::config::{ConfigError, RouteConfig, RouteGroupConfig, StackConfig, from_toml_str};
 use rampart::{CacheRedisConfig, KeyConfig, PolicyConfig, RedisConfig, RouteCacheConfig};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -39,26 +39,28 @@ impl Default for ServerConfig {
             PolicyConfig::new("per_ip", 100, Duration::from_secs(1), KeyConfig::ClientIp);
         per_ip.burst = Some(100);
         stack.ratelimit.policies.push(per_ip);
-        let mut route = |template: &str, set: &dyn Fn(&mut RouteConfig)| {
-            set(stack.routes.entry(template.to_owned()).or_default());
-        };
-        // The quota is for the API; operations endpoints stay reachable whatever a client did.
-        // Admin routes have a quota of their own that bounds token guessing, and are not under
+        // Operations endpoints stay reachable whatever a client did. The admin routes share one
+        // quota per client, which bounds token guessing across all of them, and are not under
         // the API's 1 s deadline: a purge waits up to 2 s for the shared tier before a 202.
-        for admin in [
+        let mut operations = RouteGroupConfig::default();
+        operations.routes = strings(&["/metrics", "/health/live", "/health/ready"]);
+        operations.settings.ratelimit = Some(Vec::new());
+        stack
+            .route_groups
+            .insert("operations".to_owned(), operations);
+        let mut admin = RouteGroupConfig::default();
+        admin.routes = strings(&[
             "/admin/chaos",
             "/admin/breakers",
             "/admin/cache",
             "/admin/cache/purge",
-        ] {
-            route(admin, &|config| {
-                config.ratelimit = Some(vec![admin_attempts()]);
-                config.timeout = Some(ADMIN_DEADLINE);
-            });
-        }
-        for unlimited in ["/metrics", "/health/live", "/health/ready"] {
-            route(unlimited, &|config| config.ratelimit = Some(Vec::new()));
-        }
+        ]);
+        admin.settings.ratelimit = Some(vec![admin_attempts()]);
+        admin.settings.timeout = Some(ADMIN_DEADLINE);
+        stack.route_groups.insert("admin".to_owned(), admin);
+        let mut route = |template: &str, set: &dyn Fn(&mut RouteConfig)| {
+            set(stack.routes.entry(template.to_owned()).or_default());
+        };
         // The two routes whose responses say they may be cached.
         for cached in ["/api/items/{id}", "/api/report"] {
             route(cached, &|config| {
@@ -91,6 +93,10 @@ impl Default for ServerConfig {
     }
 }
 
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|&item| item.to_owned()).collect()
+}
+
 /// The shortest admin token the server starts with.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
@@ -102,7 +108,8 @@ pub const UPLOAD_LIMIT: u64 = 10 * 1024 * 1024;
 
 /// The admin routes' quota per client address: every attempt counts, right token or wrong, so
 /// guessing gets one try a second after a burst of 20 (unlimited before: 28 000 a second), and a
-/// correct guess is no faster to find than a wrong one. Its own state, not the API's.
+/// correct guess is no faster to find than a wrong one. One state for all admin routes (the
+/// `admin` route group), not the API's.
 pub fn admin_attempts() -> PolicyConfig {
     let mut policy = PolicyConfig::new(
         "admin_per_ip",
