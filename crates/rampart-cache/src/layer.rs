@@ -12,7 +12,9 @@ use crate::flight::Flights;
 use crate::store::Store;
 use crate::telemetry::Telemetry;
 use crate::{
-    Cache, CacheHandle, CacheRule, Purge, PurgeJob, PurgeReport, RedisTier, SharedTierError,
+    Cache, CacheHandle, CacheRule, DEFAULT_COALESCE_WAIT, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRY_BYTES, DEFAULT_TAG_HEADER, Purge, PurgeJob, PurgeReport, RedisTier,
+    SharedTierError,
 };
 
 /// Settings every request reads.
@@ -192,11 +194,11 @@ impl Default for CacheLayerBuilder {
         Self {
             default_rule: None,
             routes: Vec::new(),
-            max_bytes: 64 * 1024 * 1024,
+            max_bytes: DEFAULT_MAX_BYTES,
             settings: Settings {
-                max_entry_bytes: 1024 * 1024,
-                coalesce_wait: Duration::from_secs(5),
-                tag_header: HeaderName::from_static("cache-tag"),
+                max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+                coalesce_wait: DEFAULT_COALESCE_WAIT,
+                tag_header: HeaderName::from_static(DEFAULT_TAG_HEADER),
                 encodings: ContentCodings::ALL,
             },
             recorder: MetricsRecorder::global(),

@@ -65,6 +65,7 @@
 mod body;
 mod clock;
 mod conditional;
+mod defaults;
 mod directives;
 mod encoding;
 mod entry;
@@ -90,8 +91,10 @@ mod storing;
 mod targeted;
 mod telemetry;
 
-#[doc(inline)]
 pub use body::CacheBody;
+#[doc(inline)]
+#[doc(inline)]
+pub use defaults::*;
 #[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]

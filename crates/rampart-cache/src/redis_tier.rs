@@ -38,6 +38,10 @@ use crate::entry::Stored;
 use crate::key::variant_key;
 use crate::layer::Shared;
 use crate::store::Slot;
+use crate::{
+    DEFAULT_REDIS_DEADLINE, DEFAULT_REDIS_MAX_BYTES, DEFAULT_REDIS_MAX_ENTRIES,
+    DEFAULT_REDIS_MAX_ENTRY_BYTES, DEFAULT_REDIS_PREFIX,
+};
 use budget::{Budget, weight};
 
 mod budget;
@@ -98,10 +102,10 @@ impl RedisTier {
             .map_err(|error| ConfigError::new("url", error.to_string()))?;
         Ok(Self {
             link,
-            prefix: Arc::from("rampart:cache"),
-            deadline: Duration::from_millis(50),
-            max_entry_bytes: 1024 * 1024,
-            budget: Budget::new(256 * 1024 * 1024, 1_000_000),
+            prefix: Arc::from(DEFAULT_REDIS_PREFIX),
+            deadline: DEFAULT_REDIS_DEADLINE,
+            max_entry_bytes: DEFAULT_REDIS_MAX_ENTRY_BYTES,
+            budget: Budget::new(DEFAULT_REDIS_MAX_BYTES, DEFAULT_REDIS_MAX_ENTRIES),
         })
     }
 

@@ -46,6 +46,7 @@
 //! refunded exactly when a later policy refuses, in a store with a hard cap on keys.
 
 mod client_ip;
+mod defaults;
 mod fail_mode;
 mod future;
 mod gcra;
@@ -63,8 +64,10 @@ mod redis_backend;
 mod service;
 mod store;
 
-#[doc(inline)]
 pub use client_ip::{Cidr, ClientIp, ClientIpHeader, InvalidCidr};
+#[doc(inline)]
+#[doc(inline)]
+pub use defaults::*;
 #[doc(inline)]
 pub use fail_mode::{BackendUnavailable, FailMode};
 #[doc(inline)]

@@ -12,6 +12,8 @@
 //! silent.
 
 use rampart_core::ConfigError;
+
+use crate::{DEFAULT_REDIS_DEADLINE, DEFAULT_REDIS_PREFIX};
 use rampart_core::redis_link::RedisLink;
 use redis::Script;
 use std::fmt;
@@ -96,8 +98,8 @@ impl RedisBackend {
                 link,
                 gcra: Script::new(GCRA),
                 refund: Script::new(REFUND),
-                prefix: "rampart:rl".into(),
-                deadline: Duration::from_millis(50),
+                prefix: DEFAULT_REDIS_PREFIX.into(),
+                deadline: DEFAULT_REDIS_DEADLINE,
                 fail_mode: FailMode::Open,
             }),
         })

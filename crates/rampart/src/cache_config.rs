@@ -3,7 +3,12 @@
 use http::HeaderName;
 #[cfg(feature = "redis")]
 use rampart_cache::RedisTier;
-use rampart_cache::{CacheLayerBuilder, CacheRule};
+use rampart_cache::{
+    CacheLayerBuilder, CacheRule, DEFAULT_COALESCE_WAIT, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_ENTRY_BYTES, DEFAULT_REDIS_DEADLINE, DEFAULT_REDIS_MAX_BYTES,
+    DEFAULT_REDIS_MAX_ENTRIES, DEFAULT_REDIS_MAX_ENTRY_BYTES, DEFAULT_REDIS_PREFIX,
+    DEFAULT_TAG_HEADER,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -51,10 +56,10 @@ pub struct CacheConfig {
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
-            max_bytes: 64 * 1024 * 1024,
-            max_entry_bytes: 1024 * 1024,
-            coalesce_wait: Duration::from_secs(5),
-            tag_header: String::from("cache-tag"),
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES as u64,
+            coalesce_wait: DEFAULT_COALESCE_WAIT,
+            tag_header: String::from(DEFAULT_TAG_HEADER),
             redis: None,
         }
     }
@@ -100,23 +105,23 @@ impl CacheRedisConfig {
 }
 
 fn default_prefix() -> String {
-    String::from("rampart:cache")
+    String::from(DEFAULT_REDIS_PREFIX)
 }
 
 const fn default_deadline() -> Duration {
-    Duration::from_millis(50)
+    DEFAULT_REDIS_DEADLINE
 }
 
 const fn default_redis_entry() -> u64 {
-    1024 * 1024
+    DEFAULT_REDIS_MAX_ENTRY_BYTES as u64
 }
 
 const fn default_redis_bytes() -> u64 {
-    256 * 1024 * 1024
+    DEFAULT_REDIS_MAX_BYTES
 }
 
 const fn default_redis_entries() -> u64 {
-    1_000_000
+    DEFAULT_REDIS_MAX_ENTRIES
 }
 
 impl CacheConfig {

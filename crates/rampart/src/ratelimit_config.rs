@@ -3,7 +3,10 @@
 use http::{HeaderName, StatusCode};
 #[cfg(feature = "redis")]
 use rampart_ratelimit::RedisBackend;
-use rampart_ratelimit::{ClientIp, FailMode, KeySource, OnMissingKey, Policy, Quota};
+use rampart_ratelimit::{
+    ClientIp, DEFAULT_REDIS_DEADLINE, DEFAULT_REDIS_PREFIX, FailMode, KeySource, OnMissingKey,
+    Policy, Quota,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -89,12 +92,12 @@ impl RateLimitConfig {
     }
 }
 
-fn default_deadline() -> Duration {
-    Duration::from_millis(50)
+const fn default_deadline() -> Duration {
+    DEFAULT_REDIS_DEADLINE
 }
 
 fn default_prefix() -> String {
-    "rampart:rl".to_owned()
+    DEFAULT_REDIS_PREFIX.to_owned()
 }
 
 impl RedisConfig {
