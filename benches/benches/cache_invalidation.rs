@@ -6,14 +6,11 @@
 
 #![allow(clippy::print_stdout)]
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
-
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use rampart_cache::{CacheLayer, CacheRule, Purge, RedisTier};
-use redis_server::RedisServer;
+use rampart_test_support::RedisServer;
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -6,10 +6,7 @@
 
 #![allow(clippy::print_stdout)]
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
-
-use redis_server::RedisServer;
+use rampart_test_support::RedisServer;
 
 use rampart_ratelimit::{Key, Quota, RateLimiter, RedisBackend, Verdict};
 use std::sync::Arc;
@@ -43,10 +40,8 @@ async fn main() {
     let Some(server) = RedisServer::start().await else {
         return;
     };
-    let port = server.port;
-
     // A bare round trip, for scale.
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
         .await
         .expect("connect");
     let mut pings = Vec::with_capacity(SEQUENTIAL);

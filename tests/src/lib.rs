@@ -3,11 +3,10 @@
 
 mod flood;
 mod proxy;
-mod redis;
 
 pub use flood::{Flood, FloodAnswers, flood, resident_bytes};
 pub use proxy::SilentProxy;
-pub use redis::RedisServer;
+pub use rampart_test_support::{RedisServer, series, series_lines};
 
 use example_server::{RunningServer, ServerConfig};
 use std::io::Read;
@@ -54,32 +53,6 @@ pub async fn metrics_text(server: &RunningServer) -> String {
         .text()
         .await
         .expect("a text page")
-}
-
-/// The value of the first series named `name` whose labels include every pair of `labels`.
-pub fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    series_lines(text, name, labels)
-        .next()
-        .and_then(|line| line.rsplit_once(' '))
-        .and_then(|(_, value)| value.parse().ok())
-}
-
-/// Every line of a series named `name` whose labels include every pair of `labels`.
-pub fn series_lines<'a>(
-    text: &'a str,
-    name: &'a str,
-    labels: &'a [(&'a str, &'a str)],
-) -> impl Iterator<Item = &'a str> + 'a {
-    text.lines().filter(move |line| {
-        let Some((series, _)) = line.rsplit_once(' ') else {
-            return false;
-        };
-        let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
-        series_name == name
-            && labels
-                .iter()
-                .all(|(key, value)| rest.contains(&format!("{key}=\"{value}\"")))
-    })
 }
 
 /// Decodes a body sent with `Content-Encoding: encoding` (`None` for identity).

@@ -10,25 +10,10 @@ use futures_util::stream;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use rampart_metrics::{MetricsLayer, Prometheus};
+use rampart_test_support::series;
 use std::convert::Infallible;
 use std::time::Duration;
 use tower::ServiceExt;
-
-/// The value of the series `name{labels}` whose label set contains every `labels` pair.
-fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let (series, value) = line.rsplit_once(' ')?;
-            let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
-            let matches = series_name == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-            if matches { value.parse().ok() } else { None }
-        })
-        .next()
-}
 
 async fn panics() -> &'static str {
     panic!("handler bug")

@@ -9,6 +9,7 @@ use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
 use rampart_metrics::{MetricsLayer, Prometheus};
 use rampart_server::Server;
+use rampart_test_support::series;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -21,17 +22,10 @@ async fn echo(mut socket: WebSocket) {
     }
 }
 
-/// The value of `name{..route..}` in the Prometheus text.
-fn value(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .filter(|line| line.starts_with(name) && line.contains("http_route=\"/ws\""))
-        .find_map(|line| line.rsplit_once(' ')?.1.parse().ok())
-}
-
 /// Waits (bounded) until `name` reads `wanted`.
 async fn reaches(prometheus: &Prometheus, name: &str, wanted: f64) -> bool {
     for _ in 0..100 {
-        if value(&prometheus.render(), name) == Some(wanted) {
+        if series(&prometheus.render(), name, &[("http_route", "/ws")]) == Some(wanted) {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -8,6 +8,7 @@ use axum::routing::{MethodRouter, get};
 use http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use rampart::{RoutePolicy, Stack, StackConfig};
+use rampart_test_support::series;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -60,12 +61,15 @@ fn assert_renders(stack: &Stack, line: &str) {
 }
 
 fn count(stack: &Stack, route: &str, status: u16) -> bool {
-    stack.prometheus().render().lines().any(|line| {
-        line.starts_with("http_server_request_duration_seconds_count{")
-            && line.contains(&format!("http_route=\"{route}\""))
-            && line.contains(&format!("http_response_status_code=\"{status}\""))
-            && line.ends_with(" 1")
-    })
+    let status = status.to_string();
+    series(
+        &stack.prometheus().render(),
+        "http_server_request_duration_seconds_count",
+        &[
+            ("http_route", route),
+            ("http_response_status_code", &status),
+        ],
+    ) == Some(1.0)
 }
 
 #[tokio::test(start_paused = true)]
@@ -126,14 +130,12 @@ async fn compression_is_on_and_metrics_count_the_bytes_sent() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
     let text = stack.prometheus().render();
-    let sent: f64 = text
-        .lines()
-        .find(|line| {
-            line.starts_with("http_server_response_body_size_bytes_sum{") && line.contains("/big")
-        })
-        .and_then(|line| line.rsplit_once(' '))
-        .map(|(_, value)| value.parse().unwrap())
-        .unwrap();
+    let sent = series(
+        &text,
+        "http_server_response_body_size_bytes_sum",
+        &[("http_route", "/big")],
+    )
+    .unwrap();
     assert!(
         sent > 0.0 && sent < 1000.0,
         "counted {sent} bytes for a gzip body"
