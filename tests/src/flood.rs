@@ -18,6 +18,10 @@ pub struct Flood {
     pub junk_bytes: usize,
     /// The path of request `n`: `{n}` is replaced by its number (distinct per request).
     pub path: String,
+    /// A header line sent with every request, or none: `{n}` is replaced by the request's
+    /// number padded to 240 digits (a key for a header-keyed rate limit, near the longest a
+    /// client can make one), as in `x-api-key: a{n}`.
+    pub distinct_header: Option<String>,
 }
 
 /// Status codes of the answers.
@@ -53,9 +57,16 @@ pub async fn flood(addr: SocketAddr, flood: &Flood) -> std::io::Result<FloodAnsw
                 }
                 request.clear();
                 let path = flood.path.replace("{n}", &n.to_string());
+                let distinct = flood
+                    .distinct_header
+                    .as_ref()
+                    .map(|line| line.replace("{n}", &format!("{n:0>240}")) + "\r\n")
+                    .unwrap_or_default();
                 request.extend_from_slice(
-                    format!("GET {path} HTTP/1.1\r\nhost: flood.test\r\nx-junk: {junk}\r\n\r\n")
-                        .as_bytes(),
+                    format!(
+                        "GET {path} HTTP/1.1\r\nhost: flood.test\r\n{distinct}x-junk: {junk}\r\n\r\n"
+                    )
+                    .as_bytes(),
                 );
                 write.write_all(&request).await?;
                 if (200..300).contains(&read_answer(&mut read).await?) {

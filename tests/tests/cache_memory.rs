@@ -31,6 +31,7 @@ max_bytes = {LIMIT}
         connections: 4,
         junk_bytes: 64 * 1024,
         path: "/api/hello?{n}".to_owned(),
+        distinct_header: None,
     };
     // The warm-up, on a route that is not cached, grows every buffer the flood will need
     // (connections, allocator arenas) and leaves the cache empty.

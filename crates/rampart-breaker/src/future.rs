@@ -157,12 +157,10 @@ where
                 rejection,
                 fallback,
             } => {
-                // Taking the rejection leaves an empty 503 for a caller that polls again.
-                let rejection = rejection.take().unwrap_or_else(|| CircuitOpen {
-                    breaker: Arc::from(""),
-                    state: crate::BreakerState::Open,
-                    retry_after: None,
-                });
+                // Polled again after answering: no second answer (the rule in docs/architecture.md).
+                let Some(rejection) = rejection.take() else {
+                    return Poll::Pending;
+                };
                 Poll::Ready(Ok(match fallback {
                     Some(fallback) => {
                         let mut response = fallback(&rejection).map(ResponseBody::synthetic);
@@ -186,4 +184,29 @@ fn rejection_response<B>(rejection: CircuitOpen) -> Response<ResponseBody<B>> {
     let mut response = problem.into_http_response();
     response.extensions_mut().insert(rejection);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DefaultClassifier;
+    use std::convert::Infallible;
+    use std::future::Ready;
+    use std::task::Waker;
+
+    #[test]
+    fn a_refusal_polled_again_after_answering_stays_pending() {
+        type Inner = Ready<Result<Response<String>, Infallible>>;
+        let refusal = CircuitOpen {
+            breaker: Arc::from("/api/upstream"),
+            state: crate::BreakerState::Open,
+            retry_after: None,
+        };
+        let mut future = std::pin::pin!(ResponseFuture::<Inner, DefaultClassifier>::rejected(
+            refusal, None
+        ));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+    }
 }

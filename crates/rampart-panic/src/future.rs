@@ -45,10 +45,11 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Running { #[pin] inner: F, witness: Witness },
-        // No inner future any more: it panicked (in `call` or when polled), or it has already
-        // answered and the caller broke the `Future` contract by polling again. Either way the
-        // answer is a 500, never a panic of ours.
-        Finished,
+        // `call` panicked: the answer is a 500 on the first poll.
+        Panicked,
+        // Answered. Polled again, it stays pending (the rule in docs/architecture.md), never a panic of
+        // ours and never a second answer.
+        Done,
     }
 }
 
@@ -62,7 +63,7 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn panicked(payload: &(dyn Any + Send), witness: &Witness) -> Self {
         witness.report(payload);
         Self {
-            state: State::Finished,
+            state: State::Panicked,
         }
     }
 }
@@ -102,10 +103,42 @@ where
                     }
                 }
             }
-            StateProj::Finished => Err(()),
+            StateProj::Panicked => Err(()),
+            StateProj::Done => return Poll::Pending,
         };
         // Drops the panicked future right away rather than whenever the caller lets go of us.
-        this.state.set(State::Finished);
+        this.state.set(State::Done);
         Poll::Ready(outcome.unwrap_or_else(|()| Ok(internal_error())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_core::MetricsRecorder;
+    use std::convert::Infallible;
+    use std::task::Waker;
+
+    fn witness() -> Witness {
+        Witness {
+            route: None,
+            counters: Arc::new(RouteCounters::new(MetricsRecorder::global(), "panics", "")),
+        }
+    }
+
+    #[test]
+    fn polled_again_after_answering_it_stays_pending() {
+        let answered = std::future::ready(Ok::<_, Infallible>(Response::new(String::new())));
+        let panicked =
+            ResponseFuture::<std::future::Ready<Result<Response<String>, Infallible>>>::panicked(
+                &"bug",
+                &witness(),
+            );
+        for future in [ResponseFuture::running(answered, witness()), panicked] {
+            let mut future = std::pin::pin!(future);
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(future.as_mut().poll(&mut cx).is_ready());
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+        }
     }
 }

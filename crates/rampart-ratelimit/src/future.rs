@@ -167,7 +167,11 @@ where
                     return Poll::Ready(Ok(response.map(ResponseBody::new)));
                 }
                 KindProj::Rejected { rejection } => {
-                    return Poll::Ready(Ok(rejection_response(rejection.take())));
+                    // Polled again after answering: no second answer (the rule in docs/architecture.md).
+                    let Some(rejection) = rejection.take() else {
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(Ok(rejection_response(rejection)));
                 }
             };
             self.as_mut().project().kind.set(next);
@@ -175,13 +179,13 @@ where
     }
 }
 
-fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<B>> {
+fn rejection_response<B>(rejection: Rejection) -> Response<ResponseBody<B>> {
     match rejection {
-        Some(Rejection::Limited(limited)) => {
+        Rejection::Limited(limited) => {
             let (limited, headers) = *limited;
             too_many_requests(limited, headers)
         }
-        Some(Rejection::Unavailable(error)) => {
+        Rejection::Unavailable(error) => {
             let mut response = Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 codes::RATE_LIMIT_UNAVAILABLE,
@@ -192,14 +196,11 @@ fn rejection_response<B>(rejection: Option<Rejection>) -> Response<ResponseBody<
             response.extensions_mut().insert(error);
             response
         }
-        Some(Rejection::KeyMissing(missing)) => {
+        Rejection::KeyMissing(missing) => {
             let (problem, reason) = *missing;
             let mut response = problem.into_http_response();
             response.extensions_mut().insert(reason);
             response
-        }
-        None => {
-            Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED).into_http_response()
         }
     }
 }
@@ -214,4 +215,39 @@ fn too_many_requests<B>(limited: Limited, headers: Option<Headers>) -> Response<
     insert_headers(&mut response, headers);
     response.extensions_mut().insert(limited);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::KeyMissing;
+    use std::convert::Infallible;
+    use std::task::Waker;
+
+    /// Never called: a refusal answers without the inner service.
+    struct Unused;
+
+    impl Service<Request<()>> for Unused {
+        type Response = Response<String>;
+        type Error = Infallible;
+        type Future = std::future::Pending<Result<Response<String>, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            std::future::pending()
+        }
+    }
+
+    #[test]
+    fn a_refusal_polled_again_after_answering_stays_pending() {
+        let problem = Problem::new(StatusCode::BAD_REQUEST, codes::RATE_LIMIT_KEY_MISSING);
+        let refusal = Rejection::KeyMissing(Box::new((problem, KeyMissing::new("per_key"))));
+        let mut future = std::pin::pin!(ResponseFuture::<Unused, ()>::rejected(refusal));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_ready());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+    }
 }
