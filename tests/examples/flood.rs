@@ -28,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         connections: 8,
         junk_bytes: junk_bytes.parse()?,
         path: path.clone(),
+        distinct_header: None,
     };
     let started = tokio::time::Instant::now();
     let answers = flood(addr, &attack).await?;
