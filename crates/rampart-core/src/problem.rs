@@ -117,7 +117,8 @@ impl Problem {
         serde_json::to_vec(&document).map_or_else(|_| Bytes::new(), Bytes::from)
     }
 
-    /// The problem as a response whose body type fits any layer over an inner body `B`.
+    /// The problem as a response whose body type fits any layer over an inner body `B`. The
+    /// `Problem` itself rides along in the response's extensions.
     ///
     /// Handlers can return the `Problem` itself instead: it implements axum's `IntoResponse`.
     pub fn into_http_response<B>(self) -> Response<ResponseBody<B>> {
@@ -130,6 +131,8 @@ impl Problem {
             let seconds = crate::whole_seconds_up(wait).max(1);
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        // For whoever writes these answers in another format (`rampart::ProblemFormatLayer`).
+        response.extensions_mut().insert(self);
         response
     }
 }

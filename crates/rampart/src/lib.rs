@@ -67,6 +67,7 @@ pub mod config;
 pub mod fallback;
 mod nest;
 mod policy;
+pub mod problem_format;
 mod ratelimit_config;
 mod stack;
 
@@ -78,6 +79,8 @@ pub use config::{ConfigError, RouteConfig, RouteGroupConfig, StackConfig, Timeou
 pub use nest::nest_service;
 #[doc(inline)]
 pub use policy::RoutePolicy;
+#[doc(inline)]
+pub use problem_format::{ProblemFormat, ProblemFormatLayer};
 #[doc(no_inline)]
 pub use rampart_compression::CompressionConfig;
 #[doc(inline)]

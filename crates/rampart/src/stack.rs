@@ -15,15 +15,18 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tower_layer::Layer;
 
+use crate::problem_format::{ProblemFormat, ProblemFormatLayer};
 use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`.
 pub type StackService<S> = Metrics<
-    CatchPanic<
-        Timeout<
-            RateLimit<
-                RequestBodyLimit<
-                    Cache<CircuitBreaker<ConcurrencyLimit<Compression<S>>, DefaultClassifier>>,
+    ProblemFormat<
+        CatchPanic<
+            Timeout<
+                RateLimit<
+                    RequestBodyLimit<
+                        Cache<CircuitBreaker<ConcurrencyLimit<Compression<S>>, DefaultClassifier>>,
+                    >,
                 >,
             >,
         >,
@@ -47,6 +50,7 @@ pub type StackService<S> = Metrics<
 #[derive(Debug, Clone)]
 pub struct StackLayer {
     metrics: MetricsLayer,
+    problem_format: ProblemFormatLayer,
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
     rate_limit: RateLimitLayer,
@@ -91,6 +95,9 @@ impl<S> Layer<S> for StackLayer {
         // A panic anywhere below, in a handler or (never, we hope) in a rampart layer, becomes
         // a 500 here rather than a dropped connection.
         let service = self.catch_panic.layer(service);
+        // Every answer made below (the caught panic's 500 included) is written in the
+        // application's error format, if it has one, before metrics files it by its status.
+        let service = self.problem_format.layer(service);
         // Metrics is outermost: it sees every answer, the 504s and 500s made below included,
         // and times each request until its body has been sent.
         self.metrics.layer(service)
@@ -248,6 +255,7 @@ pub struct StackBuilder {
     rate_limit_redis: Option<RedisBackend>,
     cache: CacheLayerBuilder,
     concurrency_retry_after: Duration,
+    problem_format: ProblemFormatLayer,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -267,6 +275,7 @@ impl Default for StackBuilder {
             rate_limit_redis: None,
             cache: CacheLayer::builder(),
             concurrency_retry_after: ConcurrencyConfig::default().retry_after,
+            problem_format: ProblemFormatLayer::default(),
             routes: BTreeMap::new(),
         }
     }
@@ -344,6 +353,14 @@ impl StackBuilder {
     /// (`/api/items/{id}`). A second call for the same template replaces the first.
     pub fn route(mut self, template: impl Into<String>, policy: RoutePolicy) -> Self {
         self.routes.insert(template.into(), policy);
+        self
+    }
+
+    /// Writes the answers the stack makes on its own (429, 503, 504, 413, 500 …) with
+    /// `format` instead of as RFC 9457 problem documents: for APIs with an error format of
+    /// their own, or gRPC ([`ProblemFormatLayer`] has an example).
+    pub fn problem_format(mut self, format: ProblemFormatLayer) -> Self {
+        self.problem_format = format;
         self
     }
 
@@ -441,6 +458,7 @@ impl StackBuilder {
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
                 .configured_routes(self.routes.keys().cloned()),
+            problem_format: self.problem_format,
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
                 .body_timeout(self.request_body_timeout)

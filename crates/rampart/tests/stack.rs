@@ -291,6 +291,82 @@ async fn a_route_group_shares_one_quota_and_exempts_its_routes_in_one_place() {
     }
 }
 
+/// An API with its own error format gets every answer the stack makes in it, headers such as
+/// `Retry-After` and `RateLimit` kept; the application's own answers are left alone.
+#[tokio::test(start_paused = true)]
+async fn the_stack_answers_in_the_applications_error_format() {
+    use rampart::ProblemFormatLayer;
+    use rampart::common::Problem;
+    use rampart::ratelimit::{KeySource, Policy, Quota};
+    let format = ProblemFormatLayer::new(|problem, parts| {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        format!(
+            r#"{{"error":{{"code":"{}","status":{}}}}}"#,
+            problem.code(),
+            problem.status().as_u16()
+        )
+        .into()
+    });
+    let stack = Stack::builder()
+        .rate_limit(vec![Policy::new(
+            "all",
+            Quota::per_hour(3),
+            KeySource::Global,
+        )])
+        .problem_format(format)
+        .build();
+    let app = stack.apply(router());
+    let send = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            (parts, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (timed_out, body) = send("/slow").await;
+    assert_eq!(timed_out.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(timed_out.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(body, r#"{"error":{"code":"request_timeout","status":504}}"#);
+    assert_eq!(
+        timed_out.extensions.get::<Problem>().map(Problem::code),
+        Some("request_timeout")
+    );
+    assert!(
+        timed_out
+            .extensions
+            .get::<rampart::timeout::TimedOut>()
+            .is_some()
+    );
+
+    let (panicked, body) = send("/panic").await;
+    assert_eq!(panicked.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body, r#"{"error":{"code":"internal_error","status":500}}"#);
+
+    let (own, body) = send("/big").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(own.headers[header::CONTENT_TYPE], "application/json");
+    assert!(body.starts_with(r#"{"k":"value"}"#), "{body}");
+
+    let (refused, body) = send("/big").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body, r#"{"error":{"code":"rate_limited","status":429}}"#);
+    assert!(refused.headers.contains_key(header::RETRY_AFTER));
+    assert!(refused.headers.contains_key("ratelimit"));
+    assert_eq!(refused.headers[header::CACHE_CONTROL], "no-store");
+    assert!(
+        count(&stack, "/big", 429),
+        "metrics file the formatted answer by its status"
+    );
+}
+
 /// `GET`, fresh for 1 s with `stale-if-error=300`; hangs for 30 s once the flag is set.
 fn origin_that_can_hang() -> (Arc<AtomicBool>, MethodRouter) {
     let hang = Arc::new(AtomicBool::new(false));
@@ -488,6 +564,7 @@ fn every_layer_service_gives_back_the_service_it_wraps() {
     let mut service = tower_layer::Layer::layer(&Stack::builder().build().layer(), Handler(7));
     let by_ref = service
         .get_ref() // metrics
+        .get_ref() // problem format
         .get_ref() // catch panic
         .get_ref() // timeout
         .get_ref() // rate limit
@@ -498,8 +575,9 @@ fn every_layer_service_gives_back_the_service_it_wraps() {
         .get_ref(); // compression
     assert_eq!(by_ref, &Handler(7));
     let handler = service.get_mut().get_mut().get_mut().get_mut().get_mut();
-    handler.get_mut().get_mut().get_mut().get_mut().0 = 8;
+    handler.get_mut().get_mut().get_mut().get_mut().get_mut().0 = 8;
     let unwrapped = service
+        .into_inner()
         .into_inner()
         .into_inner()
         .into_inner()
