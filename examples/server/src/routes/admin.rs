@@ -1,20 +1,19 @@
 //! `/admin/*`: behind a bearer token, and absent (404) when no token is configured.
 
 use axum::Router;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use rampart::breaker::ForcedState;
-use rampart::cache::Purge;
+use rampart::breaker::{BreakerSnapshot, ForcedState};
+use rampart::cache::{CacheUsage, Purge};
 use rampart::common::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::chaos::ChaosUpdate;
+use crate::chaos::{ChaosSettings, ChaosUpdate};
 use crate::state::AppState;
 
 /// Admin requests carry small JSON documents; anything larger is refused before it is read.
@@ -62,35 +61,44 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn chaos(State(state): State<AppState>) -> Response {
-    Json(state.chaos.settings()).into_response()
+async fn chaos(State(state): State<AppState>) -> Json<ChaosSettings> {
+    Json(state.chaos.settings())
 }
 
-/// Parses a small JSON request body, or says precisely what is wrong with it.
-fn json_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Problem> {
-    let body = body.map_err(|rejection| {
-        Problem::new(rejection.status(), "invalid_body").with_detail(rejection.body_text())
-    })?;
-    serde_json::from_slice(&body).map_err(|error| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid_json").with_detail(error.to_string())
-    })
-}
+/// A small JSON request body; rejected with a problem that says precisely what is wrong with
+/// it, so every admin handler answers errors the one way.
+struct JsonBody<T>(T);
 
-async fn set_chaos(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let update: ChaosUpdate = match json_body(body) {
-        Ok(update) => update,
-        Err(problem) => return problem.into_response(),
-    };
-    match state.chaos.update(&update) {
-        Ok(settings) => Json(settings).into_response(),
-        Err(detail) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_chaos")
-            .with_detail(detail)
-            .into_response(),
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Problem> {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                Problem::new(rejection.status(), "invalid_body").with_detail(rejection.body_text())
+            })?;
+        serde_json::from_slice(&body).map(Self).map_err(|error| {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid_json").with_detail(error.to_string())
+        })
     }
 }
 
-async fn breakers(State(state): State<AppState>) -> Response {
-    Json(state.breakers.snapshot()).into_response()
+async fn set_chaos(
+    State(state): State<AppState>,
+    JsonBody(update): JsonBody<ChaosUpdate>,
+) -> Result<Json<ChaosSettings>, Problem> {
+    state.chaos.update(&update).map(Json).map_err(|detail| {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_chaos").with_detail(detail)
+    })
+}
+
+async fn breakers(State(state): State<AppState>) -> Json<Vec<BreakerSnapshot>> {
+    Json(state.breakers.snapshot())
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,59 +110,53 @@ struct ForceBreaker {
 
 async fn force_breaker(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let request: ForceBreaker = match json_body(body) {
-        Ok(request) => request,
-        Err(problem) => return problem.into_response(),
-    };
+    JsonBody(request): JsonBody<ForceBreaker>,
+) -> Result<Json<Option<BreakerSnapshot>>, Problem> {
     if !state.breakers.force(&request.breaker, request.state) {
-        return Problem::new(StatusCode::NOT_FOUND, "unknown_breaker")
-            .with_detail(format!(
+        return Err(
+            Problem::new(StatusCode::NOT_FOUND, "unknown_breaker").with_detail(format!(
                 "no breaker named `{}` has seen a call yet",
                 request.breaker
-            ))
-            .into_response();
+            )),
+        );
     }
     let snapshot = state
         .breakers
         .snapshot()
         .into_iter()
         .find(|snapshot| snapshot.name == request.breaker);
-    Json(snapshot).into_response()
+    Ok(Json(snapshot))
 }
 
-async fn cache_usage(State(state): State<AppState>) -> Response {
-    Json(state.cache.usage()).into_response()
+async fn cache_usage(State(state): State<AppState>) -> Json<CacheUsage> {
+    Json(state.cache.usage())
 }
 
 /// `{"key": "/api/items/7"}`, `{"prefix": "/api/"}`, `{"tag": "items"}` or `"all"`.
 async fn purge_cache(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let purge: Purge = match json_body(body) {
-        Ok(purge) => purge,
-        Err(problem) => return problem.into_response(),
-    };
+    JsonBody(purge): JsonBody<Purge>,
+) -> Result<Response, Problem> {
     let job = state.cache.purge(purge.clone());
     let id = job.id();
     // The purge runs to completion either way; a large one answers 202 and finishes in the
     // background (its end is logged with its id).
     match tokio::time::timeout(PURGE_WAIT, job).await {
-        Ok(Ok(report)) => Json(serde_json::json!({
+        Ok(Ok(report)) => Ok(Json(serde_json::json!({
             "purged": purge,
             "purge_id": id,
             "instances_notified": report.instances_notified,
             "shared_keys_removed": report.shared_keys_removed,
         }))
-        .into_response(),
-        Ok(Err(error)) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "cache_purge_incomplete")
-            .with_detail(format!(
-                "purged on this instance; the shared tier and other instances may still serve it: {error}"
-            ))
-            .into_response(),
-        Err(_) => (
+        .into_response()),
+        Ok(Err(error)) => Err(
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "cache_purge_incomplete").with_detail(
+                format!(
+                    "purged on this instance; the shared tier and other instances may still serve it: {error}"
+                ),
+            ),
+        ),
+        Err(_) => Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
                 "purging": purge,
@@ -163,7 +165,7 @@ async fn purge_cache(
                 "detail": "purged on this instance; the shared tier and other instances are being purged, and the end is logged with this purge_id",
             })),
         )
-            .into_response(),
+            .into_response()),
     }
 }
 
