@@ -111,6 +111,21 @@ pub(crate) enum NotStored {
     Useless,
 }
 
+impl NotStored {
+    /// The reason as `Cache-Status` says it (`detail=…`), so that a developer can see why a
+    /// response they expected to be cached was not.
+    pub(crate) const fn as_str(self) -> &'static str {
+        match self {
+            Self::Policy => "not-storable",
+            Self::SetCookie => "set-cookie",
+            Self::Authorization => "authorization",
+            Self::VaryStar => "vary-star",
+            Self::VaryOnCredentials => "vary-credentials",
+            Self::Useless => "stale-at-once",
+        }
+    }
+}
+
 /// A response the cache may store: its policy, and its headers copied out of the buffers they
 /// arrived in.
 #[derive(Debug)]

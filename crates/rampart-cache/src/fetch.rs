@@ -199,7 +199,7 @@ where
             land(Landing::Stored);
             shared.telemetry.hit.increment(1);
             let status = CacheStatus {
-                shared: true,
+                detail: Some("shared"),
                 ..CacheStatus::HIT
             };
             return Ok(answer_client(&entry, &client, now, status));
@@ -289,9 +289,13 @@ where
     if client.method != Method::GET {
         return Ok(passthrough(CacheBody::inner(body), status));
     }
-    let Ok(admitted) = admit(&upstream, &parts, &ctx.rule, now) else {
-        land(Landing::NotStored);
-        return Ok(passthrough(CacheBody::inner(body), status));
+    let admitted = match admit(&upstream, &parts, &ctx.rule, now) {
+        Ok(admitted) => admitted,
+        Err(reason) => {
+            land(Landing::NotStored);
+            status.detail = Some(reason.as_str());
+            return Ok(passthrough(CacheBody::inner(body), status));
+        }
     };
     let limit = shared.settings.max_entry_bytes;
     let length = parts
@@ -303,6 +307,7 @@ where
     if length.is_some_and(|length| length > limit as u64) {
         // Too big to store: streams through untouched, never copied.
         land(Landing::NotStored);
+        status.detail = Some("too-large");
         return Ok(passthrough(CacheBody::inner(body), status));
     }
     let placement = Placement::new(&ctx.resource, admitted.vary(), &upstream.headers);

@@ -45,8 +45,9 @@ pub(crate) struct CacheStatus {
     pub(crate) forward_status: Option<u16>,
     /// The origin's response was stored.
     pub(crate) stored: bool,
-    /// Where a hit came from, when not the local store (`detail=shared`).
-    pub(crate) shared: bool,
+    /// `detail`: where a hit came from when not the local store (`shared`), or why the
+    /// origin's response was not stored (`set-cookie`, `authorization`, `too-large` …).
+    pub(crate) detail: Option<&'static str>,
 }
 
 impl CacheStatus {
@@ -54,7 +55,7 @@ impl CacheStatus {
         forward: None,
         forward_status: None,
         stored: false,
-        shared: false,
+        detail: None,
     };
 
     pub(crate) const fn forwarded(forward: Forward) -> Self {
@@ -85,8 +86,9 @@ impl CacheStatus {
         if let Some(ttl) = ttl {
             let _ = write!(text, "; ttl={ttl}");
         }
-        if self.shared {
-            text.push_str("; detail=shared");
+        if let Some(detail) = self.detail {
+            text.push_str("; detail=");
+            text.push_str(detail);
         }
         if let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) {
             headers.append(CACHE_STATUS, value);

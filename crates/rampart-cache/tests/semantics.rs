@@ -62,10 +62,10 @@ async fn s_maxage_wins_over_max_age_and_expires_alone_gives_freshness() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn what_must_not_be_stored_is_not() {
-    for (headers, why) in [
-        (vec![("cache-control", "no-store, max-age=60")], "no-store"),
-        (vec![("cache-control", "private, max-age=60")], "private"),
+async fn what_must_not_be_stored_is_not_and_cache_status_says_why() {
+    for (headers, detail) in [
+        (vec![("cache-control", "no-store, max-age=60")], "not-storable"),
+        (vec![("cache-control", "private, max-age=60")], "not-storable"),
         (
             vec![
                 ("cache-control", "public, max-age=60"),
@@ -75,16 +75,23 @@ async fn what_must_not_be_stored_is_not() {
         ),
         (
             vec![("cache-control", "max-age=60"), ("vary", "*")],
-            "vary *",
+            "vary-star",
         ),
-        (vec![], "no freshness and no validator"),
+        (
+            vec![("cache-control", "max-age=60"), ("vary", "authorization")],
+            "vary-credentials",
+        ),
+        (vec![], "stale-at-once"),
     ] {
         let origin = Origin::new(move |_| response(&headers, "x"));
         let cache = cached(&origin, CacheRule::new());
         let first = send(&cache, get("/a", &[])).await;
         send(&cache, get("/a", &[])).await;
-        assert_eq!(origin.calls(), 2, "{why}");
-        assert_eq!(first.cache_status(), "rampart; fwd=uri-miss", "{why}");
+        assert_eq!(origin.calls(), 2, "{detail}");
+        assert_eq!(
+            first.cache_status(),
+            format!("rampart; fwd=uri-miss; detail={detail}"),
+        );
     }
 }
 
