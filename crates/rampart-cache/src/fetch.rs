@@ -126,13 +126,14 @@ where
     if parts.method == Method::HEAD || ctx.directives.no_cache {
         // Nothing to share with others: HEAD answers are not stored, and a client asking for
         // no-cache must reach the origin itself.
-        return lead(&ctx, inner, parts, body, stale, forward, None).await;
+        return lead(&ctx, inner, Miss::new(parts, stale, forward, None), body).await;
     }
     let give_up_waiting = Instant::now() + shared.settings.coalesce_wait;
     loop {
         let waiting = match shared.flights.join(&flight_key) {
             Role::Leader(guard) => {
-                return lead(&ctx, inner, parts, body, stale, forward, Some(guard)).await;
+                let miss = Miss::new(parts, stale, forward, Some(guard));
+                return lead(&ctx, inner, miss, body).await;
             }
             Role::Follower(waiting) => waiting,
         };
@@ -158,60 +159,95 @@ where
         }
         stale = stale.filter(|entry| entry.serves_on_error(shared.clock.now()));
     }
-    lead(&ctx, inner, parts, body, stale, forward, None).await
+    lead(&ctx, inner, Miss::new(parts, stale, forward, None), body).await
+}
+
+/// A request the origin must answer (the shared tier first), and what the cache knows of it.
+struct Miss {
+    client: request::Parts,
+    /// The stored entry it may revalidate, or answer with when the origin fails.
+    stale: Option<Arc<Stored>>,
+    forward: Forward,
+    /// Set when the request leads a flight other requests for the key wait on.
+    guard: Option<FlightGuard>,
+}
+
+impl Miss {
+    const fn new(
+        client: request::Parts,
+        stale: Option<Arc<Stored>>,
+        forward: Forward,
+        guard: Option<FlightGuard>,
+    ) -> Self {
+        Self {
+            client,
+            stale,
+            forward,
+            guard,
+        }
+    }
+
+    /// Tells the requests waiting on this one's flight how it ended.
+    fn land(&self, landing: Landing) {
+        if let Some(guard) = &self.guard {
+            guard.land(landing);
+        }
+    }
+}
+
+/// A fresh entry in the shared tier, copied into the local one, answers a plain miss.
+async fn from_shared_tier<B: Body>(ctx: &Ctx, miss: &Miss) -> Option<Response<CacheBody<B>>> {
+    let shared = &ctx.shared;
+    if miss.stale.is_some() || miss.client.method != Method::GET {
+        return None;
+    }
+    let tier = shared.tier.as_ref()?;
+    let (entry, found) = tier
+        .fetch(&ctx.resource, &miss.client.headers, shared)
+        .await?;
+    let now = shared.clock.now();
+    if !entry.satisfies(&ctx.directives, now) {
+        return None;
+    }
+    for (key, slot) in found {
+        shared.store.insert_slot(key, slot);
+    }
+    miss.land(Landing::Stored);
+    shared.telemetry.hit.increment(1);
+    let status = CacheStatus {
+        detail: Some("shared"),
+        ..CacheStatus::HIT
+    };
+    Some(answer_client(&entry, &miss.client, now, status))
 }
 
 /// Asks the origin (the shared tier first), stores what may be stored, answers the client.
-#[allow(clippy::too_many_arguments)]
 async fn lead<S, ReqBody, ResBody>(
     ctx: &Ctx,
     inner: S,
-    client: request::Parts,
+    miss: Miss,
     body: ReqBody,
-    stale: Option<Arc<Stored>>,
-    forward: Forward,
-    guard: Option<FlightGuard>,
 ) -> Result<Response<CacheBody<ResBody>>, S::Error>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send,
     ReqBody: Default,
     ResBody: Body<Data = Bytes> + Send,
 {
+    if let Some(hit) = from_shared_tier(ctx, &miss).await {
+        return Ok(hit);
+    }
     let shared = &ctx.shared;
+    let (client, stale, forward) = (&miss.client, &miss.stale, miss.forward);
     // With a stale entry the origin is asked a conditional question, and may have to be asked
     // again for the whole response.
     let again = stale.as_ref().map(|_| inner.clone());
-    let land = |landing| {
-        if let Some(guard) = &guard {
-            guard.land(landing);
-        }
-    };
-    if stale.is_none()
-        && client.method == Method::GET
-        && let Some(tier) = &shared.tier
-        && let Some((entry, found)) = tier.fetch(&ctx.resource, &client.headers, shared).await
-    {
-        let now = shared.clock.now();
-        if entry.satisfies(&ctx.directives, now) {
-            for (key, slot) in found {
-                shared.store.insert_slot(key, slot);
-            }
-            land(Landing::Stored);
-            shared.telemetry.hit.increment(1);
-            let status = CacheStatus {
-                detail: Some("shared"),
-                ..CacheStatus::HIT
-            };
-            return Ok(answer_client(&entry, &client, now, status));
-        }
-    }
 
     let mut upstream = client.clone();
     // The cache answers the client's own conditions from what it stores; the origin is asked
     // for the full response (or, with a stale entry, about that entry).
     upstream.headers.remove(IF_NONE_MATCH);
     upstream.headers.remove(IF_MODIFIED_SINCE);
-    if let Some(entry) = &stale {
+    if let Some(entry) = stale {
         for (name, value) in entry.validators() {
             upstream.headers.insert(name, value);
         }
@@ -236,18 +272,18 @@ where
     let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => match fallback {
-            Some(entry) => return Ok(serve_stale(shared, entry, &client, status, None)),
+            Some(entry) => return Ok(serve_stale(shared, entry, client, status, None)),
             None => return Err(error),
         },
         Err(entry) => {
             let timed_out = Some(StatusCode::GATEWAY_TIMEOUT.as_u16());
-            return Ok(serve_stale(shared, entry, &client, status, timed_out));
+            return Ok(serve_stale(shared, entry, client, status, timed_out));
         }
     };
     let (mut parts, mut body) = response.into_parts();
     status.forward_status = Some(parts.status.as_u16());
 
-    if let Some(entry) = &stale {
+    if let Some(entry) = stale {
         if parts.status == StatusCode::NOT_MODIFIED {
             if let Some(refreshed) = entry.revalidated(&upstream.method, &parts, now) {
                 let refreshed = Arc::new(refreshed);
@@ -257,9 +293,9 @@ where
                     &upstream.headers,
                 );
                 store(shared, &placement, Arc::clone(&refreshed));
-                land(Landing::Stored);
+                miss.land(Landing::Stored);
                 shared.telemetry.revalidated.increment(1);
-                return Ok(answer_client(&refreshed, &client, now, status));
+                return Ok(answer_client(&refreshed, client, now, status));
             }
             // A 304 about another version than the one stored selects nothing, and the client,
             // who asked for nothing conditional, must not see it: ask for the whole response.
@@ -275,7 +311,7 @@ where
             && let Some(entry) = fallback
         {
             let failed = Some(parts.status.as_u16());
-            return Ok(serve_stale(shared, entry, &client, status, failed));
+            return Ok(serve_stale(shared, entry, client, status, failed));
         }
     }
     status.forward_status = None;
@@ -292,7 +328,7 @@ where
     let admitted = match admit(&upstream, &parts, &ctx.rule, now) {
         Ok(admitted) => admitted,
         Err(reason) => {
-            land(Landing::NotStored);
+            miss.land(Landing::NotStored);
             status.detail = Some(reason.as_str());
             return Ok(passthrough(CacheBody::inner(body), status));
         }
@@ -306,17 +342,14 @@ where
         .or_else(|| body.size_hint().exact());
     if length.is_some_and(|length| length > limit as u64) {
         // Too big to store: streams through untouched, never copied.
-        land(Landing::NotStored);
+        miss.land(Landing::NotStored);
         status.detail = Some("too-large");
         return Ok(passthrough(CacheBody::inner(body), status));
     }
     let placement = Placement::new(&ctx.resource, admitted.vary(), &upstream.headers);
     if not_modified(&client.headers, parts.status, &parts.headers) {
         // The client already holds this response: it gets a 304 once the body is stored.
-        return Ok(read_then_answer(
-            ctx, &client, parts, body, admitted, placement, guard, status,
-        )
-        .await);
+        return Ok(read_then_answer(ctx, &miss, parts, body, admitted, placement, status).await);
     }
     // Headers go out now and the body streams to the client, copied on its way. `stored` says
     // the response was admitted and is being stored: only a body that then outgrows the limit,
@@ -331,7 +364,7 @@ where
         admitted,
         parts.status,
         now,
-        guard,
+        miss.guard,
         length,
     );
     let mut response = Response::from_parts(parts, CacheBody::storing(body, pending));
@@ -344,15 +377,13 @@ where
 
 /// A miss whose client gets a `304`: the body is read (within the entry limit) and stored
 /// first; one that cannot be stored goes to the client whole, as a `200`.
-#[allow(clippy::too_many_arguments)]
 async fn read_then_answer<B>(
     ctx: &Ctx,
-    client: &request::Parts,
+    miss: &Miss,
     parts: response::Parts,
     body: B,
     admitted: Admitted,
     placement: Placement,
-    guard: Option<FlightGuard>,
     mut status: CacheStatus,
 ) -> Response<CacheBody<B>>
 where
@@ -365,20 +396,16 @@ where
             let tag_header = &shared.settings.tag_header;
             let entry = Arc::new(Stored::new(admitted, parts.status, bytes, tag_header, now));
             store(shared, &placement, Arc::clone(&entry));
-            if let Some(guard) = &guard {
-                guard.land(Landing::Stored);
-            }
+            miss.land(Landing::Stored);
             status.stored = true;
-            answer_client(&entry, client, now, status)
+            answer_client(&entry, &miss.client, now, status)
         }
         ReadBody::Partial {
             frames,
             rest,
             error,
         } => {
-            if let Some(guard) = &guard {
-                guard.land(Landing::NotStored);
-            }
+            miss.land(Landing::NotStored);
             let mut response =
                 Response::from_parts(parts, CacheBody::read_ahead(frames, rest, error));
             response.headers_mut().remove(&shared.settings.tag_header);
@@ -430,16 +457,8 @@ fn refresh_in_background<S, ReqBody, ResBody>(
     client.headers.remove(IF_NONE_MATCH);
     client.headers.remove(IF_MODIFIED_SINCE);
     tokio::spawn(async move {
-        let result = lead(
-            &refresh,
-            inner,
-            client,
-            ReqBody::default(),
-            Some(entry),
-            Forward::Stale,
-            Some(guard),
-        )
-        .await;
+        let miss = Miss::new(client, Some(entry), Forward::Stale, Some(guard));
+        let result = lead(&refresh, inner, miss, ReqBody::default()).await;
         match result {
             // A body stores itself as it is read: read it to the end, with no one to send it to.
             Ok(response) => {

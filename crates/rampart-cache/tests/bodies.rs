@@ -28,7 +28,10 @@ async fn bodies_over_the_entry_limit_pass_through_and_are_not_stored() {
     for _ in 0..2 {
         let seen = send(&cache, get("/big", &[])).await;
         assert_eq!(seen.body, BIG);
-        assert_eq!(seen.cache_status(), "rampart; fwd=uri-miss; detail=too-large");
+        assert_eq!(
+            seen.cache_status(),
+            "rampart; fwd=uri-miss; detail=too-large"
+        );
     }
     assert_eq!(origin.calls(), 2);
 

@@ -64,8 +64,14 @@ async fn s_maxage_wins_over_max_age_and_expires_alone_gives_freshness() {
 #[tokio::test(start_paused = true)]
 async fn what_must_not_be_stored_is_not_and_cache_status_says_why() {
     for (headers, detail) in [
-        (vec![("cache-control", "no-store, max-age=60")], "not-storable"),
-        (vec![("cache-control", "private, max-age=60")], "not-storable"),
+        (
+            vec![("cache-control", "no-store, max-age=60")],
+            "not-storable",
+        ),
+        (
+            vec![("cache-control", "private, max-age=60")],
+            "not-storable",
+        ),
         (
             vec![
                 ("cache-control", "public, max-age=60"),
