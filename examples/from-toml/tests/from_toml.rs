@@ -3,25 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use rampart_test_support::start_listening;
 
 async fn start(config: &std::path::Path) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_from-toml"))
-        .arg(config)
-        .env("LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let base = line.strip_prefix("listening on ").unwrap().to_owned();
-    (child, base)
+    start_listening(env!("CARGO_BIN_EXE_from-toml"), &[config.as_os_str()]).await
 }
 
 #[tokio::test]

@@ -2,24 +2,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use rampart_test_support::start_listening;
 
 #[tokio::test]
 async fn answers_through_the_stack_and_serves_its_metrics() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_minimal"))
-        .env("LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let base = line.strip_prefix("listening on ").unwrap().to_owned();
+    let (mut child, base) = start_listening(env!("CARGO_BIN_EXE_minimal"), &[]).await;
     let client = reqwest::Client::new();
 
     let hello = client.get(format!("{base}/hello")).send().await.unwrap();
