@@ -18,7 +18,7 @@ use rampart_timeout::TimeoutLayer;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// A dependency whose status and latency the test sets, counting the calls that reach it.
@@ -27,7 +27,8 @@ struct Dependency {
     status: Arc<AtomicU16>,
     latency_ms: Arc<AtomicU64>,
     calls: Arc<AtomicUsize>,
-    gate: Option<Arc<Notify>>,
+    // While it holds `false`, calls wait in the dependency (having been counted).
+    gate: Option<watch::Receiver<bool>>,
 }
 
 impl Dependency {
@@ -47,8 +48,8 @@ impl Dependency {
 
     async fn handle(self) -> StatusCode {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = &self.gate {
-            gate.notified().await;
+        if let Some(mut gate) = self.gate.clone() {
+            gate.wait_for(|open| *open).await.unwrap();
         }
         let latency = self.latency_ms.load(Ordering::SeqCst);
         if latency > 0 {
@@ -253,33 +254,34 @@ async fn a_dropped_probe_goes_back_to_the_pool() {
     }
 }
 
+// Four threads, so that the callers race for the probes for real; tokio's clock cannot be
+// paused on them, so the test waits for conditions (yielding), never for an amount of time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn half_open_admits_exactly_the_permitted_probes_of_200_concurrent_callers() {
-    let gate = Arc::new(Notify::new());
+    let (open, gate) = watch::channel(true);
     let dependency = Dependency {
-        gate: Some(gate.clone()),
+        gate: Some(gate),
         ..Dependency::default()
     };
-    let layer = CircuitBreakerLayer::new(config().wait_duration(Duration::from_millis(50)));
+    let layer = CircuitBreakerLayer::new(config().wait_duration(Duration::from_millis(1)));
     let breakers = layer.breakers();
     let app = app(&dependency, layer);
-
-    // Trip it without the gate in the way.
     dependency.set(StatusCode::INTERNAL_SERVER_ERROR);
-    let open_gate = tokio::spawn({
-        let gate = gate.clone();
-        async move {
-            loop {
-                gate.notify_waiters();
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+    for _ in 0..5 {
+        call(&app, "/dep").await;
+    }
+    // Open, and its wait over: the next call moves it to half-open.
+    let probing = async {
+        while breakers.snapshot()[0].open_for_ms != Some(0) {
+            tokio::task::yield_now().await;
         }
-    });
-    trip(&app, &dependency).await;
-    open_gate.abort();
-    let _ = open_gate.await;
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    };
+    tokio::time::timeout(Duration::from_secs(10), probing)
+        .await
+        .expect("open after five failures, then its 1 ms wait over");
 
+    // Probes now stay in the dependency until the gate opens.
+    open.send_replace(false);
     dependency.set(StatusCode::OK);
     let before = dependency.calls();
     let callers: Vec<_> = (0..200)
@@ -288,29 +290,42 @@ async fn half_open_admits_exactly_the_permitted_probes_of_200_concurrent_callers
             tokio::spawn(async move { call(&app, "/dep").await.0 })
         })
         .collect();
-    // Wait until every caller was either rejected or reached the dependency.
-    let mut rejected = Vec::new();
-    let mut pending = Vec::new();
-    for caller in callers {
-        match tokio::time::timeout(Duration::from_millis(500), caller).await {
-            Ok(status) => rejected.push(status.unwrap()),
-            Err(_) => pending.push(()),
+    // Every caller is either refused (finished) or a probe held in the dependency: wait for
+    // 197 and 3, and fail (after a generous bound) on any other split.
+    let settled = async {
+        while dependency.calls() - before < 3
+            || callers.iter().filter(|caller| caller.is_finished()).count() < 197
+        {
+            tokio::task::yield_now().await;
         }
-    }
+    };
+    tokio::time::timeout(Duration::from_secs(10), settled)
+        .await
+        .expect("197 callers refused and 3 probes admitted");
     assert_eq!(
         dependency.calls() - before,
         3,
         "probes that reached the dependency"
     );
-    assert_eq!(rejected.len(), 197);
-    assert!(
-        rejected
-            .iter()
-            .all(|s| *s == StatusCode::SERVICE_UNAVAILABLE)
-    );
     let snapshot = breakers.snapshot();
     assert_eq!(snapshot[0].state, BreakerState::HalfOpen);
     assert_eq!(snapshot[0].probes_left, Some(0));
+
+    open.send_replace(true);
+    let mut statuses = Vec::new();
+    for caller in callers {
+        statuses.push(caller.await.unwrap());
+    }
+    let refused = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    let probed = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::OK)
+        .count();
+    assert_eq!((refused, probed), (197, 3));
+    assert_eq!(breakers.snapshot()[0].state, BreakerState::Closed);
 }
 
 #[tokio::test(start_paused = true)]
