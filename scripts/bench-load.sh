@@ -34,11 +34,13 @@ need wrk wrk
 need valgrind valgrind
 need taskset util-linux
 
-cargo build --release -q -p example-server --bin example-server --example count_requests
+# One invocation, so that the baseline and the counter get the example server's features.
+cargo build --release -q -p example-server --bin example-server -p load-targets
 cargo build --release -q -p peer-server
 SERVER=target/release/example-server
+BARE=target/release/bare-server
 PEER=target/release/peer-server
-COUNTER=target/release/examples/count_requests
+COUNTER=target/release/count-requests
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() {
@@ -52,10 +54,10 @@ grep -v '^\[stack\.routes\..*\.cache\]$' examples/server/bench.toml >"$WORK/unca
 
 start_server() {
     local variant=$1 wrapper=("${@:2}") flags=(--config examples/server/bench.toml --listen "127.0.0.1:$PORT")
-    [ "$variant" = bare ] && flags+=(--bare)
     [ "$variant" = uncached ] && flags=(--config "$WORK/uncached.toml" --listen "127.0.0.1:$PORT")
     local binary=$SERVER
     case $variant in
+        bare) binary=$BARE ;;
         peer) binary=$PEER flags=(--listen "127.0.0.1:$PORT") ;;
         peer-tuned) binary=$PEER flags=(--tuned --listen "127.0.0.1:$PORT") ;;
     esac

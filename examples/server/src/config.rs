@@ -156,9 +156,6 @@ pub struct ServerSection {
     /// Connections open at once; at the cap, the one longest without a request head makes
     /// room. Default: the open-files limit minus `rampart::server::RESERVED_FILES`.
     pub max_connections: Option<usize>,
-    /// Serve the routes with no middleware at all (`--bare`): the baseline of the load
-    /// benchmark. `/metrics` then answers an empty page.
-    pub bare: bool,
 }
 
 impl Default for ServerSection {
@@ -171,7 +168,6 @@ impl Default for ServerSection {
             shutdown_grace: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_connections: None,
-            bare: false,
         }
     }
 }

@@ -9,13 +9,12 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
-usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--redis-url URL] [--bare]
+usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--redis-url URL]
 
   --config FILE      TOML configuration ([server] and [stack] sections)
   --listen ADDR      address to listen on (default 127.0.0.1:3000)
   --ops-listen ADDR  serve /metrics, /health/* and /admin/* there instead (e.g. 127.0.0.1:9000)
   --redis-url URL    share rate-limit quotas through Redis (redis://127.0.0.1:6379/)
-  --bare             serve the routes without any middleware (the benchmark baseline)
 
 environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
              RAMPART_ADMIN_TOKEN (enables /admin/*), RAMPART_REDIS_URL,
@@ -26,7 +25,6 @@ struct Args {
     listen: Option<SocketAddr>,
     ops_listen: Option<SocketAddr>,
     redis_url: Option<String>,
-    bare: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -35,7 +33,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         listen: None,
         ops_listen: None,
         redis_url: None,
-        bare: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -58,7 +55,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 })?;
                 parsed.ops_listen = Some(addr);
             }
-            "--bare" => parsed.bare = true,
             "--redis-url" => {
                 parsed.redis_url = Some(args.next().ok_or("--redis-url needs a URL")?);
             }
@@ -85,7 +81,6 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
     if let Some(url) = &args.redis_url {
         config = config.with_redis_url(url.clone());
     }
-    config.server.bare |= args.bare;
     Ok(config)
 }
 

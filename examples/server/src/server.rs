@@ -36,15 +36,6 @@ pub fn app(config: &ServerConfig) -> Result<(Router, Stack), rampart::ConfigErro
     Ok((app_with_state(&stack, state), stack))
 }
 
-/// The same routes with no middleware at all: the baseline the load benchmark compares with.
-pub fn bare(config: &ServerConfig) -> Router {
-    bare_app(standalone_state(config))
-}
-
-fn bare_app(state: AppState) -> Router {
-    routes::router(state).route("/metrics", axum::routing::get(|| async { "" }))
-}
-
 /// The example's routes alone: no middleware and no `/metrics`, for benchmarks that put other
 /// middleware in front of the same handlers.
 pub fn handlers(config: &ServerConfig) -> Router {
@@ -132,10 +123,9 @@ pub async fn serve(
         stack.breakers(),
         stack.cache(),
     );
-    let (public, operations) = match (operations, config.server.bare) {
-        (_, true) => (bare_app(state.clone()), None),
-        (None, false) => (app_with_state(&stack, state.clone()), None),
-        (Some(listener), false) => {
+    let (public, operations) = match operations {
+        None => (app_with_state(&stack, state.clone()), None),
+        Some(listener) => {
             let api = with_layers(&stack, routes::api_router(state.clone()));
             let ops = routes::operations_router(state.clone())
                 .route_service("/metrics", stack.metrics_endpoint());
