@@ -55,6 +55,8 @@
 //! - `redis` (off by default): `RedisTier`, a shared tier behind the local one
 //!   (`CacheLayerBuilder::shared_tier`), and purges announced to every instance. Without it the
 //!   crate builds no Redis client.
+//! - `redis-tls` (off by default): `rediss://` URLs, TLS through rustls (see `rampart-core`'s
+//!   `redis-tls` for the roots it trusts).
 //!
 //! # Why not moka's `get_with` for coalescing
 //!
@@ -65,6 +67,7 @@
 mod body;
 mod clock;
 mod conditional;
+mod config;
 mod defaults;
 mod directives;
 mod encoding;
@@ -91,8 +94,10 @@ mod storing;
 mod targeted;
 mod telemetry;
 
+#[doc(inline)]
 pub use body::CacheBody;
 #[doc(inline)]
+pub use config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(inline)]
 pub use defaults::*;
 #[doc(inline)]

@@ -26,7 +26,11 @@
 //!   service by (concurrency limit → breaker).
 //! - [`upgrade`]: how a layer learns when an upgraded connection (a WebSocket) closes.
 //! - [`gate`], [`outage`] and (feature `redis`) `redis_link`: how the Redis tiers stop waiting
-//!   on a Redis that is down, say so once, and heal a connection that died silently.
+//!   on a Redis that is down, say so once, and heal a connection that died silently. Feature
+//!   `redis-tls` adds `rediss://` URLs: TLS through rustls with its `ring` provider, trusting
+//!   the system's roots or, where `SSL_CERT_FILE` names a file, the CAs in it (redis-rs reads
+//!   them through rustls-native-certs). A binary that also builds rustls with `aws-lc-rs` must
+//!   install one provider as the process default, as rustls asks.
 //!
 //! [rampart]: https://docs.rs/rampart
 

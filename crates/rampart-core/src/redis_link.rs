@@ -93,6 +93,19 @@ impl RedisLink {
         })
     }
 
+    /// Checks `url` as [`RedisLink::new`] will take it, without connecting: the error names
+    /// the field `url`. For configuration validation.
+    ///
+    /// # Errors
+    ///
+    /// When the URL is not a Redis URL this build can use (`rediss://` needs `redis-tls`).
+    pub fn check_url(url: &str) -> Result<(), crate::ConfigError> {
+        url.into_connection_info()
+            .and_then(Client::open)
+            .map(drop)
+            .map_err(|error| crate::ConfigError::new("url", error.to_string()))
+    }
+
     /// The client, for connections of their own (a pub/sub subscription); its sockets have
     /// the same keepalive settings.
     pub fn client(&self) -> &Client {

@@ -35,6 +35,8 @@
 //! - `redis` (off by default): `RedisBackend`, `RateLimiterBuilder::redis` and
 //!   `RateLimitLayer::with_redis`. Without it the crate builds no Redis client (and none of the
 //!   `url`/IDNA crates a Redis URL needs).
+//! - `redis-tls` (off by default): `rediss://` URLs, TLS through rustls (see `rampart-core`'s
+//!   `redis-tls` for the roots it trusts).
 //!
 //! # Why not governor
 //!
@@ -46,6 +48,7 @@
 //! refunded exactly when a later policy refuses, in a store with a hard cap on keys.
 
 mod client_ip;
+mod config;
 mod defaults;
 mod fail_mode;
 mod future;
@@ -64,8 +67,10 @@ mod redis_backend;
 mod service;
 mod store;
 
+#[doc(inline)]
 pub use client_ip::{Cidr, ClientIp, ClientIpHeader, InvalidCidr};
 #[doc(inline)]
+pub use config::{KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig, RedisConfig};
 #[doc(inline)]
 pub use defaults::*;
 #[doc(inline)]

@@ -2,8 +2,11 @@
 
 use rustix::process::{Pid, Signal, kill_process};
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use crate::Certificates;
 
 /// A `redis-server` child process. Dropping it kills the server.
 #[derive(Debug)]
@@ -12,6 +15,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// Settings beyond the defaults, e.g. `["--maxmemory", "8mb"]`.
     settings: Vec<String>,
+    /// Set: the server speaks TLS only, with these certificates.
+    tls: Option<Certificates>,
 }
 
 impl RedisServer {
@@ -33,6 +38,24 @@ impl RedisServer {
     ///
     /// As [`RedisServer::start`].
     pub async fn start_with(settings: &[&str]) -> Option<Self> {
+        Self::start_as(settings, None).await
+    }
+
+    /// [`RedisServer::start`], speaking TLS only (`rediss://`), with a certificate for
+    /// 127.0.0.1 signed by a CA of its own ([`RedisServer::tls_ca`]); clients are not asked
+    /// for certificates.
+    ///
+    /// # Panics
+    ///
+    /// As [`RedisServer::start`], and when the `openssl` command is missing.
+    pub async fn start_tls() -> Option<Self> {
+        Self::start_as(&[], Some(Certificates::generate)).await
+    }
+
+    async fn start_as(
+        settings: &[&str],
+        certificates: Option<fn() -> Certificates>,
+    ) -> Option<Self> {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -55,6 +78,7 @@ impl RedisServer {
             port,
             child: None,
             settings: settings.iter().map(|&setting| setting.to_owned()).collect(),
+            tls: certificates.map(|generate| generate()),
         };
         server.spawn().await;
         Some(server)
@@ -62,8 +86,26 @@ impl RedisServer {
 
     fn command(&self) -> Command {
         let mut command = Command::new("redis-server");
+        let port = self.port.to_string();
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some(certificates) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(certificates.server_certificate())
+                .arg("--tls-key-file")
+                .arg(certificates.server_key())
+                .arg("--tls-ca-cert-file")
+                .arg(certificates.ca()),
+        };
         command
-            .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .args(["--save", ""])
             .args(["--appendonly", "no"])
@@ -77,7 +119,12 @@ impl RedisServer {
         let child = self.command().spawn().expect("start redis-server");
         self.child = Some(child);
         for _ in 0..200 {
-            if ping(self.port).await {
+            // A TLS server is ready when its port takes connections (it binds after loading).
+            let ready = match self.tls {
+                None => ping(self.port).await,
+                Some(_) => tokio::net::TcpStream::connect(self.addr()).await.is_ok(),
+            };
+            if ready {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -88,9 +135,20 @@ impl RedisServer {
         );
     }
 
-    /// `redis://127.0.0.1:<port>/`.
+    /// `redis://127.0.0.1:<port>/`, or `rediss://…` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    /// The certificate (PEM) of the CA that signed a TLS server's certificate: what a client
+    /// must trust. `None` for a server without TLS.
+    pub fn tls_ca(&self) -> Option<PathBuf> {
+        self.tls.as_ref().map(Certificates::ca)
     }
 
     /// Kills the server, as a crash would.

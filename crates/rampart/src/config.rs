@@ -1,8 +1,13 @@
 //! The serde configuration of a [`Stack`](crate::Stack), loadable from TOML.
 
+#[cfg(feature = "breaker")]
 use rampart_breaker::BreakerConfig;
+#[cfg(feature = "cache")]
+use rampart_cache::{CacheConfig, RouteCacheConfig};
 use rampart_compression::CompressionConfig;
 use rampart_concurrency::{ConcurrencyConfig, Limit, RouteConcurrencyConfig};
+#[cfg(feature = "ratelimit")]
+use rampart_ratelimit::{Policy, PolicyConfig, RateLimitConfig};
 #[cfg(feature = "toml")]
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -14,8 +19,6 @@ use std::time::Duration;
 pub use rampart_core::ConfigError;
 
 use crate::RoutePolicy;
-use crate::cache_config::{CacheConfig, RouteCacheConfig};
-use crate::ratelimit_config::{PolicyConfig, RateLimitConfig, policies};
 
 /// The whole configuration of a [`Stack`](crate::Stack). Every field has a default, unknown
 /// fields are errors, and [`StackConfig::validate`] rejects values that cannot work.
@@ -56,9 +59,11 @@ pub struct StackConfig {
     pub body_limit: BodyLimitConfig,
     /// Response compression.
     pub compression: CompressionConfig,
-    /// Rate limits.
+    /// Rate limits (feature `ratelimit`).
+    #[cfg(feature = "ratelimit")]
     pub ratelimit: RateLimitConfig,
-    /// The response cache's store (routes opt in with `[routes."/x".cache]`).
+    /// The response cache's store (routes opt in with `[routes."/x".cache]`; feature `cache`).
+    #[cfg(feature = "cache")]
     pub cache: CacheConfig,
     /// Concurrency limits: defaults, groups and `Retry-After` (routes opt in with
     /// `[routes."/x".concurrency]`).
@@ -125,14 +130,17 @@ pub struct RouteConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<u64>,
     /// `[routes."/template".breaker]`: a circuit breaker for the route; fields left out take
-    /// [`BreakerConfig`]'s defaults.
+    /// [`BreakerConfig`]'s defaults (feature `breaker`).
+    #[cfg(feature = "breaker")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<BreakerConfig>,
     /// The route's own rate-limit policies, with state of their own; `[]` for none at all.
-    /// Left out: the `[ratelimit]` policies.
+    /// Left out: the `[ratelimit]` policies (feature `ratelimit`).
+    #[cfg(feature = "ratelimit")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<Vec<PolicyConfig>>,
-    /// `[routes."/template".cache]`: caches the route's responses.
+    /// `[routes."/template".cache]`: caches the route's responses (feature `cache`).
+    #[cfg(feature = "cache")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache: Option<RouteCacheConfig>,
     /// `[routes."/template".concurrency]`: a concurrency limit for the route, of its own or
@@ -152,11 +160,15 @@ impl RouteConfig {
         stack: &StackConfig,
         groups: &BTreeMap<String, Limit>,
     ) -> Result<RoutePolicy, ConfigError> {
-        let client_ip = &stack.ratelimit.client_ip;
         let field = |field: &str| format!("{section}.{field}");
         let mut policy = RoutePolicy::new();
+        #[cfg(feature = "ratelimit")]
         if let Some(limits) = &self.ratelimit {
-            policy = policy.rate_limit(policies(limits, &field("ratelimit"), client_ip)?);
+            let policies = stack
+                .ratelimit
+                .try_policies_of(limits)
+                .map_err(|error| error.in_section(&field("ratelimit")))?;
+            policy = policy.rate_limit(policies);
         }
         if let Some(deadline) = self.timeout {
             positive(&field("timeout"), deadline)?;
@@ -165,14 +177,19 @@ impl RouteConfig {
         if let Some(bytes) = self.body_limit {
             policy = policy.body_limit(bytes);
         }
+        #[cfg(feature = "breaker")]
         if let Some(breaker) = &self.breaker {
             breaker
                 .validate()
                 .map_err(|error| error.in_section(&field("breaker")))?;
             policy = policy.breaker(breaker.clone());
         }
+        #[cfg(feature = "cache")]
         if let Some(cache) = &self.cache {
-            policy = policy.cache(cache.rule(&field("cache"))?);
+            let rule = cache
+                .try_rule()
+                .map_err(|error| error.in_section(&field("cache")))?;
+            policy = policy.cache(rule);
         }
         if let Some(concurrency) = &self.concurrency {
             concurrency
@@ -241,10 +258,12 @@ impl RouteGroupConfig {
         groups: &BTreeMap<String, Limit>,
     ) -> Result<RoutePolicy, ConfigError> {
         let section = format!("route_groups.{}.settings", toml_key(name));
-        self.settings
-            .policy(&section, name, stack, groups)?
+        let policy = self.settings.policy(&section, name, stack, groups)?;
+        #[cfg(feature = "ratelimit")]
+        let policy = policy
             .shared_by_its_routes()
-            .map_err(|error| error.in_section(&format!("{section}.ratelimit")))
+            .map_err(|error| error.in_section(&format!("{section}.ratelimit")))?;
+        Ok(policy)
     }
 }
 
@@ -256,11 +275,7 @@ impl StackConfig {
     /// A [`ConfigError`] naming the field that is unknown, of the wrong type, or invalid.
     #[cfg(feature = "toml")]
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
-        let deserializer = toml::de::Deserializer::parse(text)
-            .map_err(|error| ConfigError::new("", error.message()))?;
-        let config: Self = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            ConfigError::new(toml_path(error.path()), explained(error.inner().message()))
-        })?;
+        let config: Self = from_toml_str(text)?;
         config.validate()?;
         Ok(config)
     }
@@ -285,15 +300,27 @@ impl StackConfig {
     ///
     /// A [`ConfigError`] naming the first invalid field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.checked().map(drop)
+    }
+
+    /// The configuration checked, with what checking it computed: the stack is built from
+    /// this, so nothing is computed twice.
+    pub(crate) fn checked(&self) -> Result<Checked, ConfigError> {
         positive("timeout.default", self.timeout.default)?;
         positive("timeout.request_body", self.timeout.request_body)?;
-        self.ratelimit.validate()?;
-        policies(
-            &self.ratelimit.policies,
-            "ratelimit.policies",
-            &self.ratelimit.client_ip,
-        )?;
-        self.cache.validate()?;
+        #[cfg(feature = "ratelimit")]
+        self.ratelimit
+            .validate()
+            .map_err(|error| error.in_section("ratelimit"))?;
+        #[cfg(feature = "ratelimit")]
+        let rate_limit = self
+            .ratelimit
+            .try_policies()
+            .map_err(|error| error.in_section("ratelimit"))?;
+        #[cfg(feature = "cache")]
+        self.cache
+            .validate()
+            .map_err(|error| error.in_section("cache"))?;
         self.concurrency
             .validate()
             .map_err(|error| error.in_section("concurrency"))?;
@@ -301,10 +328,14 @@ impl StackConfig {
         self.compression
             .validate()
             .map_err(|error| error.in_section("compression"))?;
+        let mut routes = Vec::new();
         for (template, route) in &self.routes {
             let section = route_field(template, "");
             check_template(&section, template)?;
-            let _checked = route.policy(&section, template, self, &groups)?;
+            routes.push((
+                template.clone(),
+                route.policy(&section, template, self, &groups)?,
+            ));
         }
         let mut grouped: BTreeMap<&str, &str> = BTreeMap::new();
         for (name, group) in &self.route_groups {
@@ -335,10 +366,29 @@ impl StackConfig {
                     ));
                 }
             }
-            let _checked = group.policy(name, self, &groups)?;
+            let policy = group.policy(name, self, &groups)?;
+            routes.extend(
+                group
+                    .routes
+                    .iter()
+                    .map(|template| (template.clone(), policy.clone())),
+            );
         }
-        Ok(())
+        Ok(Checked {
+            #[cfg(feature = "ratelimit")]
+            rate_limit,
+            routes,
+        })
     }
+}
+
+/// What checking a [`StackConfig`] computed, for building its stack.
+pub(crate) struct Checked {
+    /// The `[ratelimit]` policies.
+    #[cfg(feature = "ratelimit")]
+    pub(crate) rate_limit: Vec<Policy>,
+    /// Every configured route's policy, by template; a group's routes share theirs.
+    pub(crate) routes: Vec<(String, RoutePolicy)>,
 }
 
 /// A route key that cannot name an axum route: `field` is where it is.
@@ -413,8 +463,29 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str) -> Result<T, ConfigError> 
     let deserializer = toml::de::Deserializer::parse(text)
         .map_err(|error| ConfigError::new("", error.message()))?;
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        ConfigError::new(toml_path(error.path()), explained(error.inner().message()))
+        let field = toml_path(error.path());
+        let message = error.inner().message();
+        match left_out(message) {
+            Some(feature) => ConfigError::missing_feature(feature).in_section(&field),
+            None => ConfigError::new(field, explained(message)),
+        }
     })
+}
+
+/// The Cargo feature that would have made `message`'s unknown field known: a section of a layer
+/// this build leaves out is refused by name, not called a typo.
+#[cfg(feature = "toml")]
+fn left_out(message: &str) -> Option<&'static str> {
+    const LAYERS: [(&str, bool); 3] = [
+        ("ratelimit", cfg!(feature = "ratelimit")),
+        ("cache", cfg!(feature = "cache")),
+        ("breaker", cfg!(feature = "breaker")),
+    ];
+    let key = message.strip_prefix("unknown field `")?.split('`').next()?;
+    LAYERS
+        .into_iter()
+        .find(|&(feature, built)| feature == key && !built)
+        .map(|(feature, _)| feature)
 }
 
 /// serde's message, saying what a duration looks like where humantime-serde only says "a
@@ -476,15 +547,6 @@ pub(crate) fn route_field(template: &str, field: &str) -> String {
     } else {
         format!("routes.{key}.{field}")
     }
-}
-
-/// A Redis section in a build without Redis.
-#[cfg(not(feature = "redis"))]
-pub(crate) fn without_redis(field: &str) -> ConfigError {
-    ConfigError::new(
-        field,
-        "this build of rampart has no Redis support: turn on its `redis` Cargo feature",
-    )
 }
 
 fn positive(field: &str, duration: Duration) -> Result<(), ConfigError> {

@@ -44,17 +44,25 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
+//! | `ratelimit` | on | the rate limiter: [`ratelimit`], `[ratelimit]`, a route's `ratelimit`, [`RoutePolicy::rate_limit`] |
+//! | `cache` | on | the response cache: [`cache`], `[cache]`, a route's `cache`, [`RoutePolicy::cache`], [`Stack::cache`] |
+//! | `breaker` | on | circuit breakers: [`breaker`], a route's `breaker`, [`RoutePolicy::breaker`], [`Stack::breakers`] |
 //! | `redis` | on | `[ratelimit.redis]` and `[cache.redis]`: quotas and a cache tier shared by every instance |
+//! | `redis-tls` | off | `rediss://` URLs: TLS through rustls (ring), trusting the system's roots or the CAs in the file `SSL_CERT_FILE` names |
 //! | `br`, `deflate` | on | those content codings (gzip is always built) |
 //! | `zstd` | on | the zstd coding; a C library built from source |
 //! | `toml` | on | [`StackConfig::from_toml_str`], `from_file` and [`config::from_toml_str`] |
 //!
-//! `default-features = false` keeps every layer and the serde configuration, without Redis,
-//! TOML or codings beyond gzip. A build without `redis` refuses a Redis section of the
-//! configuration by name, rather than silently keeping quotas local. Each layer crate has its
-//! own features (`rampart-ratelimit/redis`, `rampart-cache/redis`, `rampart-compression/br`
-//! ...), so a service that wants one layer depends on that crate alone: the local rate limiter
-//! builds 52 crates (see `docs/benchmarks.md`, "Build cost").
+//! `default-features = false` keeps the metrics, panic, timeout, body-limit, concurrency and
+//! compression layers and the serde configuration, without the rate limiter, the cache, the
+//! breaker, Redis, TOML or codings beyond gzip. A layer left out is left out of the [`Stack`]'s
+//! type too (no pass-through layer remains), and a build without it, or without `redis`, refuses
+//! its section of the configuration by name ("turn on the `cache` Cargo feature") rather than
+//! ignoring it: quotas that silently stop being kept are worse than a start-up error.
+//!
+//! Each layer crate has its own features (`rampart-ratelimit/redis`, `rampart-cache/redis`,
+//! `rampart-compression/br` ...), so a service that wants one layer depends on that crate
+//! alone: the local rate limiter builds 52 crates (see `docs/benchmarks.md`, "Build cost").
 //!
 //! # Answers the stack makes itself
 //!
@@ -62,17 +70,13 @@
 //! document built by [`common::Problem`], with a stable `code` member saying which layer answered
 //! and why.
 
-mod cache_config;
 pub mod config;
 pub mod fallback;
 mod nest;
 mod policy;
 pub mod problem_format;
-mod ratelimit_config;
 mod stack;
 
-#[doc(inline)]
-pub use cache_config::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(inline)]
 pub use config::{ConfigError, RouteConfig, RouteGroupConfig, StackConfig, TimeoutConfig};
 #[doc(inline)]
@@ -81,16 +85,22 @@ pub use nest::nest_service;
 pub use policy::RoutePolicy;
 #[doc(inline)]
 pub use problem_format::{ProblemFormat, ProblemFormatLayer};
+#[cfg(feature = "cache")]
+#[doc(no_inline)]
+pub use rampart_cache::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(no_inline)]
 pub use rampart_compression::CompressionConfig;
-#[doc(inline)]
-pub use ratelimit_config::{
+#[cfg(feature = "ratelimit")]
+#[doc(no_inline)]
+pub use rampart_ratelimit::{
     KeyConfig, MissingKeyConfig, PolicyConfig, RateLimitConfig, RedisConfig,
 };
 #[doc(inline)]
 pub use stack::{Stack, StackBuilder, StackLayer, StackService};
 
+#[cfg(feature = "breaker")]
 pub use rampart_breaker as breaker;
+#[cfg(feature = "cache")]
 pub use rampart_cache as cache;
 pub use rampart_compression as compression;
 pub use rampart_concurrency as concurrency;
@@ -98,6 +108,7 @@ pub use rampart_core as common;
 pub use rampart_limit as limit;
 pub use rampart_metrics as request_metrics;
 pub use rampart_panic as catch_panic;
+#[cfg(feature = "ratelimit")]
 pub use rampart_ratelimit as ratelimit;
 pub use rampart_server as server;
 pub use rampart_timeout as timeout;

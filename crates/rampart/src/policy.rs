@@ -1,6 +1,9 @@
+#[cfg(feature = "breaker")]
 use rampart_breaker::BreakerConfig;
+#[cfg(feature = "cache")]
 use rampart_cache::CacheRule;
 use rampart_concurrency::RouteLimit;
+#[cfg(feature = "ratelimit")]
 use rampart_ratelimit::{Policy, PolicySet};
 use std::time::Duration;
 
@@ -25,8 +28,11 @@ use std::time::Duration;
 #[must_use]
 pub struct RoutePolicy {
     pub(crate) timeout: Option<Duration>,
+    #[cfg(feature = "breaker")]
     pub(crate) breaker: Option<BreakerConfig>,
+    #[cfg(feature = "ratelimit")]
     pub(crate) rate_limit: Option<RouteRateLimit>,
+    #[cfg(feature = "cache")]
     pub(crate) cache: Option<CacheRule>,
     pub(crate) body_limit: Option<u64>,
     pub(crate) concurrency: Option<RouteLimit>,
@@ -37,8 +43,11 @@ impl RoutePolicy {
     pub const fn new() -> Self {
         Self {
             timeout: None,
+            #[cfg(feature = "breaker")]
             breaker: None,
+            #[cfg(feature = "ratelimit")]
             rate_limit: None,
+            #[cfg(feature = "cache")]
             cache: None,
             body_limit: None,
             concurrency: None,
@@ -58,6 +67,7 @@ impl RoutePolicy {
         self
     }
 
+    #[cfg(feature = "ratelimit")]
     /// The route's own rate-limit policies, with state of their own, instead of the stack's;
     /// an empty list leaves the route unlimited.
     pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
@@ -65,6 +75,7 @@ impl RoutePolicy {
         self
     }
 
+    #[cfg(feature = "ratelimit")]
     /// Rate-limit policies whose state the route shares with every route given a clone of
     /// `set`, instead of the stack's: one quota across them all.
     pub fn shared_rate_limit(mut self, set: PolicySet) -> Self {
@@ -72,6 +83,7 @@ impl RoutePolicy {
         self
     }
 
+    #[cfg(feature = "cache")]
     /// Caches the route's responses under `rule` (routes are not cached unless given one).
     pub fn cache(mut self, rule: CacheRule) -> Self {
         self.cache = Some(rule);
@@ -85,6 +97,7 @@ impl RoutePolicy {
         self
     }
 
+    #[cfg(feature = "ratelimit")]
     /// The same policy, its own rate-limit policies turned into one set that every route
     /// given a clone of it shares.
     pub(crate) fn shared_by_its_routes(mut self) -> Result<Self, rampart_core::ConfigError> {
@@ -98,6 +111,7 @@ impl RoutePolicy {
         Ok(self)
     }
 
+    #[cfg(feature = "breaker")]
     /// A circuit breaker for the route (routes have none unless given one).
     pub fn breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = Some(config);
@@ -105,6 +119,7 @@ impl RoutePolicy {
     }
 }
 
+#[cfg(feature = "ratelimit")]
 /// A route's rate limit: policies with state of its own, or a set shared with other routes.
 #[derive(Debug, Clone)]
 pub(crate) enum RouteRateLimit {
@@ -112,6 +127,7 @@ pub(crate) enum RouteRateLimit {
     Shared(PolicySet),
 }
 
+#[cfg(feature = "ratelimit")]
 impl RouteRateLimit {
     /// The set the route counts against; `None` when it has no policy.
     pub(crate) fn set(&self) -> Result<Option<PolicySet>, rampart_core::ConfigError> {

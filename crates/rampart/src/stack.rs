@@ -1,5 +1,7 @@
 use axum::Router;
+#[cfg(feature = "breaker")]
 use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClassifier};
+#[cfg(feature = "cache")]
 use rampart_cache::{Cache, CacheHandle, CacheLayer, CacheLayerBuilder};
 use rampart_compression::{Compression, CompressionLayer};
 use rampart_concurrency::{ConcurrencyConfig, ConcurrencyLimit, ConcurrencyLimitLayer, Limit};
@@ -7,8 +9,9 @@ use rampart_core::RouteTable;
 use rampart_limit::{RequestBodyLimit, RequestBodyLimitLayer};
 use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
-#[cfg(feature = "redis")]
+#[cfg(all(feature = "ratelimit", feature = "redis"))]
 use rampart_ratelimit::RedisBackend;
+#[cfg(feature = "ratelimit")]
 use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
 use rampart_timeout::{Timeout, TimeoutLayer};
 use std::collections::BTreeMap;
@@ -18,20 +21,30 @@ use tower_layer::Layer;
 use crate::problem_format::{ProblemFormat, ProblemFormatLayer};
 use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 
-/// The service a [`StackLayer`] makes of an inner service `S`.
+/// The service a [`StackLayer`] makes of an inner service `S`; a layer whose Cargo feature is
+/// off is not in it at all.
 pub type StackService<S> = Metrics<
     ProblemFormat<
         CatchPanic<
             Timeout<
-                RateLimit<
-                    RequestBodyLimit<
-                        Cache<CircuitBreaker<ConcurrencyLimit<Compression<S>>, DefaultClassifier>>,
-                    >,
-                >,
+                RateLimited<RequestBodyLimit<Cached<Guarded<ConcurrencyLimit<Compression<S>>>>>>,
             >,
         >,
     >,
 >;
+
+#[cfg(feature = "ratelimit")]
+type RateLimited<S> = RateLimit<S>;
+#[cfg(not(feature = "ratelimit"))]
+type RateLimited<S> = S;
+#[cfg(feature = "cache")]
+type Cached<S> = Cache<S>;
+#[cfg(not(feature = "cache"))]
+type Cached<S> = S;
+#[cfg(feature = "breaker")]
+type Guarded<S> = CircuitBreaker<S, DefaultClassifier>;
+#[cfg(not(feature = "breaker"))]
+type Guarded<S> = S;
 
 /// Every rampart layer, composed in one order. Made by [`Stack::layer`].
 ///
@@ -53,9 +66,12 @@ pub struct StackLayer {
     problem_format: ProblemFormatLayer,
     catch_panic: CatchPanicLayer,
     timeout: TimeoutLayer,
+    #[cfg(feature = "ratelimit")]
     rate_limit: RateLimitLayer,
     body_limit: RequestBodyLimitLayer,
+    #[cfg(feature = "cache")]
     cache: CacheLayer,
+    #[cfg(feature = "breaker")]
     breaker: CircuitBreakerLayer,
     concurrency: ConcurrencyLimitLayer,
     compression: CompressionLayer,
@@ -76,10 +92,12 @@ impl<S> Layer<S> for StackLayer {
         // The breaker sits around the handler, so it judges the handler's own outcomes and
         // nothing the layers above decided; the concurrency limit's refusals are marked
         // `Shed`, which it does not count.
+        #[cfg(feature = "breaker")]
         let service = self.breaker.layer(service);
         // The cache is above the breaker, so hits never touch it and a stale entry can answer
         // while it is open (stale-if-error); below the deadline, which it reads to answer with
         // a stale entry just before the timeout would.
+        #[cfg(feature = "cache")]
         let service = self.cache.layer(service);
         // Bodies are limited before anything below reads them; below the rate limit, so a
         // client over its quota is refused without a look at its body, and above the breaker,
@@ -88,6 +106,7 @@ impl<S> Layer<S> for StackLayer {
         // Excess is refused before any work is done on it, above the cache so that a client
         // over its quota cannot keep even cached answers coming; below the deadline, so that
         // a Redis-backed decision is bounded too.
+        #[cfg(feature = "ratelimit")]
         let service = self.rate_limit.layer(service);
         // The deadline bounds everything below it, compression of the first bytes included.
         // The breaker counts a call this layer gives up on as a failure.
@@ -147,39 +166,34 @@ impl Stack {
     ///
     /// A [`ConfigError`] naming the first invalid field.
     pub fn from_config(config: &StackConfig) -> Result<Self, ConfigError> {
-        config.validate()?;
-        let client_ip = &config.ratelimit.client_ip;
+        let checked = config.checked()?;
         let mut builder = Self::builder()
             .timeout(config.timeout.default)
             .request_body_timeout(config.timeout.request_body)
             .body_limit(config.body_limit.default)
             .compression(config.compression.layer())
-            .rate_limit(crate::ratelimit_config::policies(
-                &config.ratelimit.policies,
-                "ratelimit.policies",
-                client_ip,
-            )?)
-            .rate_limit_headers(config.ratelimit.headers)
-            .rate_limit_preflights(config.ratelimit.limit_preflights);
-        #[cfg(feature = "redis")]
+            .concurrency_retry_after(config.concurrency.retry_after);
+        #[cfg(feature = "ratelimit")]
+        {
+            builder = builder
+                .rate_limit(checked.rate_limit)
+                .rate_limit_headers(config.ratelimit.headers)
+                .rate_limit_preflights(config.ratelimit.limit_preflights);
+        }
+        #[cfg(all(feature = "ratelimit", feature = "redis"))]
         if let Some(redis) = &config.ratelimit.redis {
-            builder = builder.rate_limit_redis(redis.backend()?);
+            let backend = redis
+                .try_backend()
+                .map_err(|error| error.in_section("ratelimit.redis"))?;
+            builder = builder.rate_limit_redis(backend);
         }
-        builder = builder.cache(config.cache.builder()?);
-        builder = builder.concurrency_retry_after(config.concurrency.retry_after);
-        let groups = config.concurrency.group_limits();
-        for (template, route) in &config.routes {
-            let section = crate::config::route_field(template, "");
-            builder = builder.route(
-                template.as_str(),
-                route.policy(&section, template, config, &groups)?,
-            );
+        #[cfg(feature = "cache")]
+        {
+            let cache = config.cache.try_builder();
+            builder = builder.cache(cache.map_err(|error| error.in_section("cache"))?);
         }
-        for (name, group) in &config.route_groups {
-            let policy = group.policy(name, config, &groups)?;
-            for template in &group.routes {
-                builder = builder.route(template.as_str(), policy.clone());
-            }
+        for (template, policy) in checked.routes {
+            builder = builder.route(template, policy);
         }
         builder.try_build()
     }
@@ -205,12 +219,15 @@ impl Stack {
         &self.prometheus
     }
 
-    /// The response cache, to purge it and read its size.
+    /// The response cache, to purge it and read its size (feature `cache`).
+    #[cfg(feature = "cache")]
     pub fn cache(&self) -> CacheHandle {
         self.layer.cache.handle()
     }
 
-    /// The stack's circuit breakers, for an admin read-out and for forcing states.
+    /// The stack's circuit breakers, for an admin read-out and for forcing states (feature
+    /// `breaker`).
+    #[cfg(feature = "breaker")]
     pub fn breakers(&self) -> Breakers {
         self.layer.breaker.breakers()
     }
@@ -248,11 +265,15 @@ pub struct StackBuilder {
     request_body_timeout: Duration,
     body_limit: u64,
     compression: CompressionLayer,
+    #[cfg(feature = "ratelimit")]
     rate_limit: Vec<Policy>,
+    #[cfg(feature = "ratelimit")]
     rate_limit_headers: bool,
+    #[cfg(feature = "ratelimit")]
     rate_limit_preflights: bool,
-    #[cfg(feature = "redis")]
+    #[cfg(all(feature = "ratelimit", feature = "redis"))]
     rate_limit_redis: Option<RedisBackend>,
+    #[cfg(feature = "cache")]
     cache: CacheLayerBuilder,
     concurrency_retry_after: Duration,
     problem_format: ProblemFormatLayer,
@@ -268,11 +289,15 @@ impl Default for StackBuilder {
             request_body_timeout: timeouts.request_body,
             body_limit: rampart_limit::DEFAULT_LIMIT,
             compression: CompressionLayer::new(),
+            #[cfg(feature = "ratelimit")]
             rate_limit: Vec::new(),
+            #[cfg(feature = "ratelimit")]
             rate_limit_headers: true,
+            #[cfg(feature = "ratelimit")]
             rate_limit_preflights: false,
-            #[cfg(feature = "redis")]
+            #[cfg(all(feature = "ratelimit", feature = "redis"))]
             rate_limit_redis: None,
+            #[cfg(feature = "cache")]
             cache: CacheLayer::builder(),
             concurrency_retry_after: ConcurrencyConfig::default().retry_after,
             problem_format: ProblemFormatLayer::default(),
@@ -309,34 +334,39 @@ impl StackBuilder {
     }
 
     /// Rate-limit policies for every route without policies of its own; all those routes share
-    /// their state. Default: none.
+    /// their state. Default: none (feature `ratelimit`, as the two settings below).
+    #[cfg(feature = "ratelimit")]
     pub fn rate_limit(mut self, policies: Vec<Policy>) -> Self {
         self.rate_limit = policies;
         self
     }
 
     /// Sends the `RateLimit-Policy` and `RateLimit` fields on limited routes (default true).
+    #[cfg(feature = "ratelimit")]
     pub const fn rate_limit_headers(mut self, enabled: bool) -> Self {
         self.rate_limit_headers = enabled;
         self
     }
 
     /// Counts CORS preflights against the rate-limit quotas (default false: they pass free).
+    #[cfg(feature = "ratelimit")]
     pub const fn rate_limit_preflights(mut self, enabled: bool) -> Self {
         self.rate_limit_preflights = enabled;
         self
     }
 
-    /// Keeps every rate-limit quota in Redis, shared by all instances using it (feature
-    /// `redis`).
-    #[cfg(feature = "redis")]
+    /// Keeps every rate-limit quota in Redis, shared by all instances using it (features
+    /// `ratelimit` and `redis`).
+    #[cfg(all(feature = "ratelimit", feature = "redis"))]
     pub fn rate_limit_redis(mut self, backend: RedisBackend) -> Self {
         self.rate_limit_redis = Some(backend);
         self
     }
 
     /// The response cache's store: size, entry limit, coalescing wait, shared tier. Routes are
-    /// cached when their [`RoutePolicy`] has a cache rule; rules given here are replaced.
+    /// cached when their [`RoutePolicy`] has a cache rule; rules given here are replaced
+    /// (feature `cache`).
+    #[cfg(feature = "cache")]
     pub fn cache(mut self, cache: CacheLayerBuilder) -> Self {
         self.cache = cache;
         self
@@ -407,45 +437,6 @@ impl StackBuilder {
                 RouteTable::new(self.body_limit),
                 |table, (template, bytes)| table.with_route(template.as_str(), bytes),
             );
-        let breakers = self
-            .routes
-            .iter()
-            .filter_map(|(template, policy)| Some((template, policy.breaker.clone()?)))
-            .fold(RouteTable::new(None), |table, (template, config)| {
-                table.with_route(template.as_str(), Some(config))
-            });
-        let default_limits = crate::policy::RouteRateLimit::Own(self.rate_limit)
-            .set()
-            .map_err(|error| error.in_section("ratelimit"))?;
-        let mut limits = RouteTable::new(default_limits);
-        for (template, policy) in &self.routes {
-            if let Some(rate_limit) = &policy.rate_limit {
-                let set = rate_limit.set().map_err(|error| {
-                    error.in_section(&crate::config::route_field(template, "ratelimit"))
-                })?;
-                limits = limits.with_route(template.as_str(), set);
-            }
-        }
-        let rate_limit = RateLimitLayer::from_sets(limits)
-            .with_recorder(recorder.clone())
-            .headers(self.rate_limit_headers)
-            .limit_preflights(self.rate_limit_preflights);
-        #[cfg(feature = "redis")]
-        let rate_limit = match &self.rate_limit_redis {
-            Some(backend) => rate_limit.with_redis(backend),
-            None => rate_limit,
-        };
-        let cache = self
-            .routes
-            .iter()
-            .filter_map(|(template, policy)| Some((template, policy.cache.clone()?)))
-            .fold(
-                self.cache
-                    .with_recorder(recorder.clone())
-                    .encodings(self.compression.codings()),
-                |cache, (template, rule)| cache.route(template.as_str(), rule),
-            )
-            .build();
         let concurrency = self
             .routes
             .iter()
@@ -453,7 +444,65 @@ impl StackBuilder {
             .fold(RouteTable::new(None), |table, (template, limit)| {
                 table.with_route(template.as_str(), Some(limit))
             });
-        let readers = deadline_readers(&cache, &breakers, &concurrency);
+        // The routes whose requests need their deadline in the extensions: the cached ones,
+        // where the cache can answer with a stale entry just before the timeout would, and those
+        // with a breaker or a concurrency limit, which take a call dropped at the deadline for a
+        // failure and for congestion.
+        #[cfg_attr(not(any(feature = "breaker", feature = "cache")), allow(unused_mut))]
+        let mut deadline_readers = vec![configured(&concurrency)];
+        #[cfg(feature = "breaker")]
+        let breaker = {
+            let breakers = self
+                .routes
+                .iter()
+                .filter_map(|(template, policy)| Some((template, policy.breaker.clone()?)))
+                .fold(RouteTable::new(None), |table, (template, config)| {
+                    table.with_route(template.as_str(), Some(config))
+                });
+            deadline_readers.push(configured(&breakers));
+            CircuitBreakerLayer::from_table(breakers).with_recorder(recorder.clone())
+        };
+        #[cfg(feature = "ratelimit")]
+        let rate_limit = {
+            let default_limits = crate::policy::RouteRateLimit::Own(self.rate_limit)
+                .set()
+                .map_err(|error| error.in_section("ratelimit"))?;
+            let mut limits = RouteTable::new(default_limits);
+            for (template, policy) in &self.routes {
+                if let Some(rate_limit) = &policy.rate_limit {
+                    let set = rate_limit.set().map_err(|error| {
+                        error.in_section(&crate::config::route_field(template, "ratelimit"))
+                    })?;
+                    limits = limits.with_route(template.as_str(), set);
+                }
+            }
+            let layer = RateLimitLayer::from_sets(limits)
+                .with_recorder(recorder.clone())
+                .headers(self.rate_limit_headers)
+                .limit_preflights(self.rate_limit_preflights);
+            #[cfg(feature = "redis")]
+            let layer = match &self.rate_limit_redis {
+                Some(backend) => layer.with_redis(backend),
+                None => layer,
+            };
+            layer
+        };
+        #[cfg(feature = "cache")]
+        let cache = {
+            let cache = self
+                .routes
+                .iter()
+                .filter_map(|(template, policy)| Some((template, policy.cache.clone()?)))
+                .fold(
+                    self.cache
+                        .with_recorder(recorder.clone())
+                        .encodings(self.compression.codings()),
+                    |cache, (template, rule)| cache.route(template.as_str(), rule),
+                )
+                .build();
+            deadline_readers.push(configured(cache.rules()));
+            cache
+        };
         let layer = StackLayer {
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
@@ -462,12 +511,15 @@ impl StackBuilder {
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)
                 .body_timeout(self.request_body_timeout)
-                .publish_deadline(readers)
+                .publish_deadline(any_of(&deadline_readers))
                 .with_recorder(recorder.clone()),
+            #[cfg(feature = "ratelimit")]
             rate_limit,
             body_limit: RequestBodyLimitLayer::from_table(body_limits),
+            #[cfg(feature = "cache")]
             cache,
-            breaker: CircuitBreakerLayer::from_table(breakers).with_recorder(recorder.clone()),
+            #[cfg(feature = "breaker")]
+            breaker,
             concurrency: ConcurrencyLimitLayer::from_table(concurrency)
                 .retry_after(self.concurrency_retry_after)
                 .with_recorder(recorder),
@@ -477,31 +529,22 @@ impl StackBuilder {
     }
 }
 
-/// The routes whose requests need their deadline in the extensions: the cached ones, where
-/// the cache can answer with a stale entry just before the timeout would, and those with a
-/// breaker or a concurrency limit, which take a call dropped at the deadline for a failure
-/// and for congestion.
-fn deadline_readers(
-    cache: &CacheLayer,
-    breakers: &RouteTable<Option<rampart_breaker::BreakerConfig>>,
-    concurrency: &RouteTable<Option<rampart_concurrency::RouteLimit>>,
-) -> RouteTable<bool> {
-    let rules = cache.rules();
-    let reads = |template: &str| {
-        rules.get_for_route(template).is_some()
-            || breakers.get_for_route(template).is_some()
-            || concurrency.get_for_route(template).is_some()
-    };
-    let default = rules.default_value().is_some()
-        || breakers.default_value().is_some()
-        || concurrency.default_value().is_some();
-    rules
-        .routes()
-        .map(|(template, _)| template)
-        .chain(breakers.routes().map(|(template, _)| template))
-        .chain(concurrency.routes().map(|(template, _)| template))
-        .fold(RouteTable::new(default), |table, template| {
-            let reads = reads(template);
-            table.with_route(template, reads)
-        })
+/// Which routes a layer's settings give it something to do on.
+fn configured<T>(table: &RouteTable<Option<T>>) -> RouteTable<bool> {
+    table.routes().fold(
+        RouteTable::new(table.default_value().is_some()),
+        |configured, (template, setting)| configured.with_route(template, setting.is_some()),
+    )
+}
+
+/// The routes on which any of `tables` is true.
+fn any_of(tables: &[RouteTable<bool>]) -> RouteTable<bool> {
+    let default = tables.iter().any(|table| *table.default_value());
+    tables.iter().flat_map(RouteTable::routes).fold(
+        RouteTable::new(default),
+        |any, (template, _)| {
+            let reads = tables.iter().any(|table| *table.get_for_route(template));
+            any.with_route(template, reads)
+        },
+    )
 }

@@ -148,7 +148,7 @@ fn invalid_values_name_their_field() {
         ),
         (
             "[[ratelimit.policies]]\nname = \"p\"\nlimit = 0\nperiod = \"1s\"\nkey = \"global\"\n",
-            "ratelimit.policies[0]",
+            "ratelimit.policies[0].limit",
         ),
         (
             "[[ratelimit.policies]]\nname = \"bad name\"\nlimit = 1\nperiod = \"1s\"\nkey = \"global\"\n",
@@ -164,7 +164,7 @@ fn invalid_values_name_their_field() {
         ),
         (
             "[routes.\"/x\"]\nratelimit = [{ name = \"p\", limit = 1, period = \"0s\", key = \"global\" }]\n",
-            "routes.\"/x\".ratelimit[0]",
+            "routes.\"/x\".ratelimit[0].period",
         ),
         ("[cache]\nmax_bytes = 0\n", "cache.max_bytes"),
         ("[cache]\ntag_header = \"bad header\"\n", "cache.tag_header"),

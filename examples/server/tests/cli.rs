@@ -2,61 +2,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
+mod support;
+
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-fn server() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
-    command
-        .env("RUST_LOG", "info")
-        .env_remove("RAMPART_ADMIN_TOKEN")
-        .env_remove("RAMPART_LOG_FORMAT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    command
-}
-
-type Log = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
-
-fn log_of(child: &mut Child) -> Log {
-    BufReader::new(child.stdout.take().unwrap()).lines()
-}
-
-/// Reads the log until `found` recognises a line, for at most 30 seconds.
-async fn read_until<T>(log: &mut Log, mut found: impl FnMut(&str) -> Option<T>) -> T {
-    let find = async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if let Some(value) = found(&line) {
-                return value;
-            }
-        }
-        panic!("the log ended before the line we wait for");
-    };
-    tokio::time::timeout(Duration::from_secs(30), find)
-        .await
-        .unwrap()
-}
-
-fn listening_address(line: &str) -> Option<String> {
-    let (_, rest) = line.split_once("listening on http://")?;
-    Some(rest.split_whitespace().next()?.to_owned())
-}
-
-/// Reads the log until the server says where it listens, then keeps draining it.
-async fn bound_address(child: &mut Child) -> String {
-    let mut log = log_of(child);
-    let addr = read_until(&mut log, listening_address).await;
-    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
-    addr
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
+use support::{bound_address, client, listening_address, log_of, read_until, server};
+use tokio::process::Command;
 
 #[tokio::test]
 async fn it_logs_its_address_serves_and_drains_on_sigterm() {

@@ -1,39 +1,34 @@
-//! `[cache]` and `[routes."/x".cache]`: the response cache in the configuration.
+//! The cache's serde configuration: the store ([`CacheConfig`]) and one route's rule
+//! ([`RouteCacheConfig`]), as the `rampart` facade reads them from `[cache]` and
+//! `[routes."/x".cache]`.
 
 use http::HeaderName;
-#[cfg(feature = "redis")]
-use rampart_cache::RedisTier;
-use rampart_cache::{
-    CacheLayerBuilder, CacheRule, DEFAULT_COALESCE_WAIT, DEFAULT_MAX_BYTES,
+use rampart_core::ConfigError;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+use crate::{
+    CacheLayer, CacheLayerBuilder, CacheRule, DEFAULT_COALESCE_WAIT, DEFAULT_MAX_BYTES,
     DEFAULT_MAX_ENTRY_BYTES, DEFAULT_REDIS_DEADLINE, DEFAULT_REDIS_MAX_BYTES,
     DEFAULT_REDIS_MAX_ENTRIES, DEFAULT_REDIS_MAX_ENTRY_BYTES, DEFAULT_REDIS_PREFIX,
     DEFAULT_TAG_HEADER,
 };
-use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
-use crate::ConfigError;
-
-/// `[cache]`: the store every cached route shares. Routes are cached only when they have a
-/// `[routes."/x".cache]` table.
+/// The store every cached route shares; routes are cached only when given a rule
+/// ([`RouteCacheConfig`]). Errors name fields relative to this section.
 ///
 /// # Example
 ///
 /// ```
-/// use rampart::StackConfig;
+/// use rampart_cache::CacheConfig;
 ///
-/// let config = StackConfig::from_toml_str(
-///     r#"
-///     [cache]
-///     max_bytes = 33554432
+/// let config: CacheConfig = serde_json::from_str(r#"{ "max_bytes": 33554432 }"#).unwrap();
+/// assert_eq!(config.max_bytes, 32 * 1024 * 1024);
+/// assert_eq!(config.tag_header, "cache-tag");
+/// let _builder = config.try_builder().unwrap();
 ///
-///     [routes."/api/items/{id}".cache]
-///     default_ttl = "30s"
-///     key_headers = ["x-tenant"]
-///     "#,
-/// )
-/// .unwrap();
-/// assert_eq!(config.cache.max_bytes, 32 * 1024 * 1024);
+/// let config: CacheConfig = serde_json::from_str(r#"{ "tag_header": "a tag" }"#).unwrap();
+/// assert_eq!(config.validate().unwrap_err().field(), "tag_header");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -48,7 +43,8 @@ pub struct CacheConfig {
     pub coalesce_wait: Duration,
     /// The response header with tags for purges. Default: `cache-tag`.
     pub tag_header: String,
-    /// `[cache.redis]`: a shared tier behind the local one.
+    /// `redis`: a shared tier behind the local one (feature `redis`; a build without it
+    /// refuses the section by name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<CacheRedisConfig>,
 }
@@ -65,7 +61,54 @@ impl Default for CacheConfig {
     }
 }
 
-/// `[cache.redis]`: the shared tier.
+impl CacheConfig {
+    /// Checks the values that parse but cannot work, without connecting anywhere.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first invalid field (`max_bytes`, `redis.url` …).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_bytes == 0 {
+            return Err(ConfigError::new("max_bytes", "must be at least 1 byte"));
+        }
+        self.tag_header()?;
+        if let Some(redis) = &self.redis {
+            redis
+                .validate()
+                .map_err(|error| error.in_section("redis"))?;
+        }
+        Ok(())
+    }
+
+    /// A [`CacheLayer`] builder with these store settings; routes are added to it. Needs a
+    /// tokio runtime when there is a Redis tier.
+    ///
+    /// # Errors
+    ///
+    /// As [`CacheConfig::validate`].
+    pub fn try_builder(&self) -> Result<CacheLayerBuilder, ConfigError> {
+        self.validate()?;
+        let builder = CacheLayer::builder()
+            .max_bytes(self.max_bytes)
+            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
+            .coalesce_wait(self.coalesce_wait)
+            .tag_header(self.tag_header()?);
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            return Ok(
+                builder.shared_tier(redis.tier().map_err(|error| error.in_section("redis"))?)
+            );
+        }
+        Ok(builder)
+    }
+
+    fn tag_header(&self) -> Result<HeaderName, ConfigError> {
+        HeaderName::from_bytes(self.tag_header.as_bytes())
+            .map_err(|_| ConfigError::new("tag_header", "not a valid header name"))
+    }
+}
+
+/// The shared tier in Redis (feature `redis` to use it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -102,6 +145,37 @@ impl CacheRedisConfig {
             max_entries: default_redis_entries(),
         }
     }
+
+    #[cfg(not(feature = "redis"))]
+    #[allow(clippy::unused_self)]
+    fn validate(&self) -> Result<(), ConfigError> {
+        Err(ConfigError::missing_feature("redis"))
+    }
+
+    #[cfg(feature = "redis")]
+    fn validate(&self) -> Result<(), ConfigError> {
+        rampart_core::redis_link::RedisLink::check_url(&self.url)?;
+        if self.max_bytes < self.max_entry_bytes {
+            return Err(ConfigError::new(
+                "max_bytes",
+                "must be at least max_entry_bytes, or no such entry could be shared",
+            ));
+        }
+        if self.max_entries == 0 {
+            return Err(ConfigError::new("max_entries", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "redis")]
+    fn tier(&self) -> Result<crate::RedisTier, ConfigError> {
+        Ok(crate::RedisTier::try_new(&self.url)?
+            .prefix(&self.prefix)
+            .deadline(self.deadline)
+            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
+            .max_bytes(self.max_bytes)
+            .max_entries(self.max_entries))
+    }
 }
 
 fn default_prefix() -> String {
@@ -124,84 +198,22 @@ const fn default_redis_entries() -> u64 {
     DEFAULT_REDIS_MAX_ENTRIES
 }
 
-impl CacheConfig {
-    /// Checks the values that parse but cannot work, without connecting anywhere.
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        if self.max_bytes == 0 {
-            return Err(ConfigError::new(
-                "cache.max_bytes",
-                "must be at least 1 byte",
-            ));
-        }
-        self.tag_header()?;
-        if let Some(redis) = &self.redis {
-            redis.validate()?;
-        }
-        Ok(())
-    }
-
-    fn tag_header(&self) -> Result<HeaderName, ConfigError> {
-        HeaderName::from_bytes(self.tag_header.as_bytes())
-            .map_err(|_| ConfigError::new("cache.tag_header", "not a valid header name"))
-    }
-
-    /// The cache's store settings; routes are added by the stack. Needs a tokio runtime when
-    /// there is a Redis tier.
-    pub(crate) fn builder(&self) -> Result<CacheLayerBuilder, ConfigError> {
-        self.validate()?;
-        let tag_header = self.tag_header()?;
-        let builder = rampart_cache::CacheLayer::builder()
-            .max_bytes(self.max_bytes)
-            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
-            .coalesce_wait(self.coalesce_wait)
-            .tag_header(tag_header);
-        #[cfg(feature = "redis")]
-        if let Some(redis) = &self.redis {
-            return Ok(builder.shared_tier(redis.tier()?));
-        }
-        Ok(builder)
-    }
-}
-
-impl CacheRedisConfig {
-    #[cfg(not(feature = "redis"))]
-    #[allow(clippy::unused_self)]
-    fn validate(&self) -> Result<(), ConfigError> {
-        Err(crate::config::without_redis("cache.redis"))
-    }
-
-    #[cfg(feature = "redis")]
-    fn validate(&self) -> Result<(), ConfigError> {
-        redis::Client::open(self.url.as_str())
-            .map_err(|error| ConfigError::new("cache.redis.url", error.to_string()))?;
-        if self.max_bytes < self.max_entry_bytes {
-            return Err(ConfigError::new(
-                "cache.redis.max_bytes",
-                "must be at least cache.redis.max_entry_bytes, or no such entry could be shared",
-            ));
-        }
-        if self.max_entries == 0 {
-            return Err(ConfigError::new(
-                "cache.redis.max_entries",
-                "must be at least 1",
-            ));
-        }
-        Ok(())
-    }
-
-    #[cfg(feature = "redis")]
-    fn tier(&self) -> Result<RedisTier, ConfigError> {
-        Ok(RedisTier::try_new(&self.url)
-            .map_err(|error| error.in_section("cache.redis"))?
-            .prefix(&self.prefix)
-            .deadline(self.deadline)
-            .max_entry_bytes(usize::try_from(self.max_entry_bytes).unwrap_or(usize::MAX))
-            .max_bytes(self.max_bytes)
-            .max_entries(self.max_entries))
-    }
-}
-
-/// `[routes."/template".cache]`: caches the route.
+/// One route's rule: how its responses are keyed and how long those without caching headers
+/// stay fresh.
+///
+/// # Example
+///
+/// ```
+/// use rampart_cache::RouteCacheConfig;
+///
+/// let config: RouteCacheConfig =
+///     serde_json::from_str(r#"{ "default_ttl": "30s", "key_headers": ["x-tenant"] }"#).unwrap();
+/// assert!(config.sort_query);
+/// let _rule = config.try_rule().unwrap();
+///
+/// let config: RouteCacheConfig = serde_json::from_str(r#"{ "key_headers": ["a b"] }"#).unwrap();
+/// assert_eq!(config.try_rule().unwrap_err().field(), "key_headers[0]");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
@@ -230,17 +242,19 @@ impl Default for RouteCacheConfig {
 }
 
 impl RouteCacheConfig {
-    pub(crate) fn rule(&self, field: &str) -> Result<CacheRule, ConfigError> {
+    /// The rule this describes.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for `key_headers[i]` when it is not a header name.
+    pub fn try_rule(&self) -> Result<CacheRule, ConfigError> {
         let mut rule = CacheRule::new().sort_query(self.sort_query);
         if let Some(ttl) = self.default_ttl {
             rule = rule.default_ttl(ttl);
         }
         for (index, name) in self.key_headers.iter().enumerate() {
             let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ConfigError::new(
-                    format!("{field}.key_headers[{index}]"),
-                    "not a valid header name",
-                )
+                ConfigError::new(format!("key_headers[{index}]"), "not a valid header name")
             })?;
             rule = rule.key_header(name);
         }
