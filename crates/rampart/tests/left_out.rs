@@ -1,7 +1,7 @@
 //! A build that leaves a layer or Redis out refuses its section of the configuration by name,
 //! rather than ignoring it (quotas that silently stop being kept or shared) or calling it an
 //! unknown field. CI runs this file with the features that leave each of them out:
-//! `cargo test -p rampart-stack --no-default-features --features toml[,ratelimit,cache] --test left_out`.
+//! `cargo test -p rampart-stack --no-default-features --features toml[,ratelimit,cache] --tests`.
 
 #![cfg(feature = "toml")]
 #![allow(clippy::unwrap_used)]
