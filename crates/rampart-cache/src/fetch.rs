@@ -236,6 +236,45 @@ where
     if let Some(hit) = from_shared_tier(ctx, &miss).await {
         return Ok(hit);
     }
+    match ask_origin(ctx, inner, &miss, body).await? {
+        Asked::Answered(response) => Ok(response),
+        Asked::Response(response) => Ok(pass_on(ctx, miss, *response).await),
+    }
+}
+
+/// What the origin's answer to a miss came to.
+enum Asked<B: Body> {
+    /// The client's answer, made from the stale entry: revalidated by a `304`, or served
+    /// instead of an error, a 5xx or the deadline.
+    Answered(Response<CacheBody<B>>),
+    /// A response to pass on, and store if it may be.
+    Response(Box<Origin<B>>),
+}
+
+/// The origin's response to a miss, with the request it answers.
+struct Origin<B> {
+    /// The request as the origin was asked (the client's conditions taken out).
+    upstream: request::Parts,
+    parts: response::Parts,
+    body: B,
+    status: CacheStatus,
+}
+
+/// Asks the origin about a miss: the whole response, or, with a stale entry, whether that
+/// entry is still good (again for the whole response when the `304` is about another version).
+/// With a stale entry allowed on error, answers with it instead of an error, a 5xx or the
+/// deadline.
+async fn ask_origin<S, ReqBody, ResBody>(
+    ctx: &Ctx,
+    inner: S,
+    miss: &Miss,
+    body: ReqBody,
+) -> Result<Asked<ResBody>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes> + Send,
+{
     let shared = &ctx.shared;
     let (client, stale, forward) = (&miss.client, &miss.stale, miss.forward);
     // With a stale entry the origin is asked a conditional question, and may have to be asked
@@ -272,12 +311,18 @@ where
     let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => match fallback {
-            Some(entry) => return Ok(serve_stale(shared, entry, client, status, None)),
+            Some(entry) => {
+                return Ok(Asked::Answered(serve_stale(
+                    shared, entry, client, status, None,
+                )));
+            }
             None => return Err(error),
         },
         Err(entry) => {
             let timed_out = Some(StatusCode::GATEWAY_TIMEOUT.as_u16());
-            return Ok(serve_stale(shared, entry, client, status, timed_out));
+            return Ok(Asked::Answered(serve_stale(
+                shared, entry, client, status, timed_out,
+            )));
         }
     };
     let (mut parts, mut body) = response.into_parts();
@@ -295,7 +340,9 @@ where
                 store(shared, &placement, Arc::clone(&refreshed));
                 miss.land(Landing::Stored);
                 shared.telemetry.revalidated.increment(1);
-                return Ok(answer_client(&refreshed, client, now, status));
+                return Ok(Asked::Answered(answer_client(
+                    &refreshed, client, now, status,
+                )));
             }
             // A 304 about another version than the one stored selects nothing, and the client,
             // who asked for nothing conditional, must not see it: ask for the whole response.
@@ -311,9 +358,38 @@ where
             && let Some(entry) = fallback
         {
             let failed = Some(parts.status.as_u16());
-            return Ok(serve_stale(shared, entry, client, status, failed));
+            return Ok(Asked::Answered(serve_stale(
+                shared, entry, client, status, failed,
+            )));
         }
     }
+    Ok(Asked::Response(Box::new(Origin {
+        upstream,
+        parts,
+        body,
+        status,
+    })))
+}
+
+/// Passes the origin's response to a miss on to the client, storing it on the way when it may
+/// be stored.
+async fn pass_on<ResBody>(
+    ctx: &Ctx,
+    miss: Miss,
+    origin: Origin<ResBody>,
+) -> Response<CacheBody<ResBody>>
+where
+    ResBody: Body<Data = Bytes> + Send,
+{
+    let Origin {
+        upstream,
+        parts,
+        body,
+        mut status,
+    } = origin;
+    let shared = &ctx.shared;
+    let client = &miss.client;
+    let now = shared.clock.now();
     status.forward_status = None;
     shared.telemetry.miss.increment(1);
     let passthrough = |body: CacheBody<ResBody>, status: CacheStatus| {
@@ -323,14 +399,14 @@ where
         response
     };
     if client.method != Method::GET {
-        return Ok(passthrough(CacheBody::inner(body), status));
+        return passthrough(CacheBody::inner(body), status);
     }
     let admitted = match admit(&upstream, &parts, &ctx.rule, now) {
         Ok(admitted) => admitted,
         Err(reason) => {
             miss.land(Landing::NotStored);
             status.detail = Some(reason.as_str());
-            return Ok(passthrough(CacheBody::inner(body), status));
+            return passthrough(CacheBody::inner(body), status);
         }
     };
     let limit = shared.settings.max_entry_bytes;
@@ -344,12 +420,12 @@ where
         // Too big to store: streams through untouched, never copied.
         miss.land(Landing::NotStored);
         status.detail = Some("too-large");
-        return Ok(passthrough(CacheBody::inner(body), status));
+        return passthrough(CacheBody::inner(body), status);
     }
     let placement = Placement::new(&ctx.resource, admitted.vary(), &upstream.headers);
     if not_modified(&client.headers, parts.status, &parts.headers) {
         // The client already holds this response: it gets a 304 once the body is stored.
-        return Ok(read_then_answer(ctx, &miss, parts, body, admitted, placement, status).await);
+        return read_then_answer(ctx, &miss, parts, body, admitted, placement, status).await;
     }
     // Headers go out now and the body streams to the client, copied on its way. `stored` says
     // the response was admitted and is being stored: only a body that then outgrows the limit,
@@ -372,7 +448,7 @@ where
     headers.remove(&shared.settings.tag_header);
     headers.insert(AGE, age);
     status.append_to(headers, ttl);
-    Ok(response)
+    response
 }
 
 /// A miss whose client gets a `304`: the body is read (within the entry limit) and stored
