@@ -93,11 +93,6 @@ impl Prometheus {
         self.handle.render()
     }
 
-    /// The exporter's handle, for users who want to render on their own.
-    pub fn handle(&self) -> &PrometheusHandle {
-        &self.handle
-    }
-
     /// A Tower service that answers `GET` with the exposition text.
     pub fn endpoint(&self) -> MetricsEndpoint {
         MetricsEndpoint::new(self.handle.clone())
