@@ -105,6 +105,11 @@ async fn histograms_have_explicit_buckets() {
     let text = prometheus.render();
     assert!(text.contains("# TYPE http_server_request_duration_seconds histogram"));
     assert!(text.contains("le=\"0.001\""));
+    // The latency objective of deploy/prometheus/rampart.rules.yml is a bucket's edge.
+    assert!(
+        text.contains("http_server_request_duration_seconds_bucket{")
+            && text.contains("le=\"0.2\"")
+    );
     assert!(text.contains("le=\"10\""));
     assert!(text.contains("# TYPE http_server_response_body_size_bytes histogram"));
     assert!(text.contains("le=\"16777216\""));
