@@ -67,6 +67,7 @@
 //! [`UNMATCHED_ROUTE`]: rampart_core::UNMATCHED_ROUTE
 
 mod body;
+mod config;
 mod configured;
 mod endpoint;
 mod future;
@@ -79,13 +80,15 @@ mod service;
 #[doc(inline)]
 pub use body::MetricsBody;
 #[doc(inline)]
+pub use config::MetricsConfig;
+#[doc(inline)]
 pub use endpoint::MetricsEndpoint;
 #[doc(inline)]
 pub use future::ResponseFuture;
 #[doc(inline)]
 pub use layer::MetricsLayer;
 #[doc(inline)]
-pub use prometheus::Prometheus;
+pub use prometheus::{Prometheus, PrometheusBuilder};
 #[doc(inline)]
 pub use rampart_core::names;
 #[doc(inline)]

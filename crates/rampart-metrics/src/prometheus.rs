@@ -1,8 +1,8 @@
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+    Matcher, PrometheusBuilder as ExporterBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use rampart_core::MetricsRecorder;
+use rampart_core::{ConfigError, MetricsRecorder};
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -25,7 +25,7 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// histogram, never as a summary.
 ///
 /// Clones share the registry. A background thread folds samples into buckets every few seconds
-/// and stops once the last clone is dropped.
+/// and stops once the last clone is dropped. [`Prometheus::builder`] sets buckets of your own.
 ///
 /// # Example
 ///
@@ -46,32 +46,14 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// A new, empty registry.
-    ///
-    /// # Panics
-    ///
-    /// Never: the bucket lists it configures are constants that are known to be valid.
+    /// A new, empty registry with rampart's buckets.
     pub fn new() -> Self {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets(names::DURATION_BUCKETS)
-            .and_then(|builder| {
-                builder.set_buckets_for_metric(
-                    Matcher::Suffix("_bytes".to_owned()),
-                    names::SIZE_BUCKETS,
-                )
-            })
-            .and_then(|builder| {
-                builder.set_buckets_for_metric(
-                    Matcher::Full(names::UPGRADED_CONNECTION_DURATION.to_owned()),
-                    names::LIFETIME_BUCKETS,
-                )
-            })
-            .expect("bucket lists are non-empty constants")
-            .build_recorder();
-        let handle = recorder.handle();
-        let recorder = Arc::new(recorder);
-        spawn_upkeep(Arc::downgrade(&recorder));
-        Self { recorder, handle }
+        Self::builder().build()
+    }
+
+    /// A builder, to choose the buckets.
+    pub fn builder() -> PrometheusBuilder {
+        PrometheusBuilder::default()
     }
 
     /// A [`MetricsRecorder`] that records into this registry, for rampart's layers.
@@ -109,6 +91,126 @@ impl fmt::Debug for Prometheus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Prometheus").finish_non_exhaustive()
     }
+}
+
+/// Builds a [`Prometheus`] registry with buckets of your own: a latency objective is exact only
+/// at a bucket's edge.
+///
+/// # Example
+///
+/// ```
+/// use rampart_metrics::Prometheus;
+///
+/// let prometheus = Prometheus::builder()
+///     .duration_buckets([0.005, 0.05, 0.3, 1.0])
+///     .try_build()
+///     .unwrap();
+/// let recorder = prometheus.recorder();
+/// recorder
+///     .histogram("http_server_request_duration_seconds", &[])
+///     .record(0.2);
+/// assert!(prometheus.render().contains("le=\"0.3\"} 1"));
+///
+/// let error = Prometheus::builder().size_buckets([10.0, 5.0]).try_build().unwrap_err();
+/// assert_eq!(error.field(), "size_buckets");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PrometheusBuilder {
+    duration_buckets: Vec<f64>,
+    size_buckets: Vec<f64>,
+}
+
+impl Default for PrometheusBuilder {
+    fn default() -> Self {
+        Self {
+            duration_buckets: names::DURATION_BUCKETS.to_vec(),
+            size_buckets: names::SIZE_BUCKETS.to_vec(),
+        }
+    }
+}
+
+impl PrometheusBuilder {
+    /// Bucket bounds, in seconds, of every histogram that is not a size (default
+    /// [`names::DURATION_BUCKETS`]); the upgraded connections' lifetimes keep theirs.
+    pub fn duration_buckets(mut self, bounds: impl Into<Vec<f64>>) -> Self {
+        self.duration_buckets = bounds.into();
+        self
+    }
+
+    /// Bucket bounds, in bytes, of the histograms whose name ends in `_bytes` (default
+    /// [`names::SIZE_BUCKETS`]).
+    pub fn size_buckets(mut self, bounds: impl Into<Vec<f64>>) -> Self {
+        self.size_buckets = bounds.into();
+        self
+    }
+
+    /// The registry.
+    ///
+    /// # Panics
+    ///
+    /// When a bucket list is empty, not increasing or not finite; [`PrometheusBuilder::try_build`]
+    /// returns that instead.
+    pub fn build(self) -> Prometheus {
+        match self.try_build() {
+            Ok(prometheus) => prometheus,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The registry, or the bucket list that cannot work.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for `duration_buckets` or `size_buckets` when the list is empty, not
+    /// strictly increasing, or holds a value that is not finite and positive.
+    pub fn try_build(self) -> Result<Prometheus, ConfigError> {
+        check_buckets("duration_buckets", &self.duration_buckets)?;
+        check_buckets("size_buckets", &self.size_buckets)?;
+        let invalid = |error: metrics_exporter_prometheus::BuildError| {
+            ConfigError::new("", error.to_string())
+        };
+        let recorder = ExporterBuilder::new()
+            .set_buckets(&self.duration_buckets)
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Suffix("_bytes".to_owned()),
+                    &self.size_buckets,
+                )
+            })
+            .and_then(|builder| {
+                builder.set_buckets_for_metric(
+                    Matcher::Full(names::UPGRADED_CONNECTION_DURATION.to_owned()),
+                    names::LIFETIME_BUCKETS,
+                )
+            })
+            .map_err(invalid)?
+            .build_recorder();
+        let handle = recorder.handle();
+        let recorder = Arc::new(recorder);
+        spawn_upkeep(Arc::downgrade(&recorder));
+        Ok(Prometheus { recorder, handle })
+    }
+}
+
+/// Bucket bounds Prometheus can use: some, finite, positive, strictly increasing.
+pub(crate) fn check_buckets(field: &str, bounds: &[f64]) -> Result<(), ConfigError> {
+    if bounds.is_empty() {
+        return Err(ConfigError::new(field, "list at least one bucket bound"));
+    }
+    if !bounds.iter().all(|bound| bound.is_finite() && *bound > 0.0) {
+        return Err(ConfigError::new(
+            field,
+            "bucket bounds are finite and positive",
+        ));
+    }
+    if !bounds.windows(2).all(|pair| pair[0] < pair[1]) {
+        return Err(ConfigError::new(
+            field,
+            "bucket bounds are strictly increasing",
+        ));
+    }
+    Ok(())
 }
 
 fn spawn_upkeep(recorder: Weak<PrometheusRecorder>) {

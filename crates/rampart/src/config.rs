@@ -6,6 +6,7 @@ use rampart_breaker::BreakerConfig;
 use rampart_cache::{CacheConfig, RouteCacheConfig};
 use rampart_compression::CompressionConfig;
 use rampart_concurrency::{ConcurrencyConfig, Limit, RouteConcurrencyConfig};
+use rampart_metrics::MetricsConfig;
 #[cfg(feature = "ratelimit")]
 use rampart_ratelimit::{Policy, PolicyConfig, RateLimitConfig};
 #[cfg(feature = "toml")]
@@ -68,6 +69,8 @@ pub struct StackConfig {
     /// Concurrency limits: defaults, groups and `Retry-After` (routes opt in with
     /// `[routes."/x".concurrency]`).
     pub concurrency: ConcurrencyConfig,
+    /// The metrics registry's histogram buckets.
+    pub metrics: MetricsConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,
     /// Sets of routes that get the same settings, by group name; their rate-limit quota is
@@ -328,6 +331,9 @@ impl StackConfig {
         self.compression
             .validate()
             .map_err(|error| error.in_section("compression"))?;
+        self.metrics
+            .validate()
+            .map_err(|error| error.in_section("metrics"))?;
         let mut routes = Vec::new();
         for (template, route) in &self.routes {
             let section = route_field(template, "");

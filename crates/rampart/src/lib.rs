@@ -90,6 +90,8 @@ pub use problem_format::{ProblemFormat, ProblemFormatLayer};
 pub use rampart_cache::{CacheConfig, CacheRedisConfig, RouteCacheConfig};
 #[doc(no_inline)]
 pub use rampart_compression::CompressionConfig;
+#[doc(no_inline)]
+pub use rampart_metrics::MetricsConfig;
 #[cfg(feature = "ratelimit")]
 #[doc(no_inline)]
 pub use rampart_ratelimit::{

@@ -167,7 +167,12 @@ impl Stack {
     /// A [`ConfigError`] naming the first invalid field.
     pub fn from_config(config: &StackConfig) -> Result<Self, ConfigError> {
         let checked = config.checked()?;
+        let prometheus = config
+            .metrics
+            .try_prometheus()
+            .map_err(|error| error.in_section("metrics"))?;
         let mut builder = Self::builder()
+            .prometheus(prometheus)
             .timeout(config.timeout.default)
             .request_body_timeout(config.timeout.request_body)
             .body_limit(config.body_limit.default)

@@ -167,6 +167,11 @@ fn invalid_values_name_their_field() {
             "routes.\"/x\".ratelimit[0].period",
         ),
         ("[cache]\nmax_bytes = 0\n", "cache.max_bytes"),
+        (
+            "[metrics]\nduration_buckets = [0.1, 0.05]\n",
+            "metrics.duration_buckets",
+        ),
+        ("[metrics]\nsize_buckets = []\n", "metrics.size_buckets"),
         ("[cache]\ntag_header = \"bad header\"\n", "cache.tag_header"),
         (
             "[ratelimit]\nclient_ip = { trusted_proxies = [\"10.0.0.0/8\"] }\n",

@@ -589,3 +589,20 @@ fn every_layer_service_gives_back_the_service_it_wraps() {
         .into_inner();
     assert_eq!(unwrapped, Handler(8));
 }
+
+#[tokio::test]
+async fn the_configured_duration_buckets_are_the_ones_rendered() {
+    let config =
+        StackConfig::from_toml_str("[metrics]\nduration_buckets = [0.05, 0.3, 2.0]\n").unwrap();
+    let stack = Stack::from_config(&config).unwrap();
+    let app = stack.apply(router());
+    assert_eq!(get_path(&app, "/big", &[]).await.0, StatusCode::OK);
+    let text = stack.prometheus().render();
+    let buckets: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("http_server_request_duration_seconds_bucket{"))
+        .filter(|line| line.contains("http_route=\"/big\""))
+        .filter_map(|line| line.split("le=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(buckets, ["0.05", "0.3", "2", "+Inf"], "{text}");
+}
