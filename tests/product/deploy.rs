@@ -96,17 +96,22 @@ impl Prometheus {
         })
     }
 
-    /// The result vector of an instant query; fails the test on a query Prometheus refuses.
-    async fn query(&self, expr: &str) -> Vec<Value> {
-        let answer: Value = client()
-            .get(format!("{}/api/v1/query", self.base))
-            .query(&[("query", expr)])
+    /// The JSON answer of the HTTP API at `path` with `query`.
+    async fn api(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        client()
+            .get(format!("{}/api/v1/{path}", self.base))
+            .query(query)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The result vector of an instant query; fails the test on a query Prometheus refuses.
+    async fn query(&self, expr: &str) -> Vec<Value> {
+        let answer = self.api("query", &[("query", expr)]).await;
         assert_eq!(answer["status"], "success", "{expr}: {answer}");
         answer["data"]["result"]
             .as_array()
@@ -115,15 +120,7 @@ impl Prometheus {
     }
 
     async fn rules(&self) -> Vec<Value> {
-        let answer: Value = client()
-            .get(format!("{}/api/v1/rules", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["data"]["groups"]
+        self.api("rules", &[]).await["data"]["groups"]
             .as_array()
             .unwrap()
             .iter()

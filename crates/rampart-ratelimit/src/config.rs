@@ -87,6 +87,16 @@ impl RateLimitConfig {
     ///
     /// A [`ConfigError`] naming the first invalid field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.try_policies().map(drop)
+    }
+
+    /// The default policies, after every other check of [`RateLimitConfig::validate`];
+    /// `policies[i]` is the field at fault in a policy.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first invalid field.
+    pub fn try_policies(&self) -> Result<Vec<Policy>, ConfigError> {
         let client_ip = &self.client_ip;
         match (client_ip.trusted_proxies.is_empty(), client_ip.header) {
             (false, None) => {
@@ -112,15 +122,6 @@ impl RateLimitConfig {
                 .validate()
                 .map_err(|error| error.in_section("redis"))?;
         }
-        self.try_policies().map(drop)
-    }
-
-    /// The default policies, `policies[i]` being the field at fault.
-    ///
-    /// # Errors
-    ///
-    /// A [`ConfigError`] for the first policy that cannot work.
-    pub fn try_policies(&self) -> Result<Vec<Policy>, ConfigError> {
         self.try_policies_of(&self.policies)
             .map_err(|error| error.in_section("policies"))
     }

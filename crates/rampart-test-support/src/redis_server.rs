@@ -38,7 +38,7 @@ impl RedisServer {
     ///
     /// As [`RedisServer::start`].
     pub async fn start_with(settings: &[&str]) -> Option<Self> {
-        Self::start_as(settings, None).await
+        Self::start_as(settings, false).await
     }
 
     /// [`RedisServer::start`], speaking TLS only (`rediss://`), with a certificate for
@@ -49,13 +49,10 @@ impl RedisServer {
     ///
     /// As [`RedisServer::start`], and when the `openssl` command is missing.
     pub async fn start_tls() -> Option<Self> {
-        Self::start_as(&[], Some(Certificates::generate)).await
+        Self::start_as(&[], true).await
     }
 
-    async fn start_as(
-        settings: &[&str],
-        certificates: Option<fn() -> Certificates>,
-    ) -> Option<Self> {
+    async fn start_as(settings: &[&str], tls: bool) -> Option<Self> {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -78,7 +75,7 @@ impl RedisServer {
             port,
             child: None,
             settings: settings.iter().map(|&setting| setting.to_owned()).collect(),
-            tls: certificates.map(|generate| generate()),
+            tls: tls.then(Certificates::generate),
         };
         server.spawn().await;
         Some(server)

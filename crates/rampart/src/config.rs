@@ -312,10 +312,6 @@ impl StackConfig {
         positive("timeout.default", self.timeout.default)?;
         positive("timeout.request_body", self.timeout.request_body)?;
         #[cfg(feature = "ratelimit")]
-        self.ratelimit
-            .validate()
-            .map_err(|error| error.in_section("ratelimit"))?;
-        #[cfg(feature = "ratelimit")]
         let rate_limit = self
             .ratelimit
             .try_policies()
