@@ -35,7 +35,7 @@ need valgrind valgrind
 need taskset util-linux
 
 # One invocation, so that the baseline and the counter get the example server's features.
-cargo build --release -q -p example-server --bin example-server -p load-targets
+cargo build --release -q -p example-server -p load-targets --bins
 cargo build --release -q -p peer-server
 SERVER=target/release/example-server
 BARE=target/release/bare-server

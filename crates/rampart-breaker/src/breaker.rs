@@ -56,6 +56,13 @@ pub(crate) struct Permit {
     probe: bool,
 }
 
+impl Permit {
+    /// Whether the call is one of the half-open state's probes.
+    pub(crate) const fn is_probe(&self) -> bool {
+        self.probe
+    }
+}
+
 /// What the breaker says to a call.
 #[derive(Debug)]
 pub(crate) enum Admission {

@@ -83,6 +83,15 @@ where
         let now = Instant::now();
         match breaker.admit(now) {
             Admission::Tracked(permit) => {
+                tracing::debug!(
+                    breaker = &**breaker.name(),
+                    state = if permit.is_probe() {
+                        "half_open"
+                    } else {
+                        "closed"
+                    },
+                    "circuit breaker let the call through"
+                );
                 let deadline = request.extensions().get::<Deadline>().cloned();
                 let call = Call::new(breaker, permit, now, deadline, shared.classifier.clone());
                 ResponseFuture::guarded(self.inner.call(request), call)
@@ -90,6 +99,12 @@ where
             Admission::Untracked => ResponseFuture::passthrough(self.inner.call(request)),
             Admission::Rejected { state, retry_after } => {
                 breaker.telemetry().call(CallOutcome::Rejected);
+                tracing::debug!(
+                    breaker = &**breaker.name(),
+                    %state,
+                    retry_after_s = retry_after.map(|wait| wait.as_secs_f64()),
+                    "circuit breaker refused the call"
+                );
                 let rejection = CircuitOpen {
                     breaker: breaker.name().clone(),
                     state,

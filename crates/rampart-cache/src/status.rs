@@ -90,6 +90,10 @@ impl CacheStatus {
             text.push_str("; detail=");
             text.push_str(detail);
         }
+        tracing::debug!(
+            cache_status = std::str::from_utf8(text.as_bytes()).unwrap_or_default(),
+            "cache answered"
+        );
         if let Ok(value) = HeaderValue::from_bytes(text.as_bytes()) {
             headers.append(CACHE_STATUS, value);
         }

@@ -66,6 +66,11 @@ impl<F> fmt::Debug for ResponseFuture<F> {
 /// rejection and the mark that tells a breaker above that the service was not asked.
 fn overloaded<B>(limit: &Limit, retry_after: Duration) -> Response<ResponseBody<B>> {
     let overloaded = Overloaded::new(limit, retry_after);
+    tracing::debug!(
+        reason = %overloaded,
+        retry_after_s = retry_after.as_secs_f64(),
+        "concurrency limit refused the request"
+    );
     let mut response = Problem::new(StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED)
         .with_detail(overloaded.to_string())
         .with_retry_after(retry_after)

@@ -172,6 +172,18 @@ impl Policy {
 
     /// Why a request has no key under this policy, and what to do about it: the detail of the
     /// answer that refuses it.
+    /// What the policy counts by, for traces: `global`, `client_ip`, `header`, `extension` or
+    /// `custom` (never the key itself, which may be a credential).
+    pub(crate) const fn key_kind(&self) -> &'static str {
+        match &self.key {
+            KeySource::Global => "global",
+            KeySource::ClientIp(_) => "client_ip",
+            KeySource::Header(_) => "header",
+            KeySource::Extension { .. } => "extension",
+            KeySource::Custom(_) => "custom",
+        }
+    }
+
     pub(crate) fn missing_key_detail(&self) -> String {
         let policy = &self.name;
         match &self.key {

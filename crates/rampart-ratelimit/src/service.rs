@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use tokio::time::Instant;
 use tower_service::Service;
 
+use crate::Policy;
 use crate::future::{Rejection, ResponseFuture};
 use crate::headers::ratelimit_header;
 use crate::layer::RouteLimit;
@@ -75,6 +76,11 @@ where
                 }
                 Err(status) => {
                     counters.error.increment(1);
+                    tracing::debug!(
+                        policy = policy.name(),
+                        key_kind = policy.key_kind(),
+                        "request lacks the rate-limit key its policy counts by"
+                    );
                     let problem = Problem::new(status, codes::RATE_LIMIT_KEY_MISSING)
                         .with_detail(policy.missing_key_detail());
                     let reason = KeyMissing::new(policy.name());
@@ -128,6 +134,7 @@ pub(crate) fn judge(
             for counters in limit.counters().iter() {
                 counters.error.increment(1);
             }
+            tracing::debug!(%error, "shared rate limit could not decide; refusing");
             Err(Rejection::Unavailable(error))
         }
         // Fail open: the shared decision failed, so the request counts as an error whatever
@@ -136,6 +143,7 @@ pub(crate) fn judge(
             for counters in limit.counters().iter() {
                 counters.error.increment(1);
             }
+            tracing::debug!("shared rate limit could not decide; decided by this instance");
             match decision {
                 Ok(allowance) => Ok(admitted(limit, &allowance, headers)),
                 Err(limited) => Err(refused(limit, limited, headers)),
@@ -163,6 +171,17 @@ fn admitted(
 }
 
 fn refused(limit: &RouteLimit, limited: crate::Limited, headers: bool) -> Rejection {
+    let key_kind = limit
+        .policies
+        .iter()
+        .find(|policy| policy.name() == limited.policy())
+        .map_or("unknown", Policy::key_kind);
+    tracing::debug!(
+        policy = limited.policy(),
+        key_kind,
+        retry_after_s = limited.retry_after().as_secs_f64(),
+        "rate limit refused the request"
+    );
     let headers = headers.then(|| {
         (
             limit.policy_header.clone(),

@@ -129,6 +129,10 @@ where
         Poll::Ready(Ok(match out_of_time {
             OutOfTime::Deadline => {
                 this.expiry.counters.timeouts.increment_matched(route);
+                tracing::debug!(
+                    deadline_s = this.expiry.deadline.as_secs_f64(),
+                    "request outlived its deadline"
+                );
                 let reason = TimedOut::new(this.expiry.deadline);
                 let mut response =
                     Problem::new(StatusCode::GATEWAY_TIMEOUT, codes::REQUEST_TIMEOUT)
@@ -144,6 +148,10 @@ where
                     .as_ref()
                     .map_or(Duration::ZERO, |body| body.timeout);
                 let reason = BodyTimedOut::new(waited);
+                tracing::debug!(
+                    waited_s = waited.as_secs_f64(),
+                    "client stopped sending the request body"
+                );
                 let mut response =
                     Problem::new(StatusCode::REQUEST_TIMEOUT, codes::REQUEST_BODY_TIMEOUT)
                         .with_detail(reason.to_string())

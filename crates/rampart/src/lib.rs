@@ -24,6 +24,7 @@
 //!
 //! | layer | crate | why it sits there |
 //! |---|---|---|
+//! | request span | [`trace`] | every decision below is an event inside it; continues the caller's W3C trace |
 //! | request metrics | [`request_metrics`] | sees every answer, the stack's own included, and times it to the last body byte |
 //! | catch panic | [`catch_panic`] | a panic anywhere inside becomes a 500 that metrics still records |
 //! | timeout | [`timeout`] | bounds all the work below it, so a slow handler cannot hold a connection |
@@ -51,6 +52,8 @@
 //! | `redis-tls` | off | `rediss://` URLs: TLS through rustls (ring), trusting the system's roots or the CAs in the file `SSL_CERT_FILE` names |
 //! | `br`, `deflate` | on | those content codings (gzip is always built) |
 //! | `zstd` | on | the zstd coding; a C library built from source |
+//! | `opentelemetry` | off | the request span joins the caller's trace in `tracing-opentelemetry` ([`trace`]) |
+//! | `otlp` | off | also [`trace::OtlpExport`]: spans sent over OTLP/HTTP, set up by the `OTEL_*` variables |
 //! | `toml` | on | [`StackConfig::from_toml_str`], `from_file` and [`config::from_toml_str`] |
 //!
 //! `default-features = false` keeps the metrics, panic, timeout, body-limit, concurrency and
@@ -114,6 +117,7 @@ pub use rampart_panic as catch_panic;
 pub use rampart_ratelimit as ratelimit;
 pub use rampart_server as server;
 pub use rampart_timeout as timeout;
+pub use rampart_trace as trace;
 
 /// Compiles and runs the Rust snippets of the README, so they cannot rot.
 #[cfg(doctest)]
@@ -147,4 +151,6 @@ mod guides {
     struct Server;
     #[doc = include_str!("../../../docs/timeout.md")]
     struct Timeout;
+    #[doc = include_str!("../../../docs/tracing.md")]
+    struct Tracing;
 }

@@ -14,6 +14,7 @@ use rampart_ratelimit::RedisBackend;
 #[cfg(feature = "ratelimit")]
 use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
 use rampart_timeout::{Timeout, TimeoutLayer};
+use rampart_trace::{Trace, TraceLayer};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tower_layer::Layer;
@@ -23,11 +24,15 @@ use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`; a layer whose Cargo feature is
 /// off is not in it at all.
-pub type StackService<S> = Metrics<
-    ProblemFormat<
-        CatchPanic<
-            Timeout<
-                RateLimited<RequestBodyLimit<Cached<Guarded<ConcurrencyLimit<Compression<S>>>>>>,
+pub type StackService<S> = Trace<
+    Metrics<
+        ProblemFormat<
+            CatchPanic<
+                Timeout<
+                    RateLimited<
+                        RequestBodyLimit<Cached<Guarded<ConcurrencyLimit<Compression<S>>>>>,
+                    >,
+                >,
             >,
         >,
     >,
@@ -62,6 +67,7 @@ type Guarded<S> = S;
 /// ```
 #[derive(Debug, Clone)]
 pub struct StackLayer {
+    trace: TraceLayer,
     metrics: MetricsLayer,
     problem_format: ProblemFormatLayer,
     catch_panic: CatchPanicLayer,
@@ -117,9 +123,12 @@ impl<S> Layer<S> for StackLayer {
         // Every answer made below (the caught panic's 500 included) is written in the
         // application's error format, if it has one, before metrics files it by its status.
         let service = self.problem_format.layer(service);
-        // Metrics is outermost: it sees every answer, the 504s and 500s made below included,
-        // and times each request until its body has been sent.
-        self.metrics.layer(service)
+        // Metrics sees every answer, the 504s and 500s made below included, and times each
+        // request until its body has been sent.
+        let service = self.metrics.layer(service);
+        // The request span is outermost, so every decision below is an event inside it; a
+        // `TraceLayer` the application put further out makes this one stand aside.
+        self.trace.layer(service)
     }
 }
 
@@ -509,6 +518,7 @@ impl StackBuilder {
             cache
         };
         let layer = StackLayer {
+            trace: TraceLayer::new(),
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
                 .configured_routes(self.routes.keys().cloned()),

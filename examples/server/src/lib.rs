@@ -29,4 +29,4 @@ mod state;
 
 pub use config::{LogFormat, ServerConfig};
 pub use database::DatabaseSection;
-pub use server::{RunningServer, app, handlers, serve, start};
+pub use server::{ACCESS_LOG, RunningServer, app, handlers, serve, start};

@@ -1,12 +1,17 @@
 //! Run with `cargo run --release -p example-server -- [--config FILE] [--listen ADDR]`.
 
+use example_server::ACCESS_LOG;
 use example_server::{LogFormat, ServerConfig, serve};
+use rampart::trace::OtlpExport;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 const USAGE: &str = "\
 usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--redis-url URL]
@@ -18,7 +23,8 @@ usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--red
 
 environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
              RAMPART_ADMIN_TOKEN (enables /admin/*), RAMPART_REDIS_URL,
-             TOKIO_WORKER_THREADS";
+             TOKIO_WORKER_THREADS, OTEL_EXPORTER_OTLP_ENDPOINT (export request
+             spans over OTLP/HTTP, e.g. http://127.0.0.1:4318) and the other OTEL_*";
 
 struct Args {
     config: Option<PathBuf>,
@@ -84,15 +90,27 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
     Ok(config)
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs to stdout as `RUST_LOG` says and, when the `OTEL_*` variables ask for it, exports spans
+/// over OTLP; each with a filter of its own, so that exporting rampart's decisions does not put
+/// them in the log.
+fn init_logging(format: LogFormat) -> Result<Option<OtlpExport>, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal());
-    match format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().init(),
-    }
+    let logs = tracing_subscriber::fmt::layer().with_ansi(std::io::stdout().is_terminal());
+    let logs = match format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().boxed(),
+    };
+    let export = OtlpExport::from_env("example-server").map_err(|error| error.to_string())?;
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(export.as_ref().map(|export| {
+            // The access-log span only carries the request id into the log; skipped, it leaves
+            // rampart's decisions on the request span itself.
+            let targets = OtlpExport::targets().with_target(ACCESS_LOG, LevelFilter::OFF);
+            export.layer(targets)
+        }))
+        .init();
+    Ok(export)
 }
 
 async fn run(config: ServerConfig) -> Result<(), String> {
@@ -146,7 +164,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(config.server.log_format);
+    let export = match init_logging(config.server.log_format) {
+        Ok(export) => export,
+        Err(error) => {
+            eprintln!("example-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
 
     // A multi-thread runtime sized by TOKIO_WORKER_THREADS when set, else by the core count.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -159,7 +183,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    let result = runtime.block_on(run(config));
+    // The spans still queued are sent before the process ends.
+    if let Some(export) = export {
+        export.shutdown();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");

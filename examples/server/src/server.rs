@@ -1,5 +1,6 @@
 use axum::Router;
 use rampart::Stack;
+use rampart::trace::TraceLayer;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -10,13 +11,16 @@ use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer as AccessLogLayer};
 use tracing::Level;
 
 use crate::config::ServerConfig;
 use crate::request_id::{MakeRandomUuid, X_REQUEST_ID, drop_unusable_id};
 use crate::routes;
 use crate::state::AppState;
+
+/// The target of the access-log span, which only carries the request id into the log.
+pub const ACCESS_LOG: &str = "example_server::access";
 
 /// The application: the example's routes, the rampart stack, request ids and access logs.
 ///
@@ -70,17 +74,20 @@ fn with_layers(stack: &Stack, routes: Router) -> Router {
     // (and boxes) every route again, which a request pays for in clones and allocations.
     routes.layer(
         ServiceBuilder::new()
+            // The request span first, so that the access log below is written inside it and
+            // names the trace; the stack's own `TraceLayer` then stands aside.
+            .layer(TraceLayer::new())
             .layer(MapRequestLayer::new(drop_unusable_id))
             .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRandomUuid))
             .layer(
-                TraceLayer::new_for_http()
+                AccessLogLayer::new_for_http()
                     .make_span_with(|request: &http::Request<axum::body::Body>| {
                         // The id is looked up inside the macro, which evaluates fields only
                         // when the span is enabled: below `info` a request pays nothing for it.
+                        // Method, route and path are the request span's, around this one.
                         tracing::info_span!(
-                            "request",
-                            method = %request.method(),
-                            path = %request.uri().path(),
+                            target: ACCESS_LOG,
+                            "access",
                             request_id = %request
                                 .headers()
                                 .get(&X_REQUEST_ID)

@@ -51,7 +51,7 @@ async fn it_logs_its_address_serves_and_drains_on_sigterm() {
 }
 
 #[tokio::test]
-async fn the_access_log_line_carries_the_request_id() {
+async fn the_access_log_line_carries_the_request_id_and_the_trace_id() {
     let mut child = server().args(["--listen", "127.0.0.1:0"]).spawn().unwrap();
     let mut log = log_of(&mut child);
     let addr = read_until(&mut log, listening_address).await;
@@ -59,6 +59,10 @@ async fn the_access_log_line_carries_the_request_id() {
     let response = client()
         .get(format!("http://{addr}/api/hello"))
         .header("x-request-id", "trace-me-42")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .send()
         .await
         .unwrap();
@@ -69,7 +73,11 @@ async fn the_access_log_line_carries_the_request_id() {
             .then(|| line.to_owned())
     })
     .await;
-    assert!(line.contains("path=/api/hello"), "{line}");
+    assert!(line.contains("http.route=\"/api/hello\""), "{line}");
+    assert!(
+        line.contains("trace_id=4bf92f3577b34da6a3ce929d0e0e4736"),
+        "{line}"
+    );
     assert!(line.contains("status=200"), "{line}");
 }
 
