@@ -45,7 +45,7 @@
 //!
 //! - `opentelemetry`: the request span joins the caller's trace in `tracing-opentelemetry`,
 //!   and the `TraceContext` holds the exported span's ids.
-//! - `otlp`: also [`OtlpExport`], a batching OTLP/HTTP exporter configured by the standard
+//! - `otlp`: also `OtlpExport`, a batching OTLP/HTTP exporter configured by the standard
 //!   `OTEL_*` environment variables.
 //!
 //! # Example

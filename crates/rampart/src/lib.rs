@@ -53,7 +53,7 @@
 //! | `br`, `deflate` | on | those content codings (gzip is always built) |
 //! | `zstd` | on | the zstd coding; a C library built from source |
 //! | `opentelemetry` | off | the request span joins the caller's trace in `tracing-opentelemetry` ([`trace`]) |
-//! | `otlp` | off | also [`trace::OtlpExport`]: spans sent over OTLP/HTTP, set up by the `OTEL_*` variables |
+//! | `otlp` | off | also `trace::OtlpExport`: spans sent over OTLP/HTTP, set up by the `OTEL_*` variables |
 //! | `toml` | on | [`StackConfig::from_toml_str`], `from_file` and [`config::from_toml_str`] |
 //!
 //! `default-features = false` keeps the metrics, panic, timeout, body-limit, concurrency and
