@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 use tracing::Span;
 
 use crate::body::TracedBody;
-use crate::span;
+use crate::{TraceId, span};
 
 pin_project! {
     /// Response future of [`Trace`](crate::Trace): polls the inner future inside the request
@@ -14,19 +14,17 @@ pin_project! {
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: F,
+        pub(crate) inner: F,
         // `None` for a disabled span: nothing to enter on each poll.
-        span: Option<Span>,
+        pub(crate) traced: Option<Traced>,
     }
 }
 
-impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, span: Span) -> Self {
-        Self {
-            inner,
-            span: (!span.is_disabled()).then_some(span),
-        }
-    }
+/// An enabled request span and the trace it belongs to.
+#[derive(Debug)]
+pub(crate) struct Traced {
+    pub(crate) span: Span,
+    pub(crate) trace_id: TraceId,
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -38,21 +36,23 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.span.as_ref().map(Span::enter);
+            let _entered = this.traced.as_ref().map(|traced| traced.span.enter());
             ready!(this.inner.poll(cx))
         };
-        let span = this.span.take();
+        let Some(Traced { span, trace_id }) = this.traced.take() else {
+            return Poll::Ready(
+                result.map(|response| response.map(|body| TracedBody::new(body, None))),
+            );
+        };
         Poll::Ready(match result {
-            Ok(response) => {
-                if let Some(span) = &span {
-                    span::record_response(span, &response);
-                }
-                Ok(response.map(|body| TracedBody::new(body, span)))
+            Ok(mut response) => {
+                span::record_response(&span, &response);
+                // For an access log outside this layer, written once the response is known.
+                response.extensions_mut().insert(trace_id);
+                Ok(response.map(|body| TracedBody::new(body, Some(span))))
             }
             Err(error) => {
-                if let Some(span) = &span {
-                    span::record_error(span);
-                }
+                span::record_error(&span);
                 Err(error)
             }
         })

@@ -9,8 +9,11 @@
 //!   `url.scheme`, `network.protocol.version`, `client.address`, and once answered
 //!   `http.response.status_code` and, for a 5xx or an answer a rampart layer made itself,
 //!   `error.type` (the layer's problem code, `rate_limited` say, else the status). It also
-//!   carries `trace_id`, so an access log written inside it names the trace. The span stays
+//!   carries `trace_id`, so a log line written inside it names the trace. The span stays
 //!   open until the response body has been sent.
+//! - the request's [`TraceId`] in the response's extensions, for an access log outside the
+//!   layer (tower-http's `TraceLayer`, whose `on_response` sees the response). Only when the
+//!   span is enabled: it is a log's concern, and without a log nothing is added.
 //! - a [`TraceContext`], an extractor for handlers: trace id, span id, the caller's span, the
 //!   sampling flag and `tracestate`, and [`TraceContext::traceparent`] for calls onwards.
 //!
@@ -72,6 +75,8 @@
 //!     .body(Body::empty())
 //!     .unwrap();
 //! let response = app.oneshot(request).await.unwrap();
+//! // No subscriber here wants the span, so the response carries no trace id for a log.
+//! assert!(response.extensions().get::<TraceId>().is_none());
 //! let body = axum::body::to_bytes(response.into_body(), 64).await.unwrap();
 //! assert_eq!(&body[..], b"4bf92f3577b34da6a3ce929d0e0e4736");
 //!

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::{Router, routing::get};
 use http::{Request, StatusCode};
-use rampart_trace::{TraceContext, TraceLayer};
+use rampart_trace::{TraceContext, TraceId, TraceLayer};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -258,4 +258,22 @@ async fn an_outer_trace_layer_means_no_second_span() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(spans.len(), 1);
+}
+
+#[tokio::test]
+async fn the_response_names_the_trace_for_an_access_log_outside_the_layer() {
+    let spans = Spans::default();
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(spans));
+    let request = get_request("/broken")
+        .header("traceparent", TRACEPARENT)
+        .body(Body::empty())
+        .unwrap();
+    let response = app().oneshot(request).await.unwrap();
+    assert_eq!(
+        response
+            .extensions()
+            .get::<TraceId>()
+            .map(ToString::to_string),
+        Some("4bf92f3577b34da6a3ce929d0e0e4736".to_owned())
+    );
 }

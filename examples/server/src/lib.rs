@@ -18,6 +18,7 @@
 //! The library half exists so that the black-box tests in `tests/` can start the same server
 //! on a free port in-process; [`start`] is what they call.
 
+mod access_log;
 mod chaos;
 pub mod config;
 mod database;
@@ -27,6 +28,7 @@ mod routes;
 mod server;
 mod state;
 
+pub use access_log::ACCESS_LOG;
 pub use config::{LogFormat, ServerConfig};
 pub use database::DatabaseSection;
-pub use server::{ACCESS_LOG, RunningServer, app, handlers, serve, start};
+pub use server::{RunningServer, app, handlers, serve, start};

@@ -104,8 +104,9 @@ fn init_logging(format: LogFormat) -> Result<Option<OtlpExport>, String> {
     tracing_subscriber::registry()
         .with(logs.with_filter(filter))
         .with(export.as_ref().map(|export| {
-            // The access-log span only carries the request id into the log; skipped, it leaves
-            // rampart's decisions on the request span itself.
+            // The access-log span, around the request span, only names the request id and route
+            // for the log; skipped, the request span is the exported server span, joined to
+            // the caller's trace.
             let targets = OtlpExport::targets().with_target(ACCESS_LOG, LevelFilter::OFF);
             export.layer(targets)
         }))

@@ -1,6 +1,5 @@
 use axum::Router;
 use rampart::Stack;
-use rampart::trace::TraceLayer;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -11,16 +10,14 @@ use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer as AccessLogLayer};
+use tower_http::trace::{DefaultOnFailure, TraceLayer as AccessLogLayer};
 use tracing::Level;
 
+use crate::access_log::AccessLine;
 use crate::config::ServerConfig;
 use crate::request_id::{MakeRandomUuid, X_REQUEST_ID, drop_unusable_id};
 use crate::routes;
 use crate::state::AppState;
-
-/// The target of the access-log span, which only carries the request id into the log.
-pub const ACCESS_LOG: &str = "example_server::access";
 
 /// The application: the example's routes, the rampart stack, request ids and access logs.
 ///
@@ -74,28 +71,12 @@ fn with_layers(stack: &Stack, routes: Router) -> Router {
     // (and boxes) every route again, which a request pays for in clones and allocations.
     routes.layer(
         ServiceBuilder::new()
-            // The request span first, so that the access log below is written inside it and
-            // names the trace; the stack's own `TraceLayer` then stands aside.
-            .layer(TraceLayer::new())
             .layer(MapRequestLayer::new(drop_unusable_id))
             .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeRandomUuid))
             .layer(
                 AccessLogLayer::new_for_http()
-                    .make_span_with(|request: &http::Request<axum::body::Body>| {
-                        // The id is looked up inside the macro, which evaluates fields only
-                        // when the span is enabled: below `info` a request pays nothing for it.
-                        // Method, route and path are the request span's, around this one.
-                        tracing::info_span!(
-                            target: ACCESS_LOG,
-                            "access",
-                            request_id = %request
-                                .headers()
-                                .get(&X_REQUEST_ID)
-                                .and_then(|id| id.to_str().ok())
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    .make_span_with(crate::access_log::span)
+                    .on_response(AccessLine)
                     // A 5xx here is an answer we chose (a 504, a failed dependency), not a fault
                     // in the server: a warning, not an error.
                     .on_failure(DefaultOnFailure::new().level(Level::WARN)),
