@@ -61,7 +61,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let mut this = self.project();
-        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let frame = {
+            let _entered = this
+                .completion
+                .as_ref()
+                .and_then(|c| c.in_flight.span.enter());
+            ready!(this.inner.as_mut().poll_frame(cx))
+        };
         match &frame {
             Some(Ok(frame)) => {
                 if let (Some(data), Some(completion)) = (frame.data_ref(), this.completion.as_mut())
@@ -73,8 +79,13 @@ where
                 }
             }
             // The end of the body, or an error that ends it: record now, not at drop.
-            None | Some(Err(_)) => {
+            None => {
                 this.completion.take();
+            }
+            Some(Err(_)) => {
+                if let Some(mut completion) = this.completion.take() {
+                    completion.in_flight.span.body_failed();
+                }
             }
         }
         Poll::Ready(frame)

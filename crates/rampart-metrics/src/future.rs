@@ -7,6 +7,7 @@ use std::task::{Context, Poll, ready};
 use tokio::time::Instant;
 
 use rampart_core::upgrade::UpgradeGuard;
+use rampart_trace::RequestSpan;
 
 use crate::body::{Completion, MetricsBody};
 use crate::handles::RouteHandles;
@@ -20,6 +21,8 @@ pub(crate) struct InFlight {
     pub(crate) handles: Arc<RouteHandles>,
     pub(crate) start: Instant,
     pub(crate) request_size: RequestSize,
+    // Empty unless `MetricsLayer::request_span`; it ends with the request.
+    pub(crate) span: RequestSpan,
 }
 
 impl Drop for InFlight {
@@ -51,9 +54,25 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
+        let result = {
+            let _entered = this
+                .in_flight
+                .as_ref()
+                .and_then(|in_flight| in_flight.span.enter());
+            ready!(this.inner.poll(cx))
+        };
+        let mut response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(in_flight) = this.in_flight.as_ref() {
+                    in_flight.span.failed();
+                }
+                return Poll::Ready(Err(error));
+            }
+        };
         let status = response.status().as_u16();
         let completion = this.in_flight.take().map(|in_flight| {
+            in_flight.span.answered(&mut response);
             in_flight.handles.check_routed(status);
             if status == 101 {
                 // The exchange ends here; the socket lives on. The server keeps this guard

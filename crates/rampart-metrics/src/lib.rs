@@ -20,6 +20,10 @@
 //! client goes away), not only until the headers are sent. The in-flight gauge is decremented by
 //! a drop guard, so it comes back down when a client disconnects mid-request or a handler panics.
 //!
+//! With [`MetricsLayer::request_span`] it also makes each request's span (`rampart-trace`'s,
+//! the one `TraceLayer` makes), held in this layer's own future and body: the `Stack` does
+//! this, so a request pays for one wrapper instead of two.
+//!
 //! [`Prometheus`] is a Prometheus registry with real histograms (explicit buckets, never the
 //! exporter's default summaries) and an endpoint serving the text format 0.0.4. Each
 //! `Prometheus` is its own registry: two in one process (two stacks, parallel tests) never see

@@ -2,6 +2,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use rampart_core::{UNMATCHED_ROUTE, route_label};
+use rampart_trace::RequestSpan;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -31,6 +32,7 @@ pub(crate) struct Shared {
     pub(crate) cache: Arc<HandleCache>,
     pub(crate) local: ServiceHandles,
     pub(crate) configured: Option<Arc<ConfiguredRoutes>>,
+    pub(crate) request_span: bool,
 }
 
 impl<S> Metrics<S> {
@@ -64,9 +66,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
         let shared = &*self.shared;
+        let span = if shared.request_span {
+            RequestSpan::start(&mut request)
+        } else {
+            RequestSpan::default()
+        };
         let route = route_label(&request);
         if route == UNMATCHED_ROUTE {
             if let Some(configured) = &shared.configured {
@@ -76,14 +83,17 @@ where
         let handles = shared.local.route(&shared.cache, request.method(), route);
         let (request, request_size) = request_size::observe(request);
         handles.active.increment(1.0);
-        let in_flight = InFlight {
-            handles,
-            start,
-            request_size,
-        };
+        let _entered = span.entered();
+        // Built in place: binding the inner future first copied it (every layer below is
+        // inside it) once more per request.
         ResponseFuture {
             inner: self.inner.call(request),
-            in_flight: Some(in_flight),
+            in_flight: Some(InFlight {
+                handles,
+                start,
+                request_size,
+                span,
+            }),
         }
     }
 }

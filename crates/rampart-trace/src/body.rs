@@ -2,7 +2,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tracing::Span;
+
+use crate::RequestSpan;
 
 pin_project! {
     /// A response body that keeps the request span open until the body has been sent (or
@@ -11,12 +12,12 @@ pin_project! {
     pub struct TracedBody<B> {
         #[pin]
         inner: B,
-        span: Option<Span>,
+        span: RequestSpan,
     }
 }
 
 impl<B> TracedBody<B> {
-    pub(crate) const fn new(inner: B, span: Option<Span>) -> Self {
+    pub(crate) const fn new(inner: B, span: RequestSpan) -> Self {
         Self { inner, span }
     }
 }
@@ -31,18 +32,12 @@ impl<B: Body> Body for TracedBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let frame = {
-            let _entered = this.span.as_ref().map(Span::enter);
+            let _entered = this.span.enter();
             this.inner.poll_frame(cx)
         };
         match &frame {
-            Poll::Ready(None) => *this.span = None,
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(span) = this.span.take() {
-                    // The client got a cut-off body: the request failed after its status.
-                    span.record("error.type", "response_body");
-                    span.record("otel.status_code", "error");
-                }
-            }
+            Poll::Ready(None) => *this.span = RequestSpan::default(),
+            Poll::Ready(Some(Err(_))) => this.span.body_failed(),
             _ => {}
         }
         frame

@@ -3,10 +3,9 @@ use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use tracing::Span;
 
+use crate::RequestSpan;
 use crate::body::TracedBody;
-use crate::{TraceId, span};
 
 pin_project! {
     /// Response future of [`Trace`](crate::Trace): polls the inner future inside the request
@@ -15,16 +14,8 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         pub(crate) inner: F,
-        // `None` for a disabled span: nothing to enter on each poll.
-        pub(crate) traced: Option<Traced>,
+        pub(crate) span: RequestSpan,
     }
-}
-
-/// An enabled request span and the trace it belongs to.
-#[derive(Debug)]
-pub(crate) struct Traced {
-    pub(crate) span: Span,
-    pub(crate) trace_id: TraceId,
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -36,23 +27,17 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = {
-            let _entered = this.traced.as_ref().map(|traced| traced.span.enter());
+            let _entered = this.span.enter();
             ready!(this.inner.poll(cx))
         };
-        let Some(Traced { span, trace_id }) = this.traced.take() else {
-            return Poll::Ready(
-                result.map(|response| response.map(|body| TracedBody::new(body, None))),
-            );
-        };
+        let span = std::mem::take(this.span);
         Poll::Ready(match result {
             Ok(mut response) => {
-                span::record_response(&span, &response);
-                // For an access log outside this layer, written once the response is known.
-                response.extensions_mut().insert(trace_id);
-                Ok(response.map(|body| TracedBody::new(body, Some(span))))
+                span.answered(&mut response);
+                Ok(response.map(|body| TracedBody::new(body, span)))
             }
             Err(error) => {
-                span::record_error(&span);
+                span.failed();
                 Err(error)
             }
         })

@@ -17,6 +17,9 @@
 //! - a [`TraceContext`], an extractor for handlers: trace id, span id, the caller's span, the
 //!   sampling flag and `tracestate`, and [`TraceContext::traceparent`] for calls onwards.
 //!
+//! [`RequestSpan`] is what the layer is made of, for a layer that already wraps each response
+//! future and body and can hold the span itself (the `Stack`'s metrics layer does).
+//!
 //! The rampart layers below it record what they decide as events inside the span (target
 //! `rampart_*`, level `DEBUG`): a rate-limit refusal with its policy, key kind and wait, the
 //! cache's `Cache-Status`, a breaker's refusal, a timeout, an overload refusal, a caught panic.
@@ -95,6 +98,7 @@ mod otel;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod parent;
+mod request_span;
 mod service;
 mod span;
 
@@ -111,5 +115,7 @@ pub use layer::TraceLayer;
 #[cfg(feature = "otlp")]
 #[doc(inline)]
 pub use otlp::{OtlpError, OtlpExport};
+#[doc(inline)]
+pub use request_span::RequestSpan;
 #[doc(inline)]
 pub use service::Trace;

@@ -5,85 +5,12 @@
 use axum::body::Body;
 use axum::{Router, routing::get};
 use http::{Request, StatusCode};
+use rampart_test_support::{RecordedSpan, SpanRecorder};
 use rampart_trace::{TraceContext, TraceId, TraceLayer};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::layer::SubscriberExt;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-#[derive(Debug, Default, Clone)]
-struct Recorded {
-    name: &'static str,
-    fields: BTreeMap<String, String>,
-    events: Vec<BTreeMap<String, String>>,
-    closed: bool,
-}
-
-/// Every span (by creation order), with its fields and the events recorded inside it.
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<Recorded>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-struct Index(usize);
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Spans {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut recorded = Recorded {
-            name: attrs.metadata().name(),
-            ..Recorded::default()
-        };
-        attrs.record(&mut Fields(&mut recorded.fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push(recorded);
-        ctx.span(id)
-            .unwrap()
-            .extensions_mut()
-            .insert(Index(spans.len() - 1));
-    }
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let index = ctx.span(id).unwrap().extensions().get::<Index>().unwrap().0;
-        values.record(&mut Fields(&mut self.0.lock().unwrap()[index].fields));
-    }
-    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.event_span(event) {
-            let index = span.extensions().get::<Index>().unwrap().0;
-            let mut fields = BTreeMap::new();
-            event.record(&mut Fields(&mut fields));
-            self.0.lock().unwrap()[index].events.push(fields);
-        }
-    }
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let index = ctx
-            .span(&id)
-            .unwrap()
-            .extensions()
-            .get::<Index>()
-            .unwrap()
-            .0;
-        self.0.lock().unwrap()[index].closed = true;
-    }
-}
-
-impl Spans {
-    fn all(&self) -> Vec<Recorded> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn app() -> Router {
     Router::new()
@@ -105,8 +32,8 @@ fn app() -> Router {
 }
 
 /// Sends `request` with the capturing subscriber as the default, reading the whole body.
-async fn send(app: Router, request: Request<Body>) -> (StatusCode, String, Vec<Recorded>) {
-    let spans = Spans::default();
+async fn send(app: Router, request: Request<Body>) -> (StatusCode, String, Vec<RecordedSpan>) {
+    let spans = SpanRecorder::default();
     let subscriber = tracing_subscriber::registry().with(spans.clone());
     let _default = tracing::subscriber::set_default(subscriber);
     let response = app.oneshot(request).await.unwrap();
@@ -117,7 +44,7 @@ async fn send(app: Router, request: Request<Body>) -> (StatusCode, String, Vec<R
     (
         status,
         String::from_utf8(body.to_vec()).unwrap(),
-        spans.all(),
+        spans.spans(),
     )
 }
 
@@ -233,18 +160,18 @@ async fn unrouted_requests_and_made_up_methods_never_name_a_span_by_client_input
 
 #[tokio::test]
 async fn the_span_ends_when_the_body_has_been_sent() {
-    let spans = Spans::default();
+    let spans = SpanRecorder::default();
     let subscriber = tracing_subscriber::registry().with(spans.clone());
     let _default = tracing::subscriber::set_default(subscriber);
     let response = app()
         .oneshot(get_request("/items/1").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert!(!spans.all()[0].closed, "closed before the body was sent");
+    assert!(!spans.spans()[0].closed, "closed before the body was sent");
     let _ = axum::body::to_bytes(response.into_body(), 1 << 10)
         .await
         .unwrap();
-    assert!(spans.all()[0].closed);
+    assert!(spans.spans()[0].closed);
 }
 
 #[tokio::test]
@@ -262,7 +189,7 @@ async fn an_outer_trace_layer_means_no_second_span() {
 
 #[tokio::test]
 async fn the_response_names_the_trace_for_an_access_log_outside_the_layer() {
-    let spans = Spans::default();
+    let spans = SpanRecorder::default();
     let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(spans));
     let request = get_request("/broken")
         .header("traceparent", TRACEPARENT)

@@ -14,7 +14,6 @@ use rampart_ratelimit::RedisBackend;
 #[cfg(feature = "ratelimit")]
 use rampart_ratelimit::{Policy, RateLimit, RateLimitLayer};
 use rampart_timeout::{Timeout, TimeoutLayer};
-use rampart_trace::{Trace, TraceLayer};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tower_layer::Layer;
@@ -24,15 +23,11 @@ use crate::{ConfigError, RoutePolicy, StackConfig, TimeoutConfig};
 
 /// The service a [`StackLayer`] makes of an inner service `S`; a layer whose Cargo feature is
 /// off is not in it at all.
-pub type StackService<S> = Trace<
-    Metrics<
-        ProblemFormat<
-            CatchPanic<
-                Timeout<
-                    RateLimited<
-                        RequestBodyLimit<Cached<Guarded<ConcurrencyLimit<Compression<S>>>>>,
-                    >,
-                >,
+pub type StackService<S> = Metrics<
+    ProblemFormat<
+        CatchPanic<
+            Timeout<
+                RateLimited<RequestBodyLimit<Cached<Guarded<ConcurrencyLimit<Compression<S>>>>>>,
             >,
         >,
     >,
@@ -67,7 +62,6 @@ type Guarded<S> = S;
 /// ```
 #[derive(Debug, Clone)]
 pub struct StackLayer {
-    trace: TraceLayer,
     metrics: MetricsLayer,
     problem_format: ProblemFormatLayer,
     catch_panic: CatchPanicLayer,
@@ -124,11 +118,11 @@ impl<S> Layer<S> for StackLayer {
         // application's error format, if it has one, before metrics files it by its status.
         let service = self.problem_format.layer(service);
         // Metrics sees every answer, the 504s and 500s made below included, and times each
-        // request until its body has been sent.
-        let service = self.metrics.layer(service);
-        // The request span is outermost, so every decision below is an event inside it; a
-        // `TraceLayer` the application put further out makes this one stand aside.
-        self.trace.layer(service)
+        // request until its body has been sent. It also holds the request span (as
+        // `rampart_trace::TraceLayer` would, one wrapper instead of two), outermost, so every
+        // decision below is an event inside it; a `TraceLayer` the application put further out
+        // makes it stand aside.
+        self.metrics.layer(service)
     }
 }
 
@@ -518,10 +512,10 @@ impl StackBuilder {
             cache
         };
         let layer = StackLayer {
-            trace: TraceLayer::new(),
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
-                .configured_routes(self.routes.keys().cloned()),
+                .configured_routes(self.routes.keys().cloned())
+                .request_span(true),
             problem_format: self.problem_format,
             catch_panic: CatchPanicLayer::new().with_recorder(recorder.clone()),
             timeout: TimeoutLayer::from_table(deadlines)

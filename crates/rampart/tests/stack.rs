@@ -563,8 +563,7 @@ fn every_layer_service_gives_back_the_service_it_wraps() {
     struct Handler(u32);
     let mut service = tower_layer::Layer::layer(&Stack::builder().build().layer(), Handler(7));
     let by_ref = service
-        .get_ref() // trace
-        .get_ref() // metrics
+        .get_ref() // metrics, with the request span
         .get_ref() // problem format
         .get_ref() // catch panic
         .get_ref() // timeout
@@ -576,16 +575,8 @@ fn every_layer_service_gives_back_the_service_it_wraps() {
         .get_ref(); // compression
     assert_eq!(by_ref, &Handler(7));
     let handler = service.get_mut().get_mut().get_mut().get_mut().get_mut();
-    handler
-        .get_mut()
-        .get_mut()
-        .get_mut()
-        .get_mut()
-        .get_mut()
-        .get_mut()
-        .0 = 8;
+    handler.get_mut().get_mut().get_mut().get_mut().get_mut().0 = 8;
     let unwrapped = service
-        .into_inner()
         .into_inner()
         .into_inner()
         .into_inner()
