@@ -20,7 +20,8 @@ pub struct Flood {
     pub path: String,
     /// A header line sent with every request, or none: `{n}` is replaced by the request's
     /// number padded to 240 digits (a key for a header-keyed rate limit, near the longest a
-    /// client can make one), as in `x-api-key: a{n}`.
+    /// client can make one), as in `x-api-key: a{n}`, and `{trace}` by its number plus one in
+    /// 32 hex digits (a trace id of its own, as in `traceparent: 00-{trace}-…-01`).
     pub distinct_header: Option<String>,
 }
 
@@ -60,7 +61,11 @@ pub async fn flood(addr: SocketAddr, flood: &Flood) -> std::io::Result<FloodAnsw
                 let distinct = flood
                     .distinct_header
                     .as_ref()
-                    .map(|line| line.replace("{n}", &format!("{n:0>240}")) + "\r\n")
+                    .map(|line| {
+                        line.replace("{n}", &format!("{n:0>240}"))
+                            .replace("{trace}", &format!("{:032x}", n + 1))
+                            + "\r\n"
+                    })
                     .unwrap_or_default();
                 request.extend_from_slice(
                     format!(
