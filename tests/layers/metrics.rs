@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use rampart_tests::{client, series, start};
+use rampart_tests::{client, series, series_lines, start};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -145,4 +145,89 @@ async fn timeouts_are_counted_per_route() {
         ("http_response_status_code", "504"),
     ];
     assert_eq!(series(&text, DURATION_COUNT, &gateway_timeouts), Some(1.0));
+}
+
+#[tokio::test]
+async fn requests_over_http1_and_http2_are_told_apart_and_refusals_name_their_reason() {
+    let server = start("").await;
+    let url = server.url("/api/items/1");
+    let http1 = client().get(&url).send().await.unwrap();
+    assert_eq!(http1.version(), reqwest::Version::HTTP_11);
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let http2 = h2.get(&url).send().await.unwrap();
+        assert_eq!(http2.version(), reqwest::Version::HTTP_2);
+    }
+    let unknown = client()
+        .get(server.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    let text = scrape(&server).await;
+    let item = |version| {
+        let labels = [
+            ("http_route", "/api/items/{id}"),
+            ("http_response_status_code", "200"),
+            ("url_scheme", "http"),
+            ("network_protocol_version", version),
+        ];
+        series(&text, DURATION_COUNT, &labels)
+    };
+    assert_eq!(item("1.1"), Some(1.0), "{text}");
+    assert_eq!(item("2"), Some(2.0), "{text}");
+    assert!(
+        series_lines(&text, DURATION_COUNT, &[("http_route", "/api/items/{id}")])
+            .all(|line| !line.contains("error_type")),
+        "a success with an error type:\n{text}"
+    );
+    // The stack's own 404 names its reason, as its problem document does.
+    let not_found = [("http_route", "unmatched"), ("error_type", "not_found")];
+    assert_eq!(
+        series(&text, DURATION_COUNT, &not_found),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_configuration_leaves_routes_out_and_groups_others() {
+    let server = start(
+        r#"
+[stack.metrics]
+ignore_routes = ["/health/live"]
+
+[stack.metrics.grouped_routes]
+"/api/items" = ["/api/items/{id}", "/api/report"]
+"#,
+    )
+    .await;
+    let client = client();
+    for path in [
+        "/health/live",
+        "/api/items/1",
+        "/api/items/2",
+        "/api/report",
+        "/api/hello",
+    ] {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+    let text = scrape(&server).await;
+    assert!(!text.contains("/health/live"), "{text}");
+    assert_eq!(
+        series(&text, DURATION_COUNT, &[("http_route", "/api/items")]),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(!text.contains("/api/items/{id}\""), "{text}");
+    assert_eq!(
+        series(&text, DURATION_COUNT, &[("http_route", "/api/hello")]),
+        Some(1.0)
+    );
 }

@@ -14,6 +14,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::time::{Instant, sleep};
 
@@ -235,4 +236,35 @@ async fn the_dashboard_and_the_rules_work_on_real_data() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(empty.is_empty(), "no series for: {empty:#?}");
+    promtool_checks_the_page(&format!("{base}/metrics")).await;
+}
+
+/// `promtool check metrics` (Debian's `prometheus` ships it) finds nothing to say about the
+/// page after the load: names, units, suffixes, help lines of every series the layers made.
+async fn promtool_checks_the_page(url: &str) {
+    let page = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool comes with prometheus");
+    let mut stdin = promtool.stdin.take().unwrap();
+    stdin.write_all(&page).await.unwrap();
+    drop(stdin);
+    let output = promtool.wait_with_output().await.unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && said.trim().is_empty(),
+        "promtool: {said}"
+    );
 }

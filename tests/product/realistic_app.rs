@@ -146,7 +146,7 @@ async fn serve(static_dir: &std::path::Path) -> Running {
     let stack = Stack::from_config(&StackConfig::from_toml_str(CONFIG).unwrap()).unwrap();
     let app = stack
         .apply(router(static_dir))
-        .route_service("/metrics", stack.metrics_endpoint());
+        .route_service("/metrics", stack.metrics_endpoint().unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();

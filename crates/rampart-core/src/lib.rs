@@ -49,6 +49,7 @@ pub mod redis_link;
 mod route;
 mod route_counters;
 mod seconds;
+pub mod semconv;
 pub mod shed;
 pub mod upgrade;
 

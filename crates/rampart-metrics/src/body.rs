@@ -5,11 +5,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use crate::future::InFlight;
+use crate::handles::AnswerSlot;
 
 /// What is recorded when the response body ends or is dropped, whichever comes first.
 pub(crate) struct Completion {
     pub(crate) in_flight: InFlight,
-    pub(crate) status: u16,
+    pub(crate) answer: AnswerSlot,
+    pub(crate) body_failed: bool,
     pub(crate) response_bytes: u64,
 }
 
@@ -17,7 +19,8 @@ impl Drop for Completion {
     fn drop(&mut self) {
         let in_flight = &self.in_flight;
         in_flight.handles.record(
-            self.status,
+            self.answer,
+            self.body_failed,
             in_flight.start.elapsed().as_secs_f64(),
             in_flight.request_size.bytes(),
             self.response_bytes,
@@ -85,6 +88,7 @@ where
             Some(Err(_)) => {
                 if let Some(mut completion) = this.completion.take() {
                     completion.in_flight.span.body_failed();
+                    completion.body_failed = true;
                 }
             }
         }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use tokio::time::Instant;
 
+use rampart_core::semconv::{self, ErrorType};
 use rampart_core::upgrade::UpgradeGuard;
 use rampart_trace::RequestSpan;
 
 use crate::body::{Completion, MetricsBody};
-use crate::handles::RouteHandles;
+use crate::handles::{Answer, RouteHandles};
 use crate::request_size::RequestSize;
 
 /// A request between its arrival and the end of its response body.
@@ -70,8 +71,11 @@ where
                 return Poll::Ready(Err(error));
             }
         };
-        let status = response.status().as_u16();
+        let status = response.status();
+        let error = ErrorType::of_answer(status, semconv::problem_code(&response));
+        let status = status.as_u16();
         let completion = this.in_flight.take().map(|in_flight| {
+            let answer = in_flight.handles.slot(Answer { status, error });
             in_flight.span.answered(&mut response);
             in_flight.handles.check_routed(status);
             if status == 101 {
@@ -82,7 +86,8 @@ where
             }
             Completion {
                 in_flight,
-                status,
+                answer,
+                body_failed: false,
                 response_bytes: 0,
             }
         });

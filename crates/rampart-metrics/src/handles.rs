@@ -2,40 +2,68 @@
 //!
 //! The `metrics` facade looks a key up in the recorder's registry on every `histogram!` call,
 //! hashing the name and every label. Here a request finds its handles in its route's own cache
-//! and, when it ends, in a short lock-free scan of the statuses that route has answered.
+//! and, when it is answered, in a short lock-free scan of the answers that route has given.
 
 use hashbrown::{Equivalent, HashMap};
-use http::Method;
+use http::Request;
 use metrics::{Gauge, Histogram, Unit};
+use rampart_core::semconv::{self, ErrorType, METHODS, PROTOCOL_VERSIONS, URL_SCHEMES};
 use rampart_core::{MetricsRecorder, UNMATCHED_ROUTE};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use rampart_core::names;
 
-const METHODS: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
-];
+use crate::RouteLabels;
 
-/// The index of a method's label in [`METHODS`]; unknown methods fold into `_OTHER`.
-fn method_index(method: &Method) -> u8 {
-    match *method {
-        Method::GET => 0,
-        Method::HEAD => 1,
-        Method::POST => 2,
-        Method::PUT => 3,
-        Method::DELETE => 4,
-        Method::CONNECT => 5,
-        Method::OPTIONS => 6,
-        Method::TRACE => 7,
-        Method::PATCH => 8,
-        _ => 9,
+/// What a request's labels say before it is answered, besides its route: indexes in
+/// [`METHODS`], [`URL_SCHEMES`] and [`PROTOCOL_VERSIONS`].
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) struct RequestKind {
+    method: u8,
+    scheme: u8,
+    protocol: u8,
+}
+
+impl RequestKind {
+    pub(crate) fn of<B>(request: &Request<B>) -> Self {
+        // Indexes in arrays of ten entries at most.
+        #[allow(clippy::cast_possible_truncation)]
+        Self {
+            method: semconv::method_index(request.method()) as u8,
+            scheme: semconv::url_scheme_index(request) as u8,
+            protocol: semconv::protocol_version_index(request.version()) as u8,
+        }
+    }
+
+    fn method(self) -> &'static str {
+        METHODS[usize::from(self.method)]
+    }
+
+    fn scheme(self) -> &'static str {
+        URL_SCHEMES[usize::from(self.scheme)]
+    }
+
+    fn protocol(self) -> &'static str {
+        PROTOCOL_VERSIONS[usize::from(self.protocol)]
+    }
+
+    /// Its slot in a service's own cache: every method, over HTTP or HTTPS, HTTP/1.1 or 2.
+    /// Other kinds (HTTP/1.0, a made-up scheme) find their handles in the shared map.
+    fn local_slot(self) -> Option<usize> {
+        (self.scheme < 2 && self.protocol < 2).then(|| {
+            usize::from(self.method) * LOCAL_PER_METHOD
+                + usize::from(self.scheme) * 2
+                + usize::from(self.protocol)
+        })
     }
 }
 
+const LOCAL_PER_METHOD: usize = 4;
+
 #[derive(Hash, PartialEq, Eq)]
 struct RouteKey {
-    method: u8,
+    kind: RequestKind,
     route: Box<str>,
 }
 
@@ -43,40 +71,52 @@ struct RouteKey {
 /// as the `str` they hold.
 #[derive(Hash)]
 struct RouteKeyRef<'a> {
-    method: u8,
+    kind: RequestKind,
     route: &'a str,
 }
 
 impl Equivalent<RouteKey> for RouteKeyRef<'_> {
     fn equivalent(&self, key: &RouteKey) -> bool {
-        self.method == key.method && self.route == &*key.route
+        self.kind == key.kind && self.route == &*key.route
     }
 }
 
-/// The handles one wrapped service used, by method.
+/// The handles one wrapped service used, by kind of request.
 ///
 /// Inside a router each route has its own service, so the route is the same on every call:
-/// the first handles seen per method answer all later calls without the shared map's lock.
-#[derive(Default)]
+/// the first handles seen per kind answer all later calls without the shared map's lock.
 pub(crate) struct ServiceHandles {
-    by_method: [OnceLock<Arc<RouteHandles>>; METHODS.len()],
+    by_kind: [OnceLock<Arc<RouteHandles>>; METHODS.len() * LOCAL_PER_METHOD],
+}
+
+impl Default for ServiceHandles {
+    fn default() -> Self {
+        Self {
+            by_kind: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
 }
 
 impl ServiceHandles {
+    // Inlined, the metrics layer builds its future in place; called, the future was copied
+    // once more (measured: 113 instructions per request).
+    #[inline]
     pub(crate) fn route(
         &self,
         cache: &HandleCache,
-        method: &Method,
+        kind: RequestKind,
         route: &str,
     ) -> Arc<RouteHandles> {
-        let slot = &self.by_method[usize::from(method_index(method))];
-        if let Some(handles) = slot.get() {
+        let slot = kind.local_slot().map(|slot| &self.by_kind[slot]);
+        if let Some(handles) = slot.and_then(OnceLock::get) {
             if *handles.route == *route {
                 return Arc::clone(handles);
             }
         }
-        let handles = cache.route(method, route);
-        let _ = slot.set(Arc::clone(&handles));
+        let handles = cache.route(kind, route);
+        if let Some(slot) = slot {
+            let _ = slot.set(Arc::clone(&handles));
+        }
         handles
     }
 }
@@ -84,21 +124,22 @@ impl ServiceHandles {
 /// Every handle the layer needs, per recorder.
 pub(crate) struct HandleCache {
     recorder: MetricsRecorder,
+    labels: RouteLabels,
     routes: RwLock<HashMap<RouteKey, Arc<RouteHandles>>>,
 }
 
 impl HandleCache {
-    pub(crate) fn new(recorder: MetricsRecorder) -> Self {
+    pub(crate) fn new(recorder: MetricsRecorder, labels: RouteLabels) -> Self {
         Self {
             recorder,
+            labels,
             routes: RwLock::new(HashMap::new()),
         }
     }
 
-    /// The handles for one method and route, registered on first use.
-    pub(crate) fn route(&self, method: &Method, route: &str) -> Arc<RouteHandles> {
-        let method = method_index(method);
-        let key = RouteKeyRef { method, route };
+    /// The handles for one kind of request to one route, registered on first use.
+    pub(crate) fn route(&self, kind: RequestKind, route: &str) -> Arc<RouteHandles> {
+        let key = RouteKeyRef { kind, route };
         if let Some(handles) = self
             .routes
             .read()
@@ -113,10 +154,13 @@ impl HandleCache {
         }
         let handles = routes
             .entry(RouteKey {
-                method,
+                kind,
                 route: route.into(),
             })
-            .or_insert_with(|| Arc::new(RouteHandles::new(&self.recorder, method, route)));
+            .or_insert_with(|| {
+                let label = self.labels.label(route);
+                Arc::new(RouteHandles::new(&self.recorder, kind, route, label))
+            });
         Arc::clone(handles)
     }
 
@@ -157,23 +201,42 @@ impl HandleCache {
     }
 }
 
-/// Handles for one `(method, route)` pair.
+/// How a request was answered: the labels of its histograms besides the request's kind and
+/// route. Both fields are small closed sets, so a route has few answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) error: Option<ErrorType>,
+}
+
+/// Where an answer's handles are in its [`RouteHandles`]: found when the response head
+/// arrives, used when its body ends. Two bytes, where the answer itself takes twenty-four:
+/// the futures and bodies that hold it are moved by value on every poll up the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct AnswerSlot(u16);
+
+/// Handles for one kind of request to one route.
 pub(crate) struct RouteHandles {
-    recorder: MetricsRecorder,
-    method: &'static str,
+    /// `None` for a route left out of the metrics ([`RouteLabels::ignore`]): its handles
+    /// are no-ops.
+    recorder: Option<MetricsRecorder>,
+    kind: RequestKind,
+    /// The route's template, as the router matched it.
     route: Box<str>,
+    /// What its series say: the template, or its group's label.
+    label: Box<str>,
     pub(crate) active: Gauge,
-    /// The first statuses a route answers with, found without a lock: most routes answer
-    /// with a handful of statuses, and these slots are filled first come, first served.
-    common: [OnceLock<(u16, StatusHandles)>; COMMON_STATUSES],
-    /// Any further statuses.
-    rare: RwLock<Vec<(u16, StatusHandles)>>,
+    /// The first answers a route gives, found without a lock: most routes answer with a
+    /// handful of statuses, and these slots are filled first come, first served.
+    common: [OnceLock<(Answer, StatusHandles)>; COMMON_ANSWERS],
+    /// Any further answers; only ever appended to, so an index stays valid.
+    rare: RwLock<Vec<(Answer, StatusHandles)>>,
     /// For the unmatched route: whether a successful answer without a route was reported.
     /// `None` for every other route.
     unrouted: Option<AtomicBool>,
 }
 
-const COMMON_STATUSES: usize = 6;
+const COMMON_ANSWERS: usize = 6;
 
 struct StatusHandles {
     duration: Histogram,
@@ -182,19 +245,31 @@ struct StatusHandles {
 }
 
 impl RouteHandles {
-    fn new(recorder: &MetricsRecorder, method: u8, route: &str) -> Self {
-        let method = METHODS[usize::from(method)];
-        let active = recorder.gauge(
-            names::ACTIVE_REQUESTS,
-            &[
-                (names::METHOD_LABEL, method.to_owned()),
-                (names::ROUTE_LABEL, route.to_owned()),
-            ],
-        );
+    fn new(
+        recorder: &MetricsRecorder,
+        kind: RequestKind,
+        route: &str,
+        label: Option<&str>,
+    ) -> Self {
+        let recorder = label.is_some().then(|| recorder.clone());
+        let label = label.unwrap_or(route);
+        // Semantic conventions: the in-flight gauge carries method and scheme, not the
+        // protocol; kinds differing in protocol only share its series.
+        let active = recorder.as_ref().map_or_else(Gauge::noop, |recorder| {
+            recorder.gauge(
+                names::ACTIVE_REQUESTS,
+                &[
+                    (names::METHOD_LABEL, kind.method().to_owned()),
+                    (names::ROUTE_LABEL, label.to_owned()),
+                    (names::SCHEME_LABEL, kind.scheme().to_owned()),
+                ],
+            )
+        });
         Self {
-            recorder: recorder.clone(),
-            method,
+            recorder,
+            kind,
             route: route.into(),
+            label: label.into(),
             active,
             common: Default::default(),
             rare: RwLock::new(Vec::new()),
@@ -205,14 +280,18 @@ impl RouteHandles {
     /// An upgraded connection (a WebSocket) of this route opening now: counted open until the
     /// returned value is dropped, then its lifetime is recorded.
     pub(crate) fn upgraded(&self) -> OpenUpgrade {
-        let labels = [(names::ROUTE_LABEL, self.route.to_string())];
-        let open = self.recorder.gauge(names::UPGRADED_CONNECTIONS, &labels);
+        let labels = [(names::ROUTE_LABEL, self.label.to_string())];
+        let (open, lifetime) = match &self.recorder {
+            Some(recorder) => (
+                recorder.gauge(names::UPGRADED_CONNECTIONS, &labels),
+                recorder.histogram(names::UPGRADED_CONNECTION_DURATION, &labels),
+            ),
+            None => (Gauge::noop(), Histogram::noop()),
+        };
         open.increment(1.0);
         OpenUpgrade {
             open,
-            lifetime: self
-                .recorder
-                .histogram(names::UPGRADED_CONNECTION_DURATION, &labels),
+            lifetime,
             since: tokio::time::Instant::now(),
         }
     }
@@ -229,7 +308,7 @@ impl RouteHandles {
             return;
         }
         tracing::warn!(
-            method = self.method,
+            method = self.kind.method(),
             status,
             "a request that matched no route was answered {status}: the rampart layers see \
              requests without their route template, so per-route policies do not apply to them \
@@ -240,59 +319,117 @@ impl RouteHandles {
         );
     }
 
-    /// Records one finished request.
+    /// The slot of `answer`'s handles, registered on first use.
+    pub(crate) fn slot(&self, answer: Answer) -> AnswerSlot {
+        for (index, slot) in self.common.iter().enumerate() {
+            let (seen, _) = match slot.get() {
+                Some(entry) => entry,
+                // An empty slot: claim it for this answer, unless another thread just did.
+                None => slot.get_or_init(|| (answer, self.register(answer))),
+            };
+            if *seen == answer {
+                return AnswerSlot::at(index);
+            }
+        }
+        let found = |answers: &[(Answer, StatusHandles)]| {
+            answers
+                .iter()
+                .position(|(seen, _)| *seen == answer)
+                .map(|index| AnswerSlot::at(COMMON_ANSWERS + index))
+        };
+        if let Some(slot) = found(&self.rare.read().unwrap_or_else(PoisonError::into_inner)) {
+            return slot;
+        }
+        let mut answers = self.rare.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = found(&answers) {
+            return slot;
+        }
+        answers.push((answer, self.register(answer)));
+        AnswerSlot::at(COMMON_ANSWERS + answers.len() - 1)
+    }
+
+    /// Records one finished request, answered as `slot` says; `body_failed` when its body
+    /// ended in an error after the head was sent, which makes it an `error_type="response_body"`.
     pub(crate) fn record(
         &self,
-        status: u16,
+        slot: AnswerSlot,
+        body_failed: bool,
         seconds: f64,
         request_bytes: u64,
         response_bytes: u64,
     ) {
+        let slot = match body_failed.then(|| self.answer_at(slot)).flatten() {
+            Some(answer) => self.slot(Answer {
+                error: Some(ErrorType::ResponseBody),
+                ..answer
+            }),
+            None => slot,
+        };
         let record = |handles: &StatusHandles| {
             handles.duration.record(seconds);
             // Sizes are far below 2^53, where u64 -> f64 starts to round.
             handles.request_size.record(request_bytes as f64);
             handles.response_size.record(response_bytes as f64);
         };
-        for slot in &self.common {
-            let (code, handles) = match slot.get() {
-                Some(entry) => entry,
-                // An empty slot: claim it for this status, unless another thread just did.
-                None => slot.get_or_init(|| (status, self.register(status))),
-            };
-            if *code == status {
-                record(handles);
-                return;
-            }
-        }
-        {
-            let rare = self.rare.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((_, handles)) = rare.iter().find(|(code, _)| *code == status) {
-                record(handles);
-                return;
-            }
-        }
-        let mut statuses = self.rare.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, handles)) = statuses.iter().find(|(code, _)| *code == status) {
-            record(handles);
-            return;
-        }
-        let handles = self.register(status);
-        record(&handles);
-        statuses.push((status, handles));
+        let index = usize::from(slot.0);
+        match self.common.get(index) {
+            Some(common) => common.get().map(|(_, handles)| record(handles)),
+            None => self
+                .rare
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(index - COMMON_ANSWERS)
+                .map(|(_, handles)| record(handles)),
+        };
     }
 
-    fn register(&self, status: u16) -> StatusHandles {
-        let labels = [
-            (names::METHOD_LABEL, self.method.to_owned()),
-            (names::ROUTE_LABEL, self.route.to_string()),
-            (names::STATUS_LABEL, status.to_string()),
-        ];
-        StatusHandles {
-            duration: self.recorder.histogram(names::REQUEST_DURATION, &labels),
-            request_size: self.recorder.histogram(names::REQUEST_BODY_SIZE, &labels),
-            response_size: self.recorder.histogram(names::RESPONSE_BODY_SIZE, &labels),
+    fn answer_at(&self, slot: AnswerSlot) -> Option<Answer> {
+        let index = usize::from(slot.0);
+        match self.common.get(index) {
+            Some(common) => common.get().map(|(answer, _)| *answer),
+            None => self
+                .rare
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(index - COMMON_ANSWERS)
+                .map(|(answer, _)| *answer),
         }
+    }
+
+    fn register(&self, answer: Answer) -> StatusHandles {
+        let Some(recorder) = &self.recorder else {
+            return StatusHandles {
+                duration: Histogram::noop(),
+                request_size: Histogram::noop(),
+                response_size: Histogram::noop(),
+            };
+        };
+        let mut labels = vec![
+            (names::METHOD_LABEL, self.kind.method().to_owned()),
+            (names::ROUTE_LABEL, self.label.to_string()),
+            (names::STATUS_LABEL, answer.status.to_string()),
+            (names::SCHEME_LABEL, self.kind.scheme().to_owned()),
+            (
+                names::PROTOCOL_VERSION_LABEL,
+                self.kind.protocol().to_owned(),
+            ),
+        ];
+        // Only on failed requests, as the conventions ask ("conditionally required").
+        if let Some(error) = answer.error {
+            labels.push((names::ERROR_TYPE_LABEL, error.as_str().to_owned()));
+        }
+        StatusHandles {
+            duration: recorder.histogram(names::REQUEST_DURATION, &labels),
+            request_size: recorder.histogram(names::REQUEST_BODY_SIZE, &labels),
+            response_size: recorder.histogram(names::RESPONSE_BODY_SIZE, &labels),
+        }
+    }
+}
+
+impl AnswerSlot {
+    fn at(index: usize) -> Self {
+        // A route's answers are bounded by its statuses and error types: far below 2^16.
+        Self(u16::try_from(index).unwrap_or(u16::MAX))
     }
 }
 
@@ -313,22 +450,26 @@ impl Drop for OpenUpgrade {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::{Method, Version};
 
-    #[test]
-    fn unknown_methods_share_one_label() {
-        let purge = Method::from_bytes(b"PURGE").unwrap();
-        let brew = Method::from_bytes(b"BREW").unwrap();
-        assert_eq!(METHODS[usize::from(method_index(&purge))], "_OTHER");
-        assert_eq!(method_index(&purge), method_index(&brew));
-        assert_eq!(METHODS[usize::from(method_index(&Method::PATCH))], "PATCH");
+    fn kind(method: Method, version: Version) -> RequestKind {
+        RequestKind::of(
+            &Request::builder()
+                .method(method)
+                .version(version)
+                .body(())
+                .unwrap(),
+        )
     }
 
     #[test]
-    fn a_route_is_registered_once() {
-        let cache = HandleCache::new(MetricsRecorder::global());
-        let first = cache.route(&Method::GET, "/a");
-        let again = cache.route(&Method::GET, "/a");
-        let other = cache.route(&Method::POST, "/a");
+    fn a_route_is_registered_once_per_kind() {
+        let cache = HandleCache::new(MetricsRecorder::global(), RouteLabels::new());
+        let first = cache.route(kind(Method::GET, Version::HTTP_11), "/a");
+        let again = cache.route(kind(Method::GET, Version::HTTP_11), "/a");
+        let other = cache.route(kind(Method::POST, Version::HTTP_11), "/a");
+        let h2 = cache.route(kind(Method::GET, Version::HTTP_2), "/a");
+        assert!(!Arc::ptr_eq(&first, &h2));
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &other));
     }

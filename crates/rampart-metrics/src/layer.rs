@@ -3,10 +3,10 @@ use std::fmt;
 use std::sync::Arc;
 use tower_layer::Layer;
 
-use crate::Metrics;
 use crate::configured::ConfiguredRoutes;
 use crate::handles::{HandleCache, ServiceHandles};
 use crate::service::Shared;
+use crate::{Metrics, RouteLabels};
 
 /// Records request metrics for the services it wraps.
 ///
@@ -28,6 +28,8 @@ use crate::service::Shared;
 /// ```
 #[derive(Clone)]
 pub struct MetricsLayer {
+    recorder: MetricsRecorder,
+    route_labels: RouteLabels,
     cache: Arc<HandleCache>,
     configured: Option<Arc<ConfiguredRoutes>>,
     request_span: bool,
@@ -44,7 +46,26 @@ impl MetricsLayer {
     #[must_use]
     pub fn with_recorder(self, recorder: MetricsRecorder) -> Self {
         Self {
-            cache: Arc::new(HandleCache::new(recorder)),
+            cache: Arc::new(HandleCache::new(
+                recorder.clone(),
+                self.route_labels.clone(),
+            )),
+            recorder,
+            ..self
+        }
+    }
+
+    /// Leaves some routes out of the metrics and records some under a shared label
+    /// ([`RouteLabels`]). Starts a fresh set of handles, as [`MetricsLayer::with_recorder`]
+    /// does.
+    #[must_use]
+    pub fn route_labels(self, route_labels: RouteLabels) -> Self {
+        Self {
+            cache: Arc::new(HandleCache::new(
+                self.recorder.clone(),
+                route_labels.clone(),
+            )),
+            route_labels,
             ..self
         }
     }
@@ -80,7 +101,12 @@ impl MetricsLayer {
 impl Default for MetricsLayer {
     fn default() -> Self {
         Self {
-            cache: Arc::new(HandleCache::new(MetricsRecorder::global())),
+            recorder: MetricsRecorder::global(),
+            route_labels: RouteLabels::new(),
+            cache: Arc::new(HandleCache::new(
+                MetricsRecorder::global(),
+                RouteLabels::new(),
+            )),
             configured: None,
             request_span: false,
         }

@@ -4,17 +4,22 @@
 //!
 //! | metric | kind | labels |
 //! |---|---|---|
-//! | `http_server_request_duration_seconds` | histogram | method, route, status |
-//! | `http_server_active_requests` | gauge | method, route |
-//! | `http_server_request_body_size_bytes` | histogram | method, route, status |
-//! | `http_server_response_body_size_bytes` | histogram | method, route, status |
+//! | `http_server_request_duration_seconds` | histogram | method, route, status, scheme, version, error |
+//! | `http_server_active_requests` | gauge | method, route, scheme |
+//! | `http_server_request_body_size_bytes` | histogram | method, route, status, scheme, version, error |
+//! | `http_server_response_body_size_bytes` | histogram | method, route, status, scheme, version, error |
 //!
-//! Labels are `http_request_method`, `http_route` and `http_response_status_code`:
+//! Labels are `http_request_method`, `http_route`, `http_response_status_code`, `url_scheme`,
+//! `network_protocol_version` and, on failed requests only, `error_type` (values from
+//! [`rampart_core::semconv`], shared with the request span):
 //!
 //! - the route is the route *template* (`/api/items/{id}`) from axum's `MatchedPath`, never the
 //!   raw path; requests that match no route share the label [`UNMATCHED_ROUTE`], so a client
 //!   probing random paths cannot grow the label set;
-//! - methods outside the nine of RFC 9110 (and PATCH) fold into `_OTHER`.
+//! - methods outside the nine of RFC 9110 (and PATCH) fold into `_OTHER`, schemes other than
+//!   `http` and `https` too;
+//! - `error_type` is the problem code of an answer a rampart layer made itself, the status of
+//!   a 5xx, or `response_body` for a body that failed after its head was sent.
 //!
 //! The duration runs until the response body has finished streaming (or is dropped, when the
 //! client goes away), not only until the headers are sent. The in-flight gauge is decremented by
@@ -79,6 +84,7 @@ mod handles;
 mod layer;
 mod prometheus;
 mod request_size;
+mod route_labels;
 mod service;
 
 #[doc(inline)]
@@ -95,5 +101,7 @@ pub use layer::MetricsLayer;
 pub use prometheus::{Prometheus, PrometheusBuilder};
 #[doc(inline)]
 pub use rampart_core::names;
+#[doc(inline)]
+pub use route_labels::RouteLabels;
 #[doc(inline)]
 pub use service::Metrics;

@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use crate::configured::ConfiguredRoutes;
 use crate::future::{InFlight, ResponseFuture};
-use crate::handles::{HandleCache, ServiceHandles};
+use crate::handles::{HandleCache, RequestKind, ServiceHandles};
 use crate::request_size;
 use crate::{MetricsBody, MetricsLayer};
 
@@ -68,6 +68,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let start = Instant::now();
+        let kind = RequestKind::of(&request);
         let shared = &*self.shared;
         let span = if shared.request_span {
             RequestSpan::start(&mut request)
@@ -80,7 +81,7 @@ where
                 configured.unrouted(request.uri().path());
             }
         }
-        let handles = shared.local.route(&shared.cache, request.method(), route);
+        let handles = shared.local.route(&shared.cache, kind, route);
         let (request, request_size) = request_size::observe(request);
         handles.active.increment(1.0);
         let _entered = span.entered();

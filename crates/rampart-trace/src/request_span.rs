@@ -2,6 +2,7 @@
 //! its response body.
 
 use http::{Request, Response};
+use rampart_core::semconv::ErrorType;
 use tracing::Span;
 use tracing::span::{Entered, EnteredSpan};
 
@@ -128,7 +129,9 @@ impl RequestSpan {
     #[inline]
     pub fn body_failed(&mut self) {
         if let Some(traced) = self.traced.take() {
-            traced.span.record("error.type", "response_body");
+            traced
+                .span
+                .record("error.type", ErrorType::ResponseBody.as_str());
             traced.span.record("otel.status_code", "error");
         }
     }

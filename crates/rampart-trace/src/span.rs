@@ -1,8 +1,8 @@
 //! The request span and its OpenTelemetry HTTP server attributes.
 
 use axum::extract::{ConnectInfo, MatchedPath};
-use http::{Method, Request, Response, Version};
-use rampart_core::Problem;
+use http::{Request, Response};
+use rampart_core::semconv::{self, ErrorType};
 use std::net::SocketAddr;
 use tracing::Span;
 use tracing::field::Empty;
@@ -18,7 +18,7 @@ pub(crate) fn request_span<B>(request: &Request<B>) -> Span {
             .get::<MatchedPath>()
             .map(MatchedPath::as_str)
     };
-    let method = || known_method(request.method());
+    let method = || semconv::method(request.method());
     tracing::info_span!(
         target: "rampart_trace",
         "request",
@@ -28,8 +28,8 @@ pub(crate) fn request_span<B>(request: &Request<B>) -> Span {
         http.request.method = method(),
         http.route = route(),
         url.path = request.uri().path(),
-        url.scheme = request.uri().scheme_str().unwrap_or("http"),
-        network.protocol.version = protocol_version(request.version()),
+        url.scheme = semconv::url_scheme(request),
+        network.protocol.version = semconv::protocol_version(request.version()),
         client.address = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -46,12 +46,9 @@ pub(crate) fn record_response<B>(span: &Span, response: &Response<B>) {
     let status = response.status();
     // As i64: OpenTelemetry has no unsigned integers, and tracing-opentelemetry writes a u64 as text.
     span.record("http.response.status_code", i64::from(status.as_u16()));
-    let problem = response.extensions().get::<Problem>().map(Problem::code);
-    match (problem, status.is_server_error()) {
-        (Some(code), _) => span.record("error.type", code),
-        (None, true) => span.record("error.type", status.as_str()),
-        (None, false) => span,
-    };
+    if let Some(error) = ErrorType::of_answer(status, semconv::problem_code(response)) {
+        span.record("error.type", error.as_str());
+    }
     // A 4xx is the client's error, not the server span's (semantic conventions, status).
     if status.is_server_error() {
         span.record("otel.status_code", "error");
@@ -60,35 +57,8 @@ pub(crate) fn record_response<B>(span: &Span, response: &Response<B>) {
 
 /// Records a request the service failed with an error instead of a response.
 pub(crate) fn record_error(span: &Span) {
-    span.record("error.type", "_OTHER");
+    span.record("error.type", ErrorType::Other.as_str());
     span.record("otel.status_code", "error");
-}
-
-/// The method as the conventions want it: a well-known one, else `_OTHER`, so that a client
-/// inventing methods cannot invent span names.
-fn known_method(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => "_OTHER",
-    }
-}
-
-const fn protocol_version(version: Version) -> &'static str {
-    match version {
-        Version::HTTP_09 => "0.9",
-        Version::HTTP_10 => "1.0",
-        Version::HTTP_2 => "2",
-        Version::HTTP_3 => "3",
-        _ => "1.1",
-    }
 }
 
 /// `{method} {route}`, or `HTTP` for a made-up method, or just the method without a route
@@ -122,16 +92,11 @@ mod tests {
         assert_eq!(name("GET", Some("/api/items/{id}")), "GET /api/items/{id}");
         assert_eq!(name("POST", None), "POST");
         assert_eq!(
-            name(known_method(&Method::from_bytes(b"BREW").unwrap()), None),
+            name(
+                semconv::method(&http::Method::from_bytes(b"BREW").unwrap()),
+                None
+            ),
             "HTTP"
         );
-        assert_eq!(known_method(&Method::PATCH), "PATCH");
-    }
-
-    #[test]
-    fn protocol_versions_are_named_as_the_conventions_name_them() {
-        assert_eq!(protocol_version(Version::HTTP_11), "1.1");
-        assert_eq!(protocol_version(Version::HTTP_2), "2");
-        assert_eq!(protocol_version(Version::HTTP_10), "1.0");
     }
 }

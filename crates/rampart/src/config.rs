@@ -69,7 +69,8 @@ pub struct StackConfig {
     /// Concurrency limits: defaults, groups and `Retry-After` (routes opt in with
     /// `[routes."/x".concurrency]`).
     pub concurrency: ConcurrencyConfig,
-    /// The metrics registry's histogram buckets.
+    /// The metrics registry's histogram buckets, and the routes the request metrics leave
+    /// out or group.
     pub metrics: MetricsConfig,
     /// Per-route overrides, keyed by route template (`/api/items/{id}`).
     pub routes: BTreeMap<String, RouteConfig>,

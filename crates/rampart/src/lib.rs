@@ -16,7 +16,8 @@
 //! let router = Router::new()
 //!     .route("/api/hello", get(|| async { "hello, world" }))
 //!     .route("/api/report", get(|| async { "a long report" }));
-//! let app = stack.apply(router).route_service("/metrics", stack.metrics_endpoint());
+//! let metrics = stack.metrics_endpoint().expect("the stack's own registry");
+//! let app = stack.apply(router).route_service("/metrics", metrics);
 //! # let _: Router = app;
 //! ```
 //!

@@ -5,9 +5,9 @@ use rampart_breaker::{Breakers, CircuitBreaker, CircuitBreakerLayer, DefaultClas
 use rampart_cache::{Cache, CacheHandle, CacheLayer, CacheLayerBuilder};
 use rampart_compression::{Compression, CompressionLayer};
 use rampart_concurrency::{ConcurrencyConfig, ConcurrencyLimit, ConcurrencyLimitLayer, Limit};
-use rampart_core::RouteTable;
+use rampart_core::{MetricsRecorder, RouteTable};
 use rampart_limit::{RequestBodyLimit, RequestBodyLimitLayer};
-use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus};
+use rampart_metrics::{Metrics, MetricsEndpoint, MetricsLayer, Prometheus, RouteLabels};
 use rampart_panic::{CatchPanic, CatchPanicLayer};
 #[cfg(all(feature = "ratelimit", feature = "redis"))]
 use rampart_ratelimit::RedisBackend;
@@ -130,7 +130,8 @@ impl<S> Layer<S> for StackLayer {
 ///
 /// Build it with [`Stack::builder`] or from a [`StackConfig`]. Each stack owns its own
 /// Prometheus registry (shared with [`StackBuilder::prometheus`] if you want one registry for
-/// several stacks), so two stacks in one process never mix their metrics.
+/// several stacks), so two stacks in one process never mix their metrics; or it records into
+/// any `metrics` recorder you give it ([`StackBuilder::recorder`]).
 ///
 /// # Example
 ///
@@ -153,7 +154,7 @@ impl<S> Layer<S> for StackLayer {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Stack {
-    prometheus: Prometheus,
+    prometheus: Option<Prometheus>,
     layer: StackLayer,
 }
 
@@ -176,6 +177,7 @@ impl Stack {
             .map_err(|error| error.in_section("metrics"))?;
         let mut builder = Self::builder()
             .prometheus(prometheus)
+            .metrics_route_labels(config.metrics.route_labels())
             .timeout(config.timeout.default)
             .request_body_timeout(config.timeout.request_body)
             .body_limit(config.body_limit.default)
@@ -222,9 +224,10 @@ impl Stack {
         self.layer.clone()
     }
 
-    /// The stack's Prometheus registry.
-    pub const fn prometheus(&self) -> &Prometheus {
-        &self.prometheus
+    /// The stack's Prometheus registry; `None` when it records into a recorder of the
+    /// application's ([`StackBuilder::recorder`]).
+    pub const fn prometheus(&self) -> Option<&Prometheus> {
+        self.prometheus.as_ref()
     }
 
     /// The response cache, to purge it and read its size (feature `cache`).
@@ -245,9 +248,11 @@ impl Stack {
         self.layer.concurrency.limits()
     }
 
-    /// A service answering `GET` with the stack's metrics in the Prometheus text format.
-    pub fn metrics_endpoint(&self) -> MetricsEndpoint {
-        self.prometheus.endpoint()
+    /// A service answering `GET` with the stack's metrics in the Prometheus text format;
+    /// `None` when the stack records into a recorder of the application's
+    /// ([`StackBuilder::recorder`]), which exports them its own way.
+    pub fn metrics_endpoint(&self) -> Option<MetricsEndpoint> {
+        self.prometheus.as_ref().map(Prometheus::endpoint)
     }
 }
 
@@ -268,7 +273,7 @@ impl Stack {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StackBuilder {
-    prometheus: Option<Prometheus>,
+    metrics: MetricsTarget,
     timeout: Duration,
     request_body_timeout: Duration,
     body_limit: u64,
@@ -285,6 +290,7 @@ pub struct StackBuilder {
     cache: CacheLayerBuilder,
     concurrency_retry_after: Duration,
     problem_format: ProblemFormatLayer,
+    metrics_route_labels: RouteLabels,
     routes: BTreeMap<String, RoutePolicy>,
 }
 
@@ -292,7 +298,7 @@ impl Default for StackBuilder {
     fn default() -> Self {
         let timeouts = TimeoutConfig::default();
         Self {
-            prometheus: None,
+            metrics: MetricsTarget::OwnRegistry,
             timeout: timeouts.default,
             request_body_timeout: timeouts.request_body,
             body_limit: rampart_limit::DEFAULT_LIMIT,
@@ -309,6 +315,7 @@ impl Default for StackBuilder {
             cache: CacheLayer::builder(),
             concurrency_retry_after: ConcurrencyConfig::default().retry_after,
             problem_format: ProblemFormatLayer::default(),
+            metrics_route_labels: RouteLabels::new(),
             routes: BTreeMap::new(),
         }
     }
@@ -404,7 +411,26 @@ impl StackBuilder {
 
     /// Records into `prometheus` instead of a registry of the stack's own.
     pub fn prometheus(mut self, prometheus: Prometheus) -> Self {
-        self.prometheus = Some(prometheus);
+        self.metrics = MetricsTarget::Prometheus(prometheus);
+        self
+    }
+
+    /// Leaves some routes out of the request metrics (`/metrics` itself, health probes) and
+    /// records some under a shared label ([`RouteLabels`]; `[metrics]` `ignore_routes` and
+    /// `grouped_routes` in a [`StackConfig`]). The other layers' metrics and the request span
+    /// keep each route's own template.
+    pub fn metrics_route_labels(mut self, labels: RouteLabels) -> Self {
+        self.metrics_route_labels = labels;
+        self
+    }
+
+    /// Records every metric of every layer into `recorder` instead of a Prometheus registry:
+    /// a StatsD or OpenTelemetry pipeline, or [`MetricsRecorder::global`] for whatever the
+    /// application installed with `metrics::set_global_recorder`. The stack then has no
+    /// Prometheus page ([`Stack::metrics_endpoint`] is `None`). The last of this and
+    /// [`StackBuilder::prometheus`] called wins.
+    pub fn recorder(mut self, recorder: MetricsRecorder) -> Self {
+        self.metrics = MetricsTarget::Recorder(recorder);
         self
     }
 
@@ -427,8 +453,18 @@ impl StackBuilder {
     ///
     /// When a rate-limit quota admits nothing or a policy name cannot go in a header.
     pub fn try_build(self) -> Result<Stack, ConfigError> {
-        let prometheus = self.prometheus.unwrap_or_default();
-        let recorder = prometheus.recorder();
+        let (prometheus, recorder) = match self.metrics {
+            MetricsTarget::OwnRegistry => {
+                let prometheus = Prometheus::new();
+                let recorder = prometheus.recorder();
+                (Some(prometheus), recorder)
+            }
+            MetricsTarget::Prometheus(prometheus) => {
+                let recorder = prometheus.recorder();
+                (Some(prometheus), recorder)
+            }
+            MetricsTarget::Recorder(recorder) => (None, recorder),
+        };
         let deadlines = self
             .routes
             .iter()
@@ -514,6 +550,7 @@ impl StackBuilder {
         let layer = StackLayer {
             metrics: MetricsLayer::new()
                 .with_recorder(recorder.clone())
+                .route_labels(self.metrics_route_labels)
                 .configured_routes(self.routes.keys().cloned())
                 .request_span(true),
             problem_format: self.problem_format,
@@ -536,6 +573,14 @@ impl StackBuilder {
         };
         Ok(Stack { prometheus, layer })
     }
+}
+
+/// Where a stack records its metrics.
+#[derive(Debug, Clone)]
+enum MetricsTarget {
+    OwnRegistry,
+    Prometheus(Prometheus),
+    Recorder(MetricsRecorder),
 }
 
 /// Which routes a layer's settings give it something to do on.

@@ -228,6 +228,10 @@ fn invalid_values_name_their_field() {
             "[routes.\"/x\".concurrency]\nmin = 8\nmax = 4\n",
             "routes.\"/x\".concurrency.max",
         ),
+        (
+            "[metrics]\nignore_routes = [\"/a\"]\n[metrics.grouped_routes]\n\"/g\" = [\"/a\"]\n",
+            "metrics.grouped_routes./g",
+        ),
     ];
     for (toml, expected) in cases {
         let (field, message) = error_for(toml);

@@ -56,14 +56,14 @@ async fn get_path(app: &Router, path: &str, headers: &[(&str, &str)]) -> (Status
 
 /// Fails with the whole exposition when `line` is not in it.
 fn assert_renders(stack: &Stack, line: &str) {
-    let text = stack.prometheus().render();
+    let text = stack.prometheus().unwrap().render();
     assert!(text.contains(line), "missing `{line}` in:\n{text}");
 }
 
 fn count(stack: &Stack, route: &str, status: u16) -> bool {
     let status = status.to_string();
     series(
-        &stack.prometheus().render(),
+        &stack.prometheus().unwrap().render(),
         "http_server_request_duration_seconds_count",
         &[
             ("http_route", route),
@@ -82,7 +82,7 @@ async fn metrics_see_the_timeouts_made_inside_them() {
     assert!(
         count(&stack, "/slow", 504),
         "{}",
-        stack.prometheus().render()
+        stack.prometheus().unwrap().render()
     );
     assert_renders(&stack, "rampart_timeouts_total{http_route=\"/slow\"} 1");
 }
@@ -96,7 +96,7 @@ async fn metrics_see_panics_as_500s() {
     assert!(
         count(&stack, "/panic", 500),
         "{}",
-        stack.prometheus().render()
+        stack.prometheus().unwrap().render()
     );
     assert_renders(&stack, "rampart_panics_total{http_route=\"/panic\"} 1");
 }
@@ -129,7 +129,7 @@ async fn compression_is_on_and_metrics_count_the_bytes_sent() {
     let (status, headers) = get_path(&app, "/big", &[("accept-encoding", "gzip")]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
-    let text = stack.prometheus().render();
+    let text = stack.prometheus().unwrap().render();
     let sent = series(
         &text,
         "http_server_response_body_size_bytes_sum",
@@ -163,9 +163,9 @@ async fn unknown_paths_share_the_unmatched_label() {
         let (status, _) = get_path(&app, path, &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let text = stack.prometheus().render();
+    let text = stack.prometheus().unwrap().render();
     assert!(text.contains(
-        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"unmatched\",http_response_status_code=\"404\"} 3"
+        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"unmatched\",http_response_status_code=\"404\",url_scheme=\"http\",network_protocol_version=\"1.1\"} 3"
     ), "{text}");
 }
 
@@ -174,8 +174,8 @@ async fn two_stacks_in_one_process_keep_their_metrics_apart() {
     let first = Stack::builder().build();
     let second = Stack::builder().build();
     get_path(&first.apply(router()), "/big", &[]).await;
-    assert!(first.prometheus().render().contains("/big"));
-    assert!(!second.prometheus().render().contains("/big"));
+    assert!(first.prometheus().unwrap().render().contains("/big"));
+    assert!(!second.prometheus().unwrap().render().contains("/big"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -223,7 +223,7 @@ async fn rate_limits_answer_429_that_metrics_record_and_routes_can_opt_out() {
     assert!(
         count(&stack, "/big", 429),
         "{}",
-        stack.prometheus().render()
+        stack.prometheus().unwrap().render()
     );
     // Unmatched paths share the default quota, which is spent.
     assert_eq!(
@@ -597,7 +597,7 @@ async fn the_configured_duration_buckets_are_the_ones_rendered() {
     let stack = Stack::from_config(&config).unwrap();
     let app = stack.apply(router());
     assert_eq!(get_path(&app, "/big", &[]).await.0, StatusCode::OK);
-    let text = stack.prometheus().render();
+    let text = stack.prometheus().unwrap().render();
     let buckets: Vec<&str> = text
         .lines()
         .filter(|line| line.starts_with("http_server_request_duration_seconds_bucket{"))

@@ -146,9 +146,11 @@ async fn an_origin_that_is_down_or_late_gets_a_problem_not_a_hang() {
     assert_eq!(late.status(), StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(late.headers()["content-type"], "application/problem+json");
 
-    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let nowhere = closed.local_addr().unwrap();
-    drop(closed);
+    // A port bound but not listening refuses connections, and stays ours: a port merely
+    // freed could be taken by a parallel test that then never answers (a 504, not a 502).
+    let refusing = tokio::net::TcpSocket::new_v4().unwrap();
+    refusing.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let nowhere = refusing.local_addr().unwrap();
     let unreachable = start_proxy(nowhere, Duration::from_secs(5)).await;
     let down = client()
         .get(format!("http://{unreachable}/anything"))

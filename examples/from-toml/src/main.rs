@@ -31,9 +31,10 @@ async fn main() -> ExitCode {
         .route("/slow", get(slow))
         .fallback(rampart::fallback::not_found)
         .method_not_allowed_fallback(rampart::fallback::method_not_allowed);
-    let app = stack
-        .apply(router)
-        .route_service("/metrics", stack.metrics_endpoint());
+    let metrics = stack
+        .metrics_endpoint()
+        .expect("a stack built from a configuration has its own registry");
+    let app = stack.apply(router).route_service("/metrics", metrics);
     match serve(app).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -21,9 +21,10 @@ async fn main() -> std::io::Result<()> {
         .method_not_allowed_fallback(rampart::fallback::method_not_allowed);
     // Routes first, then the stack (it covers the routes that exist when it is applied), then
     // /metrics, which is left outside on purpose.
-    let app = stack
-        .apply(router)
-        .route_service("/metrics", stack.metrics_endpoint());
+    let metrics = stack
+        .metrics_endpoint()
+        .expect("a stack built without a recorder has its own registry");
+    let app = stack.apply(router).route_service("/metrics", metrics);
 
     let address = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&address).await?;

@@ -59,10 +59,16 @@ fn standalone_state(config: &ServerConfig) -> AppState {
 }
 
 fn app_with_state(stack: &Stack, state: AppState) -> Router {
-    with_layers(
-        stack,
-        routes::router(state).route_service("/metrics", stack.metrics_endpoint()),
-    )
+    with_layers(stack, with_metrics_page(stack, routes::router(state)))
+}
+
+/// `routes` and `/metrics`, the stack's Prometheus page (a stack built from a configuration
+/// always has its own registry).
+fn with_metrics_page(stack: &Stack, routes: Router) -> Router {
+    match stack.metrics_endpoint() {
+        Some(page) => routes.route_service("/metrics", page),
+        None => routes,
+    }
 }
 
 /// The example's layers and the stack around `routes`.
@@ -115,8 +121,7 @@ pub async fn serve(
         None => (app_with_state(&stack, state.clone()), None),
         Some(listener) => {
             let api = with_layers(&stack, routes::api_router(state.clone()));
-            let ops = routes::operations_router(state.clone())
-                .route_service("/metrics", stack.metrics_endpoint());
+            let ops = with_metrics_page(&stack, routes::operations_router(state.clone()));
             (api, Some((listener, with_layers(&stack, ops))))
         }
     };
