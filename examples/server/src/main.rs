@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::net::TcpListener;
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -90,12 +91,36 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
     Ok(config)
 }
 
+/// Log lines waiting for stdout at most (about 25 MB of access lines); beyond, lines are
+/// dropped and counted.
+const LOG_LINES_BUFFERED: usize = 128_000;
+
+/// What logging needs kept until the process ends.
+struct Logging {
+    export: Option<OtlpExport>,
+    /// Writes the lines still buffered when dropped (waiting a second at most).
+    stdout: WorkerGuard,
+    dropped: ErrorCounter,
+}
+
 /// Logs to stdout as `RUST_LOG` says and, when the `OTEL_*` variables ask for it, exports spans
 /// over OTLP; each with a filter of its own, so that exporting rampart's decisions does not put
 /// them in the log.
-fn init_logging(format: LogFormat) -> Result<Option<OtlpExport>, String> {
+///
+/// Lines go to stdout from a thread of their own through a bounded buffer: written in place, a
+/// reader that stops reading (a full pipe, a stuck log shipper) would block every worker in
+/// `write`, and with them every request. Full, the buffer drops lines rather than requests.
+fn init_logging(format: LogFormat) -> Result<Logging, String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt::layer().with_ansi(std::io::stdout().is_terminal());
+    let (stdout, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_LINES_BUFFERED)
+        .thread_name("log-writer")
+        .finish(std::io::stdout());
+    let dropped = stdout.error_counter();
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(stdout)
+        .with_ansi(std::io::stdout().is_terminal());
     let logs = match format {
         LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs.json().boxed(),
@@ -111,7 +136,11 @@ fn init_logging(format: LogFormat) -> Result<Option<OtlpExport>, String> {
             export.layer(targets)
         }))
         .init();
-    Ok(export)
+    Ok(Logging {
+        export,
+        stdout: guard,
+        dropped,
+    })
 }
 
 async fn run(config: ServerConfig) -> Result<(), String> {
@@ -165,8 +194,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let export = match init_logging(config.server.log_format) {
-        Ok(export) => export,
+    let logging = match init_logging(config.server.log_format) {
+        Ok(logging) => logging,
         Err(error) => {
             eprintln!("example-server: {error}");
             return ExitCode::from(2);
@@ -185,16 +214,22 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(config));
-    // The spans still queued are sent before the process ends.
-    if let Some(export) = export {
+    if let Err(error) = &result {
+        tracing::error!("{error}");
+        eprintln!("example-server: {error}");
+    }
+    // The spans still queued are sent and the log lines still buffered written before the
+    // process ends.
+    if let Some(export) = logging.export {
         export.shutdown();
+    }
+    drop(logging.stdout);
+    let dropped = logging.dropped.dropped_lines();
+    if dropped > 0 {
+        eprintln!("example-server: {dropped} log lines dropped: stdout did not keep up");
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            eprintln!("example-server: {error}");
-            ExitCode::FAILURE
-        }
+        Err(_) => ExitCode::FAILURE,
     }
 }

@@ -109,3 +109,27 @@ async fn bad_flags_are_explained() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--config FILE"));
 }
+
+#[tokio::test]
+async fn a_log_reader_that_stops_reading_does_not_stall_the_server() {
+    let mut child = server().args(["--listen", "127.0.0.1:0"]).spawn().unwrap();
+    let mut log = log_of(&mut child);
+    let addr = read_until(&mut log, listening_address).await;
+    // From here on nobody reads the log: the pipe (64 KiB) fills after a few hundred access
+    // lines. Written in place, each worker would then block in `write` with its requests.
+    let client = client();
+    // A route no rate limit covers, so that every request gets an access line and a 200.
+    let url = format!("http://{addr}/health/live");
+    let requests = async {
+        for _ in 0..400 {
+            let batch: Vec<_> = (0..10).map(|_| client.get(&url).send()).collect();
+            for response in futures_util::future::join_all(batch).await {
+                assert_eq!(response.unwrap().status(), 200);
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), requests)
+        .await
+        .expect("4 000 requests answered while the log is not read");
+    drop(log);
+}
