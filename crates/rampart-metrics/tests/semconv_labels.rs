@@ -136,7 +136,8 @@ async fn error_type_names_server_errors_and_the_stacks_own_answers_only() {
     assert_eq!(error_type("/refused").as_deref(), Some("rate_limited"));
     // Its head said 200; its body failed: the request failed.
     assert_eq!(error_type("/cut").as_deref(), Some("response_body"));
-    let cut = [("http_route", "/cut"), ("http_response_status_code", "200")];
+    // Its bytes are counted in the failed series (the one without an error type is at 0).
+    let cut = [("http_route", "/cut"), ("error_type", "response_body")];
     assert_eq!(
         series(&text, "http_server_response_body_size_bytes_sum", &cut),
         Some(5.0)
