@@ -30,6 +30,9 @@ pub const OVERLOADED: &str = "overloaded";
 pub const REQUEST_TIMEOUT: &str = "request_timeout";
 /// `408`: the client stopped sending the request body (`rampart-timeout`).
 pub const REQUEST_BODY_TIMEOUT: &str = "request_body_timeout";
+/// `408`: the client sent the request body slower than the server's minimum data rate
+/// (`rampart-server`).
+pub const REQUEST_BODY_TOO_SLOW: &str = "request_body_too_slow";
 /// `413`: the request body is over the route's limit (`rampart-limit`).
 pub const BODY_TOO_LARGE: &str = "body_too_large";
 /// `500`: a handler panicked (`rampart-panic`).
@@ -50,6 +53,7 @@ pub const ALL: &[&str] = &[
     OVERLOADED,
     REQUEST_TIMEOUT,
     REQUEST_BODY_TIMEOUT,
+    REQUEST_BODY_TOO_SLOW,
     BODY_TOO_LARGE,
     INTERNAL_ERROR,
     CACHE_ONLY_IF_CACHED,

@@ -14,6 +14,8 @@
 //!   and per-route settings keyed by it, so metric labels and per-route policies never depend on
 //!   the raw path a client chose.
 //!
+//! - [`address`]: CIDR blocks and the canonical form of a client address, shared by the rate
+//!   limiter's client key and the server's per-address connection share.
 //! - [`codes`]: the `code` of every answer a rampart layer makes, and
 //!   [`whole_seconds_up`], the one rounding of a wait into `Retry-After` and `RateLimit` seconds.
 //! - [`ConfigError`]: a configuration that cannot be used, naming the field at fault
@@ -34,6 +36,7 @@
 //!
 //! [rampart]: https://docs.rs/rampart
 
+pub mod address;
 mod body;
 pub mod codes;
 pub mod coding;

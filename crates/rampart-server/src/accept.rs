@@ -1,11 +1,12 @@
-//! The accept loop: a connection, then a slot for it; at the cap, the connection that has
-//! waited longest for its first request head makes room, or (when every connection is busy)
-//! the next accept waits and new connections queue in the kernel's backlog.
+//! The accept loop: a connection, its address's share, then a slot for it; at the cap, a
+//! connection chosen by the [`Registry`] makes room, or (when every connection is busy and none
+//! may be taken) the next accept waits and new connections queue in the kernel's backlog.
 
 use axum::Router;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -13,8 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::Server;
-use crate::connection::serve_connection;
-use crate::waiting::Waiting;
+use crate::connection::{Admitted, serve_connection};
+use crate::registry::{Registry, Room};
 
 /// How long the loop pauses when the process is out of file descriptors.
 const OUT_OF_FILES_PAUSE: Duration = Duration::from_millis(50);
@@ -36,12 +37,15 @@ impl Server {
     ) -> io::Result<()> {
         let settings = Arc::new(self);
         let slots = Arc::new(Semaphore::new(settings.max_connections));
-        let waiting = Arc::new(Waiting::default());
+        let per_address = settings.per_address_share();
+        let registry = Arc::new(Registry::new(per_address, settings.trusted_proxies.clone()));
         let graceful = GracefulShutdown::new();
         let mut out_of_files = OutOfFiles::default();
         tracing::info!(
             max_connections = settings.max_connections,
+            max_connections_per_address = per_address,
             header_read_timeout = ?settings.header_read_timeout,
+            idle_timeout = ?settings.idle_timeout,
             "serving"
         );
         tokio::pin!(shutdown);
@@ -56,16 +60,28 @@ impl Server {
                 },
                 () = &mut shutdown => break,
             };
+            let Some(tenancy) = registry.admit(peer.ip()) else {
+                tracing::debug!(%peer, per_address, "the address holds its share of connections; refused");
+                continue;
+            };
             let slot = tokio::select! {
-                slot = slot(&slots, &waiting) => slot,
+                slot = slot(&slots, &registry, peer) => slot,
                 () = &mut shutdown => break,
             };
+            let Some(slot) = slot else {
+                tracing::debug!(%peer, "at the cap, and the address holds connections already; refused");
+                continue;
+            };
             let _ = stream.set_nodelay(true);
+            let admitted = Admitted {
+                slot,
+                tenancy,
+                registry: Arc::clone(&registry),
+            };
             tokio::spawn(serve_connection(
                 stream,
                 peer,
-                slot,
-                waiting.enter(),
+                admitted,
                 app.clone(),
                 Arc::clone(&settings),
                 graceful.watcher(),
@@ -87,17 +103,23 @@ impl Server {
     }
 }
 
-/// A free slot; at the cap, the one the longest-waiting head-less connection gives up, or the
-/// first one any connection gives up.
-async fn slot(slots: &Arc<Semaphore>, waiting: &Waiting) -> OwnedSemaphorePermit {
+/// A free slot; at the cap, the one a connection closed for `peer` gives up, or the first one
+/// any connection gives up; `None` when `peer` is refused.
+async fn slot(
+    slots: &Arc<Semaphore>,
+    registry: &Registry,
+    peer: SocketAddr,
+) -> Option<OwnedSemaphorePermit> {
     if let Ok(permit) = Arc::clone(slots).try_acquire_owned() {
-        return permit;
+        return Some(permit);
     }
-    waiting.evict_oldest();
+    if registry.make_room(peer.ip()) == Room::Refused {
+        return None;
+    }
     loop {
         // The semaphore is never closed.
         if let Ok(permit) = Arc::clone(slots).acquire_owned().await {
-            return permit;
+            return Some(permit);
         }
     }
 }

@@ -1,5 +1,6 @@
-//! What a connection is doing, counted per request without a clock: requests started, and
-//! answers still being sent. The connection's watchdog reads it once per header-read timeout.
+//! What a connection is doing, counted without a clock: requests started, answers still being
+//! sent, bytes read from the socket. The connection's watchdog reads it once per period, and an
+//! eviction at the cap reads it to tell head-less, idle and busy connections apart.
 //!
 //! hyper's own header-read timeout would do part of this, but it allocates and registers a
 //! timer for every request head and drops it once the head is read: about 1 500 instructions a
@@ -11,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use rampart_core::upgrade::UpgradeGuard;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
@@ -20,6 +21,12 @@ use std::task::{Context, Poll};
 pub(crate) struct Activity {
     started: AtomicU64,
     answering: AtomicU64,
+    /// Bytes read from the socket: between requests, the start of the next head.
+    read: AtomicU64,
+    /// `read` when the last answer ended: bytes past it are the start of a next head.
+    read_when_quiet: AtomicU64,
+    /// HTTP/2: bytes between requests are pings and settings, not a head.
+    multiplexed: AtomicBool,
     /// Kept until the socket closes: the socket holds this `Activity`.
     upgrades: Upgrades,
 }
@@ -45,6 +52,42 @@ impl Activity {
     pub(crate) fn is_answering(&self) -> bool {
         self.answering.load(Ordering::Relaxed) > 0
     }
+
+    /// Whether no request head has come yet.
+    pub(crate) fn is_head_less(&self) -> bool {
+        self.started() == 0
+    }
+
+    /// Whether the connection is between requests.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.started() > 0 && !self.is_answering()
+    }
+
+    /// Counts bytes read from the socket.
+    #[inline]
+    pub(crate) fn read(&self, bytes: usize) {
+        self.read.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes read from the socket so far.
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// Whether bytes came since the last answer ended: a next head has started.
+    pub(crate) fn next_head_started(&self) -> bool {
+        self.bytes_read() > self.read_when_quiet.load(Ordering::Relaxed)
+    }
+
+    /// Marks the connection as HTTP/2.
+    pub(crate) fn multiplexed(&self) {
+        self.multiplexed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub(crate) fn is_multiplexed(&self) -> bool {
+        self.multiplexed.load(Ordering::Relaxed)
+    }
 }
 
 impl Answering {
@@ -57,7 +100,10 @@ impl Answering {
 
 impl Drop for Answering {
     fn drop(&mut self) {
-        self.0.answering.fetch_sub(1, Ordering::Relaxed);
+        if self.0.answering.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let read = self.0.bytes_read();
+            self.0.read_when_quiet.store(read, Ordering::Relaxed);
+        }
     }
 }
 

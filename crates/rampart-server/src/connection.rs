@@ -1,14 +1,18 @@
-//! One connection: hyper-util's builder with timers, a deadline on the first request head, and
-//! the client's address in every request.
+//! One connection: hyper-util's builder with timers, a deadline on the first request head, a
+//! watchdog between requests, request bodies held to the minimum data rate, and the client's
+//! address in every request.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use http::StatusCode;
+use axum::response::IntoResponse;
+use http::header::CONNECTION;
+use http::{HeaderValue, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
 use rampart_core::upgrade::UpgradeGuard;
+use rampart_core::{Problem, codes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -17,22 +21,37 @@ use tower_service::Service;
 
 use crate::Server;
 use crate::activity::{Activity, CountedBody};
+use crate::body_rate::{Cut, MinDataRate, RateCheckedBody, RequestBodyTooSlow};
+use crate::registry::{Registry, Tenancy};
 use crate::slotted::SlottedStream;
-use crate::waiting::Place;
+use crate::watchdog::{Verdict, Watchdog};
 
-/// Serves one connection while it holds `slot`; `place` marks it as waiting for its first
-/// request head, during which a newcomer at the cap may close it.
+/// What a connection holds under the server's limits.
+pub(crate) struct Admitted {
+    /// Held by the socket until it closes, upgraded or not: the cap counts it.
+    pub(crate) slot: OwnedSemaphorePermit,
+    /// Held by the socket too: its address's share counts it.
+    pub(crate) tenancy: Tenancy,
+    pub(crate) registry: Arc<Registry>,
+}
+
+/// Serves one connection while it holds its slot; until it ends (or its socket is upgraded), a
+/// newcomer at the cap may close it.
 pub(crate) async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
-    // Held by the socket until it closes, upgraded or not: the cap counts it.
-    slot: OwnedSemaphorePermit,
-    place: Place,
+    admitted: Admitted,
     app: Router,
     settings: Arc<Server>,
     watcher: Watcher,
 ) {
+    let Admitted {
+        slot,
+        tenancy,
+        registry,
+    } = admitted;
     let header_read_timeout = settings.header_read_timeout;
+    let body_rate = settings.min_request_body_rate;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The watchdog below bounds heads; hyper's own timeout costs a timer per request.
     builder.http1().header_read_timeout(None);
@@ -46,15 +65,22 @@ pub(crate) async fn serve_connection(
     let first_request = Arc::new(Notify::new());
     let seen = Arc::clone(&first_request);
     let activity = Arc::new(Activity::default());
+    let place = registry.enter(&tenancy, Arc::clone(&activity));
     let counted = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         seen.notify_one();
+        if request.version() == Version::HTTP_2 {
+            counted.multiplexed();
+        }
         let answering = counted.start();
-        let mut request = request.map(axum::body::Body::new);
+        let (mut request, cut) = held_to(request, body_rate);
         request.extensions_mut().insert(ConnectInfo(peer));
         let answer = app.clone().call(request);
         async move {
             let mut response = answer.await?;
+            if let Some(cut) = cut.filter(|cut| cut.happened()) {
+                response = too_slow(cut.rate());
+            }
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 if let Some(guard) = response.extensions_mut().remove::<UpgradeGuard>() {
                     answering.keep_until_closed(guard);
@@ -67,7 +93,12 @@ pub(crate) async fn serve_connection(
     });
     let connection = builder
         .serve_connection_with_upgrades(
-            TokioIo::new(SlottedStream::new(stream, slot, Arc::clone(&activity))),
+            TokioIo::new(SlottedStream::new(
+                stream,
+                slot,
+                tenancy,
+                Arc::clone(&activity),
+            )),
             service,
         )
         .into_owned();
@@ -78,7 +109,7 @@ pub(crate) async fn serve_connection(
     // cap takes the slot.
     tokio::select! {
         result = &mut connection => return finished(result),
-        () = first_request.notified() => drop(place),
+        () = first_request.notified() => {}
         () = place.evicted.notified() => {
             tracing::debug!(%peer, "no request head yet, and a newcomer needs the slot; closing");
             return;
@@ -88,25 +119,70 @@ pub(crate) async fn serve_connection(
             return;
         }
     }
-    // Then a request started in every period, unless an answer is still going out.
-    let mut watchdog = tokio::time::interval_at(
-        tokio::time::Instant::now() + header_read_timeout,
+    // Then the watchdog, between requests: a next head within the header-read timeout of its
+    // first byte, a new request within the idle timeout.
+    let mut watchdog = Watchdog::new(
         header_read_timeout,
+        settings.idle_timeout,
+        &activity,
+        tokio::time::Instant::now(),
     );
-    let mut last_seen = activity.started();
+    let period = watchdog.period();
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
             result = &mut connection => return finished(result),
-            _ = watchdog.tick() => {
-                let started = activity.started();
-                if started == last_seen && !activity.is_answering() {
-                    tracing::debug!(%peer, ?header_read_timeout, "no request in a period; closing");
+            () = place.evicted.notified() => {
+                tracing::debug!(%peer, "a newcomer at the cap needs the slot; closing");
+                return;
+            }
+            now = ticks.tick() => match watchdog.check(&activity, now) {
+                Verdict::Keep => {}
+                Verdict::HeadTooSlow => {
+                    tracing::debug!(%peer, ?header_read_timeout, "next request head too slow; closing");
                     return;
                 }
-                last_seen = started;
-            }
+                Verdict::Idle => {
+                    tracing::debug!(%peer, idle_timeout = ?settings.idle_timeout, "idle; closing");
+                    return;
+                }
+            },
         }
     }
+}
+
+/// The request with its body held to `rate` (a body that ended with its head needs no watch),
+/// and what tells whether it was cut.
+fn held_to(
+    request: http::Request<Incoming>,
+    rate: Option<MinDataRate>,
+) -> (http::Request<axum::body::Body>, Option<Arc<Cut>>) {
+    use http_body::Body as _;
+    match rate {
+        Some(rate) if !request.body().is_end_stream() => {
+            let cut = Arc::new(Cut::new(rate));
+            let watched = Arc::clone(&cut);
+            let request = request
+                .map(|body| axum::body::Body::new(RateCheckedBody::new(body, rate, watched)));
+            (request, Some(cut))
+        }
+        _ => (request.map(axum::body::Body::new), None),
+    }
+}
+
+/// `408` for a body that came too slowly, whatever the application made of the missing rest;
+/// the connection closes, its remaining bytes unread (RFC 9110 15.5.9).
+fn too_slow(rate: MinDataRate) -> axum::response::Response {
+    let reason = RequestBodyTooSlow::new(rate);
+    tracing::debug!(%reason, "request body too slow");
+    let mut response = Problem::new(StatusCode::REQUEST_TIMEOUT, codes::REQUEST_BODY_TOO_SLOW)
+        .with_detail(reason.to_string())
+        .into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response.extensions_mut().insert(reason);
+    response
 }
 
 fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {

@@ -11,17 +11,22 @@
 //! HTTP/2 on one port, upgrades included), with:
 //!
 //! - **A header-read timeout** (10 s by default): a connection that has not sent a whole
-//!   request head that long after it opened is closed, protocol sniffing included; a
-//!   keep-alive connection with nothing in flight that starts no request for one to two such
-//!   periods (idle, or trickling its next head) is closed too.
+//!   request head that long after it opened is closed, protocol sniffing included; so is a
+//!   keep-alive connection whose next head has not completed one to two such periods after its
+//!   first byte.
+//! - **An idle timeout** (75 s): a keep-alive connection with nothing in flight and no next
+//!   head started, above the 60 s a load balancer keeps an idle connection.
+//! - **A minimum request-body rate** ([`MinDataRate`], 240 B/s after 5 s of waiting, as
+//!   Kestrel): a body trickled slower is cut and the request answered `408`.
 //! - **A cap on open connections** that stays under the process's open-files limit (default:
 //!   the soft limit minus [`RESERVED_FILES`] for Redis connections, logs and the like), so
-//!   accept never fails with `EMFILE`.
-//! - **Room for newcomers at the cap**: a new connection closes the one that has waited
-//!   longest without sending its first request head. A client that sends its request at once
-//!   (a health check, a scrape, any real client) gets in however many slow connections a flood
-//!   holds; the flood's connections make room for each other. Only when every connection has
-//!   sent a request do new ones wait in the kernel's backlog.
+//!   accept never fails with `EMFILE`, and **a share per client address** (half the cap).
+//! - **Room for newcomers at the cap**: a new connection closes a connection of the address
+//!   that holds the most (one that has sent no head, else an idle one, else its oldest), so one
+//!   address, or a dozen, cannot lock the others out by holding connections with slow heads,
+//!   slow uploads or idle keep-alives; the flood's connections make room for each other.
+//!   Trusted proxies ([`Server::trust_proxy`]) carry many clients: no share, and their busy
+//!   connections are never taken.
 //! - **HTTP/2 limits**: 256 concurrent streams per connection, and keep-alive pings every 20 s
 //!   (a peer that does not answer within 20 s is dropped). hyper's protections against rapid
 //!   resets stay on.
@@ -33,15 +38,15 @@
 //! `into_make_service_with_connect_info` gives it, so per-client rate limits work.
 //!
 //! hyper-util already has the connection builder and the graceful-shutdown watcher; what it
-//! does not have (and this crate adds) is the accept loop with a cap that makes room for
-//! newcomers, a deadline on the first request head that covers protocol sniffing, and `EMFILE`
-//! handling.
+//! does not have (and this crate adds) is the accept loop with a cap and per-address shares
+//! that make room for newcomers, a deadline on the first request head that covers protocol
+//! sniffing, an idle timeout apart from it, a minimum body rate, and `EMFILE` handling.
 //!
 //! # Example
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use rampart_server::Server;
+//! use rampart_server::{MinDataRate, Server};
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -51,7 +56,11 @@
 //! let addr = listener.local_addr()?;
 //! let server = Server::new()
 //!     .header_read_timeout(Duration::from_secs(5))
+//!     .idle_timeout(Duration::from_secs(90))
 //!     .max_connections(1_000)
+//!     .max_connections_per_address(100)
+//!     .trust_proxy("10.0.0.0/8".parse().expect("a CIDR block"))
+//!     .min_request_body_rate(Some(MinDataRate::new(1_024, Duration::from_secs(2))))
 //!     .http2_max_concurrent_streams(128)
 //!     .http2_keep_alive(Duration::from_secs(30))
 //!     .shutdown_grace(Duration::from_secs(10));
@@ -75,14 +84,19 @@
 
 mod accept;
 mod activity;
+mod body_rate;
 mod connection;
 mod limits;
+mod registry;
 mod signal;
 mod slotted;
-mod waiting;
+mod watchdog;
 
+use rampart_core::address::Cidr;
 use std::time::Duration;
 
+#[doc(inline)]
+pub use body_rate::{MinDataRate, RequestBodyTooSlow};
 pub use limits::RESERVED_FILES;
 pub use signal::shutdown_signal;
 
@@ -91,7 +105,11 @@ pub use signal::shutdown_signal;
 #[must_use]
 pub struct Server {
     header_read_timeout: Duration,
+    idle_timeout: Duration,
     max_connections: usize,
+    max_connections_per_address: Option<usize>,
+    trusted_proxies: Vec<Cidr>,
+    min_request_body_rate: Option<MinDataRate>,
     http2_max_concurrent_streams: u32,
     http2_keep_alive: Duration,
     shutdown_grace: Duration,
@@ -108,18 +126,32 @@ impl Server {
     pub fn new() -> Self {
         Self {
             header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
             max_connections: limits::default_max_connections(),
+            max_connections_per_address: None,
+            trusted_proxies: Vec::new(),
+            min_request_body_rate: Some(MinDataRate::default()),
             http2_max_concurrent_streams: 256,
             http2_keep_alive: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(30),
         }
     }
 
-    /// How long a new connection may take to send its first request head, and how often a
-    /// keep-alive connection with nothing in flight must start a request (default 10 s;
-    /// nginx's `client_header_timeout` is 60 s, its `keepalive_timeout` 75 s).
+    /// How long a request head may take: a new connection's first, from the connection, and a
+    /// keep-alive connection's next, from its first byte (default 10 s; nginx's
+    /// `client_header_timeout` is 60 s).
     pub const fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a keep-alive connection may stay open with nothing in flight and no next
+    /// request started (default 75 s, nginx's `keepalive_timeout`: above the 60 s a load
+    /// balancer such as AWS ALB keeps an idle connection, so the balancer always closes first
+    /// and never sends a request on a connection the server is closing). Idle connections are
+    /// the first closed at the cap, so a long idle timeout costs nothing under a flood.
+    pub const fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
         self
     }
 
@@ -127,6 +159,34 @@ impl Server {
     /// least 1).
     pub const fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = if max == 0 { 1 } else { max };
+        self
+    }
+
+    /// Connections one client address may hold at once (default: half of
+    /// [`max_connections`](Self::max_connections), at least 1). An IPv6 client is its /64. A
+    /// new connection from an address at its share closes one of that address's own
+    /// connections that has not sent a request or is idle, or is refused (closed at once).
+    /// Trusted proxies have no share.
+    pub const fn max_connections_per_address(mut self, max: usize) -> Self {
+        self.max_connections_per_address = Some(if max == 0 { 1 } else { max });
+        self
+    }
+
+    /// Trusts `proxies` (the load balancers in front of the server): each of their
+    /// connections carries many clients, so they have no per-address share and their
+    /// connections with a request in flight are never closed to make room. Give the rate
+    /// limiter's `client_ip.trusted_proxies` here too.
+    pub fn trust_proxy(mut self, proxies: Cidr) -> Self {
+        self.trusted_proxies.push(proxies);
+        self
+    }
+
+    /// The slowest a client may send a request body the application waits for (default
+    /// [`MinDataRate::default`], Kestrel's 240 bytes per second after 5 s; `None`: no minimum).
+    /// A body below it ends with [`RequestBodyTooSlow`] and the request is answered `408`
+    /// problem+json, code `request_body_too_slow`, with `Connection: close`.
+    pub const fn min_request_body_rate(mut self, rate: Option<MinDataRate>) -> Self {
+        self.min_request_body_rate = rate;
         self
     }
 
@@ -146,5 +206,11 @@ impl Server {
     pub const fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
         self
+    }
+
+    fn per_address_share(&self) -> usize {
+        self.max_connections_per_address
+            .unwrap_or(self.max_connections / 2)
+            .max(1)
     }
 }

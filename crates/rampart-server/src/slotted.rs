@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::activity::Activity;
+use crate::registry::Tenancy;
 
 pin_project! {
     /// A connection's socket and its slot under the connection cap.
@@ -25,20 +26,24 @@ pin_project! {
         #[pin]
         stream: TcpStream,
         slot: OwnedSemaphorePermit,
-        // Holds what the layers asked to keep while an upgraded socket lives.
+        // The socket's count against its address's share.
+        tenancy: Tenancy,
+        // Counts what is read; holds what the layers asked to keep while an upgraded socket lives.
         activity: Arc<Activity>,
     }
 }
 
 impl SlottedStream {
-    pub(crate) const fn new(
+    pub(crate) fn new(
         stream: TcpStream,
         slot: OwnedSemaphorePermit,
+        tenancy: Tenancy,
         activity: Arc<Activity>,
     ) -> Self {
         Self {
             stream,
             slot,
+            tenancy,
             activity,
         }
     }
@@ -51,7 +56,12 @@ impl AsyncRead for SlottedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.project().stream.poll_read(cx, buf)
+        let this = self.project();
+        let before = buf.filled().len();
+        let read = this.stream.poll_read(cx, buf);
+        this.activity
+            .read(buf.filled().len().saturating_sub(before));
+        read
     }
 }
 

@@ -3,87 +3,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::routing::get;
+use common::{client, closed_within, slow, start};
 use rampart_server::Server;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { "hello" }))
-        .route("/stream", get(|| async { streamed() }))
-        .route(
-            "/peer",
-            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
-        )
-}
-
-/// Five chunks, 250 ms apart: longer than the header-read timeouts used here.
-fn streamed() -> axum::body::Body {
-    axum::body::Body::from_stream(futures_util::stream::unfold(0u8, |n| async move {
-        if n == 5 {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        Some((
-            Ok::<_, std::convert::Infallible>(format!("chunk {n}\n")),
-            n + 1,
-        ))
-    }))
-}
-
-struct Running {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(server: Server) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(server.serve(listener, app(), async {
-        let _ = stopped.await;
-    }));
-    Running { addr, stop, task }
-}
-
-/// A connection that has sent `bytes` and nothing more.
-async fn slow(addr: SocketAddr, bytes: &[u8]) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(bytes).await.unwrap();
-    stream
-}
-
-/// Whether the server closed `stream` within `within`.
-async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
-    let mut buffer = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
-            Err(_) => return false,
-            Ok(Ok(0) | Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
-    let server = start(Server::new().header_read_timeout(Duration::from_millis(300))).await;
+    let server = start(
+        Server::new()
+            .header_read_timeout(Duration::from_millis(300))
+            .idle_timeout(Duration::from_secs(2)),
+    )
+    .await;
     // Nothing at all, half a request line, half a head.
     let mut silent = slow(server.addr, b"").await;
     let mut line = slow(server.addr, b"GET / HT").await;
@@ -102,12 +41,20 @@ async fn a_head_that_does_not_arrive_in_time_closes_the_connection() {
         }
     }
     assert!(closed || closed_within(&mut trickle, Duration::from_secs(1)).await);
-    // An idle keep-alive connection is closed too, after its answer.
+    // A keep-alive connection between requests is idle, not slow: it outlives the header-read
+    // timeout and is closed at the idle timeout.
     let mut idle = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n\r\n").await;
     let mut answer = [0u8; 256];
     let n = idle.read(&mut answer).await.unwrap();
     assert!(answer[..n].starts_with(b"HTTP/1.1 200 OK"));
-    assert!(closed_within(&mut idle, Duration::from_secs(3)).await);
+    assert!(
+        !closed_within(&mut idle, Duration::from_millis(1_500)).await,
+        "idle is not slow"
+    );
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(3)).await,
+        "closed at the idle timeout"
+    );
     // And one that trickles its second head.
     let mut second = slow(server.addr, b"GET / HTTP/1.1\r\nhost: a\r\n\r\n").await;
     let n = second.read(&mut answer).await.unwrap();
@@ -236,8 +183,8 @@ fn upgrading_app() -> Router {
 
 /// Sends an upgrade request; the connection once the server has switched protocols, or `None`
 /// when no answer came within `within`.
-async fn upgrade(addr: SocketAddr, within: Duration) -> Option<TcpStream> {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+async fn upgrade(source: [u8; 4], addr: SocketAddr, within: Duration) -> Option<TcpStream> {
+    let mut stream = common::connect_from(source, addr).await;
     let head = "GET /echo HTTP/1.1\r\nhost: test\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
@@ -264,22 +211,25 @@ async fn upgrade(addr: SocketAddr, within: Duration) -> Option<TcpStream> {
 }
 
 /// An upgraded socket (a WebSocket) outlives the HTTP connection that served its handshake; it
-/// keeps its place under the connection cap until it closes (the slot used to go with the HTTP
-/// connection, so a client could open upgraded sockets without limit).
+/// keeps its place under the connection cap and its address's share until it closes (the slot
+/// used to go with the HTTP connection, so a client could open upgraded sockets without
+/// limit). It is never closed to make room.
 #[tokio::test]
 async fn upgraded_sockets_count_against_the_connection_cap() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = Server::new().max_connections(2);
+    let server = Server::new()
+        .max_connections(2)
+        .max_connections_per_address(2);
     let task = tokio::spawn(server.serve(listener, upgrading_app(), async {
         let _ = stopped.await;
     }));
 
-    let mut first = upgrade(addr, Duration::from_secs(5))
+    let mut first = upgrade([127, 0, 0, 1], addr, Duration::from_secs(5))
         .await
         .expect("upgraded");
-    let second = upgrade(addr, Duration::from_secs(5))
+    let second = upgrade([127, 0, 0, 1], addr, Duration::from_secs(5))
         .await
         .expect("upgraded");
     first.write_all(b"ping").await.unwrap();
@@ -287,7 +237,11 @@ async fn upgraded_sockets_count_against_the_connection_cap() {
     first.read_exact(&mut echoed).await.unwrap();
     assert_eq!(&echoed, b"ping");
 
-    let waiting = tokio::spawn(upgrade(addr, Duration::from_secs(10)));
+    // The address holds its share (2), all upgraded: a third from it is refused at once.
+    let refused = upgrade([127, 0, 0, 1], addr, Duration::from_secs(2)).await;
+    assert!(refused.is_none(), "no answer past the address's share");
+    // From another address, at the cap with nothing to close, it waits for a slot.
+    let waiting = tokio::spawn(upgrade([127, 0, 0, 2], addr, Duration::from_secs(10)));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished(), "at the cap, a third socket waits");
     drop(second);

@@ -150,12 +150,26 @@ pub struct ServerSection {
     /// How long a graceful shutdown waits for in-flight requests before closing anyway.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
-    /// How long a connection may take to send a whole request head (default 10 s).
+    /// How long a request head may take, from the connection or from its first byte (default
+    /// 10 s).
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
-    /// Connections open at once; at the cap, the one longest without a request head makes
-    /// room. Default: the open-files limit minus `rampart::server::RESERVED_FILES`.
+    /// How long a keep-alive connection may sit between requests (default 75 s, above a load
+    /// balancer's 60 s).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Connections open at once; at the cap, a connection of the address holding the most
+    /// makes room. Default: the open-files limit minus `rampart::server::RESERVED_FILES`.
     pub max_connections: Option<usize>,
+    /// Connections one client address may hold. Default: half of `max_connections`. The rate
+    /// limiter's trusted proxies (`[ratelimit.client_ip] trusted_proxies`) have no share.
+    pub max_connections_per_address: Option<usize>,
+    /// The slowest a request body may come, in bytes per second, once the handler has waited
+    /// `min_request_body_grace` for it (default 240, Kestrel's; 0: no minimum).
+    pub min_request_body_rate: u64,
+    /// How long a handler may wait for a request body before the rate applies (default 5 s).
+    #[serde(with = "humantime_serde")]
+    pub min_request_body_grace: Duration,
 }
 
 impl Default for ServerSection {
@@ -167,7 +181,11 @@ impl Default for ServerSection {
             log_format: LogFormat::Text,
             shutdown_grace: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
             max_connections: None,
+            max_connections_per_address: None,
+            min_request_body_rate: 240,
+            min_request_body_grace: Duration::from_secs(5),
         }
     }
 }

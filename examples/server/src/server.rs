@@ -1,5 +1,6 @@
 use axum::Router;
 use rampart::Stack;
+use rampart::server::MinDataRate;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -126,12 +127,7 @@ pub async fn serve(
         }
     };
 
-    let mut server = rampart::server::Server::new()
-        .header_read_timeout(config.server.header_read_timeout)
-        .shutdown_grace(config.server.shutdown_grace);
-    if let Some(max) = config.server.max_connections {
-        server = server.max_connections(max);
-    }
+    let server = edge(&config);
     let (stopping, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -153,6 +149,33 @@ pub async fn serve(
             public.and(ops)
         }
     }
+}
+
+/// The connection limits of `[server]`; the rate limiter's trusted proxies have no
+/// per-address share.
+fn edge(config: &ServerConfig) -> rampart::server::Server {
+    let section = &config.server;
+    let rate = (section.min_request_body_rate > 0).then(|| {
+        MinDataRate::new(
+            section.min_request_body_rate,
+            section.min_request_body_grace,
+        )
+    });
+    let mut server = rampart::server::Server::new()
+        .header_read_timeout(section.header_read_timeout)
+        .idle_timeout(section.idle_timeout)
+        .min_request_body_rate(rate)
+        .shutdown_grace(section.shutdown_grace);
+    if let Some(max) = section.max_connections {
+        server = server.max_connections(max);
+    }
+    if let Some(max) = section.max_connections_per_address {
+        server = server.max_connections_per_address(max);
+    }
+    for proxies in &config.stack.ratelimit.client_ip.trusted_proxies {
+        server = server.trust_proxy(*proxies);
+    }
+    server
 }
 
 /// A server started by [`start`]; stops when [`RunningServer::stop`] is called or it is dropped.
