@@ -12,12 +12,14 @@
 //! Eviction only looks at the oldest [`SCAN`] connections of an address (or of all): the choice
 //! costs the same at a cap of 100 or 100 000, and the oldest are the ones a flood opened first.
 
+use futures_util::task::AtomicWaker;
 use rampart_core::address::{Cidr, canonical};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::poll_fn;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::Notify;
+use std::task::Poll;
 
 use crate::activity::Activity;
 
@@ -54,7 +56,39 @@ struct Holder {
 struct Entry {
     address: IpAddr,
     activity: Arc<Activity>,
-    evicted: Arc<Notify>,
+    eviction: Arc<Eviction>,
+}
+
+/// The signal that closes an evicted connection. Not a `Notify`: the connection's task waits on
+/// it beside the connection itself, so it is polled on every wake-up, and a `Notify` takes its
+/// lock on each poll.
+#[derive(Debug, Default)]
+pub(crate) struct Eviction {
+    evicted: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Eviction {
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Completes once the connection is evicted (at once if it already was).
+    pub(crate) async fn evicted(&self) {
+        poll_fn(|cx| {
+            if self.evicted.load(Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            if self.evicted.load(Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
 }
 
 /// An address's claim to one open socket; held by the socket, released when it closes.
@@ -71,7 +105,7 @@ pub(crate) struct Place {
     registry: Arc<Registry>,
     address: IpAddr,
     number: u64,
-    pub(crate) evicted: Arc<Notify>,
+    pub(crate) eviction: Arc<Eviction>,
 }
 
 /// What a newcomer at the cap gets.
@@ -138,11 +172,11 @@ impl Registry {
     /// Registers the HTTP connection of an admitted socket, so a newcomer can close it.
     pub(crate) fn enter(self: &Arc<Self>, tenancy: &Tenancy, activity: Arc<Activity>) -> Place {
         let number = self.next.fetch_add(1, Ordering::Relaxed);
-        let evicted = Arc::new(Notify::new());
+        let eviction = Arc::new(Eviction::default());
         let entry = Arc::new(Entry {
             address: tenancy.address,
             activity,
-            evicted: Arc::clone(&evicted),
+            eviction: Arc::clone(&eviction),
         });
         let mut book = self.lock();
         book.all.insert(number, Arc::clone(&entry));
@@ -153,7 +187,7 @@ impl Registry {
             registry: Arc::clone(self),
             address: tenancy.address,
             number,
-            evicted,
+            eviction,
         }
     }
 
@@ -236,8 +270,8 @@ impl Book {
         if let Some(holder) = self.addresses.get_mut(&entry.address) {
             holder.connections.remove(&number);
         }
-        // A stored permit: the connection sees it even if it is not listening yet.
-        entry.evicted.notify_one();
+        // A flag: the connection sees it even if it is not listening yet.
+        entry.eviction.evict();
         true
     }
 }
