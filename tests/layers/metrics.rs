@@ -231,3 +231,93 @@ ignore_routes = ["/health/live"]
         Some(1.0)
     );
 }
+
+/// Issue 30, item 3: an anonymous client combining methods, statuses, HTTP/1.0, 1.1 and 2 and
+/// absolute-form `https://` request lines multiplied the page by 112 (55 KB to 6.2 MB). Every
+/// label stays in its closed set; the bound per route (`RouteLabels::max_label_sets`) and the
+/// scheme from the connection keep the page within 2x of what normal traffic makes.
+#[tokio::test]
+async fn a_client_combining_labels_cannot_inflate_the_page() {
+    let server = start("").await;
+    let routes = [
+        "/api/hello",
+        "/api/items/1",
+        "/api/items/zzz",
+        "/api/report",
+        "/api/upload",
+        "/api/slow?ms=1",
+        "/health/live",
+        "/health/ready",
+        "/nope",
+    ];
+    // Normal traffic: each route asked with its own method over HTTP/1.1 and HTTP/2.
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    for route in routes {
+        for client in [&client(), &h2] {
+            let url = server.url(route);
+            let request = if route == "/api/upload" {
+                client.post(url).body("x")
+            } else {
+                client.get(url)
+            };
+            request.send().await.unwrap();
+        }
+    }
+    // And revalidations of the cached routes, as browsers and caches send them.
+    for route in ["/api/items/1", "/api/report"] {
+        let first = client().get(server.url(route)).send().await.unwrap();
+        let etag = first.headers()["etag"].clone();
+        let again = client()
+            .get(server.url(route))
+            .header("if-none-match", etag);
+        assert_eq!(again.send().await.unwrap().status(), 304);
+    }
+    let normal = scrape(&server).await.len();
+
+    let methods = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "BREW",
+    ];
+    let mut sent = 0;
+    for route in routes {
+        for method in methods {
+            for line in ["HTTP/1.0", "HTTP/1.1"] {
+                for target in [
+                    route.to_owned(),
+                    format!("https://{}{route}", server.addr()),
+                ] {
+                    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+                    let head = format!(
+                        "{method} {target} {line}\r\nhost: a\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    stream.write_all(head.as_bytes()).await.unwrap();
+                    let mut answer = Vec::new();
+                    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await;
+                    sent += 1;
+                }
+            }
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let _ = h2.request(method, server.url(route)).send().await;
+            sent += 1;
+        }
+    }
+    let attacked = scrape(&server).await;
+    let growth = attacked.len() as f64 / normal as f64;
+    assert!(sent >= 400, "{sent}");
+    assert!(
+        growth <= 2.0,
+        "{normal} -> {} bytes ({growth:.2}x) after {sent} requests",
+        attacked.len()
+    );
+    assert!(
+        attacked.contains("otel_metric_overflow=\"true\""),
+        "the bound was reached"
+    );
+    assert!(
+        !attacked.contains("url_scheme=\"https\""),
+        "plain TCP is http"
+    );
+}

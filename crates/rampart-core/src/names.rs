@@ -80,12 +80,15 @@ pub const METHOD_LABEL: &str = "http_request_method";
 pub const ROUTE_LABEL: &str = "http_route";
 /// Label: the response status code.
 pub const STATUS_LABEL: &str = "http_response_status_code";
-/// Label: `http`, `https` or `_OTHER` ([`crate::semconv::url_scheme`]).
+/// Label: `http` or `https`, from the connection ([`crate::semconv::url_scheme`]).
 pub const SCHEME_LABEL: &str = "url_scheme";
 /// Label: the HTTP version, `1.1` or `2` say ([`crate::semconv::protocol_version`]).
 pub const PROTOCOL_VERSION_LABEL: &str = "network_protocol_version";
 /// Label: why a request failed ([`crate::semconv::ErrorType`]); only on failed requests.
 pub const ERROR_TYPE_LABEL: &str = "error_type";
+/// Label: `true` on the one series of a route that holds every label set past the route's
+/// bound (OpenTelemetry's `otel.metric.overflow`; `rampart_metrics::RouteLabels::max_label_sets`).
+pub const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 /// Label: a rate-limit policy's name.
 pub const POLICY_LABEL: &str = "policy";
 /// Label: what became of a call (values listed with each metric).

@@ -20,11 +20,13 @@
 //!
 //! let request = Request::get("/").body(()).unwrap();
 //! assert_eq!(semconv::url_scheme(&request), "http");
+//! // The request line's scheme is the client's word: not read.
 //! let request = Request::get("https://example.com/").body(()).unwrap();
+//! assert_eq!(semconv::url_scheme(&request), "http");
+//! let mut request = Request::get("/").body(()).unwrap();
+//! request.extensions_mut().insert(semconv::ConnectionScheme::Https);
 //! assert_eq!(semconv::url_scheme(&request), "https");
 //! assert_eq!(semconv::URL_SCHEMES[semconv::url_scheme_index(&request)], "https");
-//! let request = Request::get("gopher://example.com/").body(()).unwrap();
-//! assert_eq!(semconv::url_scheme(&request), "_OTHER");
 //!
 //! let refused = Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED).into_http_response::<()>();
 //! let code = semconv::problem_code(&refused);
@@ -92,21 +94,32 @@ pub const fn protocol_version(version: Version) -> &'static str {
 }
 
 /// The `url.scheme` values.
-pub const URL_SCHEMES: [&str; 3] = ["http", "https", "_OTHER"];
+pub const URL_SCHEMES: [&str; 2] = ["http", "https"];
 
-/// The index of a request's scheme in [`URL_SCHEMES`]: `https` when the request's URI says so
-/// (an HTTP/2 request always names its scheme), `http` when it names `http` or none (an HTTP/1
-/// request line has none; a proxy's `X-Forwarded-Proto` is the client's word, not taken), and
-/// `_OTHER` for any other scheme an HTTP/2 client wrote into `:scheme`.
+/// How the connection a request came on was made, as the server that accepted it knows: a
+/// request extension. A TLS acceptor inserts [`ConnectionScheme::Https`]; a request without one
+/// came over plain TCP. The request line is never read for it: an HTTP/1 client can write
+/// `GET https://host/ HTTP/1.1` (absolute form) and an HTTP/2 client any `:scheme` it likes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ConnectionScheme {
+    /// Plain TCP.
+    #[default]
+    Http,
+    /// TLS.
+    Https,
+}
+
+/// The index of a request's scheme in [`URL_SCHEMES`]: `https` when its
+/// [`ConnectionScheme`] extension says so, else `http` (a proxy's `X-Forwarded-Proto` is the
+/// client's word, not taken).
 pub fn url_scheme_index<B>(request: &Request<B>) -> usize {
-    match request.uri().scheme_str() {
-        None | Some("http") => 0,
-        Some("https") => 1,
-        Some(_) => 2,
+    match request.extensions().get::<ConnectionScheme>() {
+        Some(ConnectionScheme::Https) => 1,
+        _ => 0,
     }
 }
 
-/// `url.scheme`: `http`, `https` or `_OTHER`, as [`url_scheme_index`] decides.
+/// `url.scheme`: `http` or `https`, as [`url_scheme_index`] decides.
 pub fn url_scheme<B>(request: &Request<B>) -> &'static str {
     URL_SCHEMES[url_scheme_index(request)]
 }

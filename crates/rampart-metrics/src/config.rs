@@ -57,6 +57,13 @@ pub struct MetricsConfig {
     pub ignore_routes: Vec<String>,
     /// Labels, each with the route templates recorded under it ([`RouteLabels::group`]).
     pub grouped_routes: BTreeMap<String, Vec<String>>,
+    /// Label sets the request histograms may have in all before further answers go to the
+    /// overflow series ([`RouteLabels::max_label_sets`]). Default
+    /// [`DEFAULT_MAX_LABEL_SETS`](crate::DEFAULT_MAX_LABEL_SETS).
+    pub max_label_sets: usize,
+    /// Label sets one route may have ([`RouteLabels::max_label_sets_per_route`]). Default
+    /// [`DEFAULT_MAX_LABEL_SETS_PER_ROUTE`](crate::DEFAULT_MAX_LABEL_SETS_PER_ROUTE).
+    pub max_label_sets_per_route: usize,
 }
 
 impl Default for MetricsConfig {
@@ -66,6 +73,8 @@ impl Default for MetricsConfig {
             size_buckets: names::SIZE_BUCKETS.to_vec(),
             ignore_routes: Vec::new(),
             grouped_routes: BTreeMap::new(),
+            max_label_sets: crate::DEFAULT_MAX_LABEL_SETS,
+            max_label_sets_per_route: crate::DEFAULT_MAX_LABEL_SETS_PER_ROUTE,
         }
     }
 }
@@ -81,6 +90,14 @@ impl MetricsConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_buckets("duration_buckets", &self.duration_buckets)?;
         check_buckets("size_buckets", &self.size_buckets)?;
+        for (field, bound) in [
+            ("max_label_sets", self.max_label_sets),
+            ("max_label_sets_per_route", self.max_label_sets_per_route),
+        ] {
+            if bound == 0 {
+                return Err(ConfigError::new(field, "at least one label set is needed"));
+            }
+        }
         let mut seen: HashSet<&str> = self.ignore_routes.iter().map(String::as_str).collect();
         for (label, templates) in &self.grouped_routes {
             let field = format!("grouped_routes.{label}");
@@ -113,6 +130,8 @@ impl MetricsConfig {
             .fold(labels, |labels, (label, templates)| {
                 labels.group(label, templates)
             })
+            .max_label_sets(self.max_label_sets)
+            .max_label_sets_per_route(self.max_label_sets_per_route)
     }
 
     /// A registry with these buckets.

@@ -10,11 +10,12 @@ use metrics::{Gauge, Histogram, Unit};
 use rampart_core::semconv::{self, ErrorType, METHODS, PROTOCOL_VERSIONS, URL_SCHEMES};
 use rampart_core::{MetricsRecorder, UNMATCHED_ROUTE};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use rampart_core::names;
 
 use crate::RouteLabels;
+use crate::label_bound::{LabelSets, OverflowKey, RouteSets};
 
 /// What a request's labels say before it is answered, besides its route: indexes in
 /// [`METHODS`], [`URL_SCHEMES`] and [`PROTOCOL_VERSIONS`].
@@ -49,9 +50,9 @@ impl RequestKind {
     }
 
     /// Its slot in a service's own cache: every method, over HTTP or HTTPS, HTTP/1.1 or 2.
-    /// Other kinds (HTTP/1.0, a made-up scheme) find their handles in the shared map.
+    /// Other kinds (HTTP/1.0) find their handles in the shared map.
     fn local_slot(self) -> Option<usize> {
-        (self.scheme < 2 && self.protocol < 2).then(|| {
+        (self.protocol < 2).then(|| {
             usize::from(self.method) * LOCAL_PER_METHOD
                 + usize::from(self.scheme) * 2
                 + usize::from(self.protocol)
@@ -126,15 +127,62 @@ pub(crate) struct HandleCache {
     recorder: MetricsRecorder,
     labels: RouteLabels,
     routes: RwLock<HashMap<RouteKey, Arc<RouteHandles>>>,
+    /// The bound on label sets, and what each route label may still register (grouped
+    /// routes share one count).
+    bound: Arc<Bound>,
+}
+
+/// The label sets left, and the overflow series past them.
+pub(crate) struct Bound {
+    sets: LabelSets,
+    routes: Mutex<HashMap<Box<str>, Arc<RouteSets>>>,
+    overflow: Mutex<HashMap<OverflowKey, StatusHandles>>,
+}
+
+impl Bound {
+    /// The overflow series of `answer`, registered (the first one announced) on first use.
+    fn overflow(&self, recorder: &MetricsRecorder, answer: Answer) -> StatusHandles {
+        let key = OverflowKey::of(answer.status, answer.error);
+        let mut overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        if overflow.is_empty() {
+            tracing::warn!(
+                "the request metrics reached their bound on label sets; further answers are \
+                 recorded under otel_metric_overflow=\"true\" by status class and error type \
+                 (RouteLabels::max_label_sets, max_label_sets_per_route)"
+            );
+        }
+        overflow
+            .entry(key)
+            .or_insert_with(|| StatusHandles::register(recorder, &key.labels()))
+            .clone()
+    }
 }
 
 impl HandleCache {
     pub(crate) fn new(recorder: MetricsRecorder, labels: RouteLabels) -> Self {
+        let sets = LabelSets::new(labels.bounds());
         Self {
             recorder,
             labels,
             routes: RwLock::new(HashMap::new()),
+            bound: Arc::new(Bound {
+                sets,
+                routes: Mutex::new(HashMap::new()),
+                overflow: Mutex::new(HashMap::new()),
+            }),
         }
+    }
+
+    fn route_sets(&self, label: &str) -> Arc<RouteSets> {
+        let mut routes = self
+            .bound
+            .routes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let sets = routes
+            .entry(label.into())
+            .or_insert_with(|| Arc::new(self.bound.sets.route()));
+        Arc::clone(sets)
     }
 
     /// The handles for one kind of request to one route, registered on first use.
@@ -159,7 +207,8 @@ impl HandleCache {
             })
             .or_insert_with(|| {
                 let label = self.labels.label(route);
-                Arc::new(RouteHandles::new(&self.recorder, kind, route, label))
+                let bound = label.map(|label| (Arc::clone(&self.bound), self.route_sets(label)));
+                Arc::new(RouteHandles::new(&self.recorder, kind, route, label, bound))
             });
         Arc::clone(handles)
     }
@@ -234,14 +283,27 @@ pub(crate) struct RouteHandles {
     /// For the unmatched route: whether a successful answer without a route was reported.
     /// `None` for every other route.
     unrouted: Option<AtomicBool>,
+    /// The bound on label sets, and its route label's count (`None` when left out).
+    bound: Option<(Arc<Bound>, Arc<RouteSets>)>,
 }
 
 const COMMON_ANSWERS: usize = 6;
 
+#[derive(Clone)]
 struct StatusHandles {
     duration: Histogram,
     request_size: Histogram,
     response_size: Histogram,
+}
+
+impl StatusHandles {
+    fn register(recorder: &MetricsRecorder, labels: &[(&'static str, String)]) -> Self {
+        Self {
+            duration: recorder.histogram(names::REQUEST_DURATION, labels),
+            request_size: recorder.histogram(names::REQUEST_BODY_SIZE, labels),
+            response_size: recorder.histogram(names::RESPONSE_BODY_SIZE, labels),
+        }
+    }
 }
 
 impl RouteHandles {
@@ -250,6 +312,7 @@ impl RouteHandles {
         kind: RequestKind,
         route: &str,
         label: Option<&str>,
+        bound: Option<(Arc<Bound>, Arc<RouteSets>)>,
     ) -> Self {
         let recorder = label.is_some().then(|| recorder.clone());
         let label = label.unwrap_or(route);
@@ -274,6 +337,7 @@ impl RouteHandles {
             common: Default::default(),
             rare: RwLock::new(Vec::new()),
             unrouted: (route == UNMATCHED_ROUTE).then(|| AtomicBool::new(false)),
+            bound,
         }
     }
 
@@ -397,13 +461,16 @@ impl RouteHandles {
     }
 
     fn register(&self, answer: Answer) -> StatusHandles {
-        let Some(recorder) = &self.recorder else {
+        let (Some(recorder), Some((bound, route_sets))) = (&self.recorder, &self.bound) else {
             return StatusHandles {
                 duration: Histogram::noop(),
                 request_size: Histogram::noop(),
                 response_size: Histogram::noop(),
             };
         };
+        if !bound.sets.take(route_sets) {
+            return bound.overflow(recorder, answer);
+        }
         let mut labels = vec![
             (names::METHOD_LABEL, self.kind.method().to_owned()),
             (names::ROUTE_LABEL, self.label.to_string()),
@@ -418,11 +485,7 @@ impl RouteHandles {
         if let Some(error) = answer.error {
             labels.push((names::ERROR_TYPE_LABEL, error.as_str().to_owned()));
         }
-        StatusHandles {
-            duration: recorder.histogram(names::REQUEST_DURATION, &labels),
-            request_size: recorder.histogram(names::REQUEST_BODY_SIZE, &labels),
-            response_size: recorder.histogram(names::RESPONSE_BODY_SIZE, &labels),
-        }
+        StatusHandles::register(recorder, &labels)
     }
 }
 

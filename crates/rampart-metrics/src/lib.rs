@@ -81,6 +81,7 @@ mod configured;
 mod endpoint;
 mod future;
 mod handles;
+mod label_bound;
 mod layer;
 mod prometheus;
 mod request_size;
@@ -102,6 +103,6 @@ pub use prometheus::{Prometheus, PrometheusBuilder};
 #[doc(inline)]
 pub use rampart_core::names;
 #[doc(inline)]
-pub use route_labels::RouteLabels;
+pub use route_labels::{DEFAULT_MAX_LABEL_SETS, DEFAULT_MAX_LABEL_SETS_PER_ROUTE, RouteLabels};
 #[doc(inline)]
 pub use service::Metrics;

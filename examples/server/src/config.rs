@@ -42,6 +42,10 @@ impl Default for ServerConfig {
         // Operations endpoints stay reachable whatever a client did. The admin routes share one
         // quota per client, which bounds token guessing across all of them, and are not under
         // the API's 1 s deadline: a purge waits up to 2 s for the shared tier before a 202.
+        // The request histograms' label sets, sized for this server's fifteen routes: what its
+        // clients make, twice over, and no more whatever an anonymous client combines.
+        stack.metrics.max_label_sets = 32;
+        stack.metrics.max_label_sets_per_route = 8;
         let mut operations = RouteGroupConfig::default();
         operations.routes = strings(&["/metrics", "/health/live", "/health/ready"]);
         operations.settings.ratelimit = Some(Vec::new());
