@@ -14,6 +14,7 @@
 //! let problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED);
 //! assert_eq!(problem.code(), "rate_limited");
 //! assert!(codes::ALL.contains(&codes::OVERLOADED));
+//! assert!(codes::CLIENT_CHOSEN.contains(&codes::CACHE_ONLY_IF_CACHED));
 //! ```
 
 /// `429`: a rate-limit policy refused the request (`rampart-ratelimit`).
@@ -43,6 +44,11 @@ pub const CACHE_ONLY_IF_CACHED: &str = "cache_only_if_cached";
 pub const NOT_FOUND: &str = "not_found";
 /// `405`: the route exists, not for this method (the `Stack`'s fallback).
 pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+
+/// The codes of answers the client asked for: a 5xx among them (`only-if-cached` with nothing
+/// stored is a `504` by RFC 9111) is not the server failing, so an availability SLO leaves it
+/// out and a log writes it below WARN.
+pub const CLIENT_CHOSEN: &[&str] = &[CACHE_ONLY_IF_CACHED];
 
 /// Every code above.
 pub const ALL: &[&str] = &[

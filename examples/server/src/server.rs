@@ -11,8 +11,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, TraceLayer as AccessLogLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer as AccessLogLayer;
 
 use crate::access_log::AccessLine;
 use crate::config::ServerConfig;
@@ -83,10 +82,10 @@ fn with_layers(stack: &Stack, routes: Router) -> Router {
             .layer(
                 AccessLogLayer::new_for_http()
                     .make_span_with(crate::access_log::span)
+                    // One line per response, its level by who chose the outcome
+                    // (access_log::Severity); no second line for a 5xx.
                     .on_response(AccessLine)
-                    // A 5xx here is an answer we chose (a 504, a failed dependency), not a fault
-                    // in the server: a warning, not an error.
-                    .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                    .on_failure(()),
             )
             .layer(PropagateRequestIdLayer::new(X_REQUEST_ID))
             .layer(stack.layer()),

@@ -81,6 +81,55 @@ async fn the_access_log_line_carries_the_request_id_and_the_trace_id() {
     assert!(line.contains("status=200"), "{line}");
 }
 
+/// Issue 30, item 9: a 504 the client asked for (`only-if-cached` on a cold key) used to write a
+/// WARN per request; now only a failure nobody chose does. Each request is marked by its id,
+/// and a last, ordinary request shows the earlier lines were written.
+#[tokio::test]
+async fn a_5xx_the_client_asked_for_is_not_a_warning() {
+    let mut child = server()
+        .env("RUST_LOG", "info,example_server::access=debug")
+        .args(["--listen", "127.0.0.1:0"])
+        .spawn()
+        .unwrap();
+    let mut log = log_of(&mut child);
+    let addr = read_until(&mut log, listening_address).await;
+    let get = |path: &str, id: &str| {
+        client()
+            .get(format!("http://{addr}{path}"))
+            .header("x-request-id", id)
+    };
+
+    let cold = get("/api/items/7", "cold-1")
+        .header("cache-control", "only-if-cached")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cold.status(), 504);
+    let slow = get("/api/slow?ms=1500", "slow-1").send().await.unwrap();
+    assert_eq!(slow.status(), 504);
+    get("/api/hello", "last-1").send().await.unwrap();
+
+    let mut lines = Vec::new();
+    read_until(&mut log, |line| {
+        lines.push(line.to_owned());
+        line.contains("request_id=last-1").then_some(())
+    })
+    .await;
+    let of = |id: &'static str| lines.iter().filter(move |line| line.contains(id));
+    assert!(
+        of("cold-1").any(|line| line.contains("DEBUG") && line.contains("status=504")),
+        "{lines:#?}"
+    );
+    assert!(
+        of("cold-1").all(|line| !line.contains("WARN")),
+        "{lines:#?}"
+    );
+    assert!(
+        of("slow-1").any(|line| line.contains("WARN") && line.contains("status=504")),
+        "a handler outliving its deadline is a warning: {lines:#?}"
+    );
+}
+
 #[tokio::test]
 async fn an_invalid_config_names_the_field_and_exits_2() {
     let dir = std::env::temp_dir().join(format!("rampart-cli-{}", std::process::id()));
