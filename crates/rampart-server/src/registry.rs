@@ -317,3 +317,140 @@ impl Drop for Place {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a step does to the model.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A connection from address `n` (4 is the trusted proxy).
+        Connect(u8),
+        /// Connection `i` (modulo those open) starts a request, finishes it, closes, or is
+        /// upgraded (its HTTP task ends, its socket stays).
+        Start(usize),
+        Finish(usize),
+        Close(usize),
+        Upgrade(usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (0u8..5).prop_map(Step::Connect),
+            2 => any::<usize>().prop_map(Step::Start),
+            2 => any::<usize>().prop_map(Step::Finish),
+            1 => any::<usize>().prop_map(Step::Close),
+            1 => any::<usize>().prop_map(Step::Upgrade),
+        ]
+    }
+
+    fn peer(n: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, n + 1])
+    }
+
+    /// One open socket of the model.
+    struct Open {
+        address: IpAddr,
+        _tenancy: Tenancy,
+        place: Option<Place>,
+        activity: Arc<Activity>,
+        answering: Vec<crate::activity::Answering>,
+    }
+
+    const CAP: usize = 6;
+    const SHARE: usize = 3;
+
+    proptest! {
+        /// Whatever connections come and go: an untrusted address never holds more than its
+        /// share once evicted connections have closed; at the cap a connection is made room for
+        /// or told to wait or refused, never over the cap; a trusted proxy's busy connection
+        /// and an upgraded one are never evicted; a busy one only from an address holding more
+        /// than the newcomer's would; and when everything has closed the books are empty.
+        #[test]
+        fn the_books_keep_every_promise(steps in proptest::collection::vec(step(), 1..120)) {
+            let registry = Arc::new(Registry::new(SHARE, vec!["127.0.0.5".parse().unwrap()]));
+            let mut open: Vec<Open> = Vec::new();
+            for step in steps {
+                match step {
+                    Step::Connect(n) => {
+                        let before = open.len();
+                        let Some(tenancy) = registry.admit(peer(n)) else {
+                            prop_assert!(n != 4, "a trusted proxy was refused its share");
+                            continue;
+                        };
+                        let mut room = Room::Made;
+                        if before - evicted(&open) >= CAP {
+                            let held = open.iter().filter(|o| o.address == peer(n)).count();
+                            let victims_before: Vec<bool> = open.iter().map(is_evicted).collect();
+                            room = registry.make_room(peer(n));
+                            for (o, was) in open.iter().zip(victims_before) {
+                                if is_evicted(o) && !was {
+                                    prop_assert!(o.place.is_some(), "an upgraded socket was evicted");
+                                    if o.activity.is_answering() {
+                                        prop_assert!(o.address != peer(4), "a proxy's busy connection");
+                                        let theirs = open.iter().filter(|p| p.address == o.address).count();
+                                        prop_assert!(theirs > held + 2, "busy taken from an equal");
+                                    }
+                                }
+                            }
+                        }
+                        close_evicted(&mut open);
+                        if room == Room::Made && open.len() < CAP {
+                            let activity = Arc::new(Activity::default());
+                            let place = registry.enter(&tenancy, Arc::clone(&activity));
+                            open.push(Open { address: peer(n), _tenancy: tenancy, place: Some(place), activity, answering: Vec::new() });
+                        }
+                    }
+                    Step::Start(i) if !open.is_empty() => {
+                        let n = open.len();
+                        let o = &mut open[i % n];
+                        let answering = o.activity.start();
+                        o.answering.push(answering);
+                    }
+                    Step::Finish(i) if !open.is_empty() => {
+                        let n = open.len();
+                        open[i % n].answering.pop();
+                    }
+                    Step::Close(i) if !open.is_empty() => {
+                        let n = open.len();
+                        drop(open.swap_remove(i % n));
+                    }
+                    Step::Upgrade(i) if !open.is_empty() => {
+                        let n = open.len();
+                        open[i % n].place = None;
+                    }
+                    _ => {}
+                }
+                close_evicted(&mut open);
+                for n in 0..4 {
+                    let held = open.iter().filter(|o| o.address == peer(n)).count();
+                    prop_assert!(held <= SHARE, "{held} open from an address with a share of {SHARE}");
+                }
+                let book = registry.lock();
+                let counted: usize = book.addresses.values().map(|h| h.open).sum();
+                prop_assert_eq!(counted, open.len());
+                prop_assert_eq!(book.all.len(), open.iter().filter(|o| o.place.is_some()).count());
+            }
+            drop(open);
+            let book = registry.lock();
+            prop_assert!(book.addresses.is_empty() && book.by_count.is_empty() && book.all.is_empty());
+        }
+    }
+
+    fn is_evicted(open: &Open) -> bool {
+        open.place
+            .as_ref()
+            .is_some_and(|place| place.eviction.evicted.load(Ordering::Acquire))
+    }
+
+    fn evicted(open: &[Open]) -> usize {
+        open.iter().filter(|o| is_evicted(o)).count()
+    }
+
+    /// What an evicted connection's task does: close.
+    fn close_evicted(open: &mut Vec<Open>) {
+        open.retain(|o| !is_evicted(o));
+    }
+}
