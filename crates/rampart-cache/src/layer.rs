@@ -8,6 +8,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use crate::clock::Clock;
+use crate::copies::InFlightCopies;
 use crate::flight::Flights;
 use crate::store::Store;
 use crate::telemetry::Telemetry;
@@ -34,6 +35,9 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
     pub(crate) tier: Option<RedisTier>,
+    /// Copies of bodies still streaming to their clients, bounded by a quarter of the store's
+    /// budget.
+    pub(crate) copies: Arc<InFlightCopies>,
     listening: Once,
     /// Purges started, for their ids.
     purges: AtomicU64,
@@ -285,6 +289,7 @@ impl CacheLayerBuilder {
         let telemetry = Arc::new(Telemetry::new(self.recorder));
         let shared = Arc::new(Shared {
             store: Store::new(self.max_bytes, Arc::clone(&telemetry)),
+            copies: InFlightCopies::new(self.max_bytes, self.settings.max_entry_bytes),
             flights: Arc::new(Flights::default()),
             telemetry,
             clock: Clock::new(),

@@ -68,6 +68,7 @@ mod body;
 mod clock;
 mod conditional;
 mod config;
+mod copies;
 mod defaults;
 mod directives;
 mod encoding;

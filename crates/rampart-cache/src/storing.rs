@@ -12,6 +12,7 @@ use http::StatusCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::copies::CopyCharge;
 use crate::entry::{Admitted, Stored};
 use crate::flight::{FlightGuard, Landing};
 use crate::layer::Shared;
@@ -40,6 +41,8 @@ pub(crate) struct Pending {
     guard: Option<FlightGuard>,
     copy: BytesMut,
     limit: usize,
+    /// The copy's capacity, charged to the bound on copies in flight.
+    charge: CopyCharge,
 }
 
 impl Pending {
@@ -54,6 +57,15 @@ impl Pending {
         length: Option<usize>,
     ) -> Self {
         let limit = shared.settings.max_entry_bytes;
+        let mut charge = shared.copies.charge();
+        // Without room for the whole body now, the copy starts empty and grows as it goes,
+        // charged chunk by chunk (and given up if the room never comes).
+        let capacity = length.unwrap_or(0).min(limit);
+        let capacity = if charge.grow_to(capacity) {
+            capacity
+        } else {
+            0
+        };
         Self {
             shared,
             placement,
@@ -61,15 +73,33 @@ impl Pending {
             status,
             received_at,
             guard,
-            copy: BytesMut::with_capacity(length.unwrap_or(0).min(limit)),
+            copy: BytesMut::with_capacity(capacity),
             limit,
+            charge,
         }
     }
 
-    /// Copies a chunk of the body; `false` once the body has outgrown the entry limit.
+    /// Copies a chunk of the body; `false` once the body has outgrown the entry limit or the
+    /// copies in flight their bound.
     pub(crate) fn copy(&mut self, data: &Bytes) -> bool {
         if self.copy.len() + data.len() > self.limit {
             return false;
+        }
+        let needed = self.copy.len() + data.len();
+        if needed > self.copy.capacity() {
+            // Grown by what the data needs, at least doubling as `Vec` would: the charge is
+            // what the allocation will hold.
+            let capacity = needed
+                .max(self.copy.capacity().saturating_mul(2))
+                .min(self.limit);
+            if !self.charge.grow_to(capacity) {
+                tracing::debug!(
+                    copied = self.copy.len(),
+                    "copies of streaming misses at their bound; this one is not stored"
+                );
+                return false;
+            }
+            self.copy.reserve(capacity - self.copy.len());
         }
         self.copy.extend_from_slice(data);
         true
