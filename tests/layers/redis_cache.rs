@@ -49,6 +49,34 @@ async fn sorted_set(connection: &mut redis::aio::MultiplexedConnection, set: &st
         .unwrap()
 }
 
+/// An entry's id in the tier's books and tag sets: the SHA-1 of its key, in hex.
+async fn id_of(connection: &mut redis::aio::MultiplexedConnection, key: &str) -> String {
+    redis::cmd("EVAL")
+        .arg("return redis.sha1hex(ARGV[1])")
+        .arg(0)
+        .arg(key)
+        .query_async(connection)
+        .await
+        .unwrap()
+}
+
+/// The keys of the entries a sorted set of ids (a tag set, the expiry index) names, through
+/// the tier's records.
+async fn keys_of(connection: &mut redis::aio::MultiplexedConnection, set: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for id in sorted_set(connection, set).await {
+        let record: Option<String> = redis::cmd("HGET")
+            .arg("rampart:cache:books:entries")
+            .arg(&id)
+            .query_async(connection)
+            .await
+            .unwrap();
+        let record = record.unwrap_or_else(|| panic!("{id} in {set} has no record"));
+        keys.push(record.split_once('\n').unwrap().1.to_owned());
+    }
+    keys
+}
+
 /// The instances stand behind one name, as behind a load balancer: the host is in the key.
 async fn cache_status(server: &RunningServer, path: &str) -> String {
     let response = client()
@@ -113,7 +141,7 @@ async fn two_instances_share_entries_and_purges() {
     );
 
     let purged = client()
-        .post(first.url("/admin/cache/purge"))
+        .post(first.ops_url("/admin/cache/purge"))
         .bearer_auth("s3cret-admin-token-for-tests")
         .body(r#"{"tag": "item-9"}"#)
         .send()
@@ -148,19 +176,30 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
     assert!(cache_status(&second, "/api/items/3").await.contains("hit"));
 
     let mut connection = connect(&redis).await;
+    // Tagged entries as the tier writes them: the entry, its id in the tag set (scored by
+    // expiry far ahead, as the tier scores live entries), its record.
+    let fill = redis::Script::new(
+        r"
+for i = 1, #ARGV do
+  local id = redis.sha1hex(ARGV[i])
+  redis.call('SET', ARGV[i], 'x')
+  redis.call('ZADD', KEYS[1], 4000000000000, id)
+  redis.call('HSET', KEYS[2], id, '1 items\n' .. ARGV[i])
+end
+",
+    );
     for chunk in 0..40 {
-        let mut pipe = redis::pipe();
+        let mut invocation = fill.prepare_invoke();
+        invocation
+            .key("rampart:cache:tag:items")
+            .key("rampart:cache:books:entries");
         for n in chunk * 1000..(chunk + 1) * 1000 {
-            let key = format!("rampart:cache:e:/filler/{n}#shop.test");
-            pipe.cmd("SET").arg(&key).arg("x").ignore();
-            // Scored by expiry far ahead, as the tier scores live entries.
-            pipe.cmd("ZADD")
-                .arg("rampart:cache:t:items")
-                .arg(i64::MAX / 2)
-                .arg(&key)
-                .ignore();
+            invocation.arg(format!("rampart:cache:e:/filler/{n}#shop.test"));
         }
-        pipe.query_async::<()>(&mut connection).await.unwrap();
+        invocation
+            .invoke_async::<()>(&mut connection)
+            .await
+            .unwrap();
     }
 
     let impatient = reqwest::Client::builder()
@@ -170,7 +209,7 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
         .unwrap();
     // Gone before the answer, or answered 200 or 202: the purge goes on either way.
     if let Ok(response) = impatient
-        .post(first.url("/admin/cache/purge"))
+        .post(first.ops_url("/admin/cache/purge"))
         .bearer_auth("s3cret-admin-token-for-tests")
         .body(r#"{"tag": "items"}"#)
         .send()
@@ -188,7 +227,7 @@ async fn a_purge_runs_to_completion_after_its_client_is_gone() {
             .arg("rampart:cache:e:/filler/0#shop.test")
             .arg("rampart:cache:e:/filler/39999#shop.test")
             .cmd("ZCARD")
-            .arg("rampart:cache:t:items");
+            .arg("rampart:cache:tag:items");
         let (entries, tagged): (u64, u64) = query.query_async(&mut connection).await.unwrap();
         left = entries + tagged.saturating_sub(1);
         if left == 0 {
@@ -348,7 +387,7 @@ async fn a_purge_channel_that_dies_silently_is_noticed() {
 
     proxy.silence_open_connections();
     let purged = client()
-        .post(first.url("/admin/cache/purge"))
+        .post(first.ops_url("/admin/cache/purge"))
         .bearer_auth("s3cret-admin-token-for-tests")
         .body(r#"{"tag": "item-4"}"#)
         .send()
@@ -408,10 +447,11 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
     let mut connection = connect(&redis).await;
     // An entry of the tag that expired a minute ago, as an older write left it.
     let now = redis_now_ms(&mut connection).await;
+    let gone = id_of(&mut connection, "rampart:cache:e:/gone#shop.test").await;
     redis::cmd("ZADD")
-        .arg("rampart:cache:t:items")
+        .arg("rampart:cache:tag:items")
         .arg(now - 60_000)
-        .arg("rampart:cache:e:/gone#shop.test")
+        .arg(&gone)
         .query_async::<()>(&mut connection)
         .await
         .unwrap();
@@ -421,22 +461,23 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
             .await
             .contains("stored")
     );
+    let seven = id_of(&mut connection, "rampart:cache:e:/api/items/7#shop.test").await;
     let mut members: Vec<String> = Vec::new();
     for _ in 0..100 {
-        members = sorted_set(&mut connection, "rampart:cache:t:items").await;
-        if members.iter().any(|member| member.contains("/api/items/7")) {
+        members = sorted_set(&mut connection, "rampart:cache:tag:items").await;
+        if members.contains(&seven) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(members, ["rampart:cache:e:/api/items/7#shop.test"]);
+    assert_eq!(members, [seven]);
     let entry_ttl: i64 = redis::cmd("PTTL")
         .arg("rampart:cache:e:/api/items/7#shop.test")
         .query_async(&mut connection)
         .await
         .unwrap();
     let set_ttl: i64 = redis::cmd("PTTL")
-        .arg("rampart:cache:t:items")
+        .arg("rampart:cache:tag:items")
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -523,13 +564,13 @@ ratelimit = []
     }
 
     let used: u64 = redis::cmd("GET")
-        .arg("rampart:cache:b:used")
+        .arg("rampart:cache:books:used")
         .query_async(&mut connection)
         .await
         .unwrap();
     assert!(used <= BUDGET, "the tier weighs {used} bytes in Redis");
     let entries: u64 = redis::cmd("ZCARD")
-        .arg("rampart:cache:b:expiry")
+        .arg("rampart:cache:books:expiry")
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -595,10 +636,10 @@ ratelimit = []
     );
 }
 
-/// The tier's books in Redis: (entries in the expiry index, entries with a weight, the sum
+/// The tier's books in Redis: (entries in the expiry index, entries with a record, the sum
 /// they say, the sum of their weights), after checking every indexed entry exists.
 async fn books(connection: &mut redis::aio::MultiplexedConnection) -> (usize, usize, u64, u64) {
-    let indexed = sorted_set(connection, "rampart:cache:b:expiry").await;
+    let indexed = keys_of(connection, "rampart:cache:books:expiry").await;
     for key in &indexed {
         let exists: bool = redis::cmd("EXISTS")
             .arg(key)
@@ -607,21 +648,21 @@ async fn books(connection: &mut redis::aio::MultiplexedConnection) -> (usize, us
             .unwrap();
         assert!(exists, "{key} is in the books but not in Redis");
     }
-    let meta: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
-        .arg("rampart:cache:b:meta")
+    let records: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("rampart:cache:books:entries")
         .query_async(connection)
         .await
         .unwrap();
-    let weights = meta
+    let weights = records
         .values()
-        .map(|meta| meta.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .map(|record| record.split(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
     let used: Option<u64> = redis::cmd("GET")
-        .arg("rampart:cache:b:used")
+        .arg("rampart:cache:books:used")
         .query_async(connection)
         .await
         .unwrap();
-    (indexed.len(), meta.len(), used.unwrap_or(0), weights)
+    (indexed.len(), records.len(), used.unwrap_or(0), weights)
 }
 
 /// Purges remove what they purge from the tier's books too, and from every tag set, so the
@@ -650,7 +691,7 @@ async fn purges_keep_the_tiers_books() {
 
     let purge = |body: &'static str| {
         client()
-            .post(first.url("/admin/cache/purge"))
+            .post(first.ops_url("/admin/cache/purge"))
             .bearer_auth("s3cret-admin-token-for-tests")
             .body(body)
             .send()
@@ -663,7 +704,7 @@ async fn purges_keep_the_tiers_books() {
     assert_eq!((indexed, weighed), (2, 2));
     assert_eq!(used, weights);
     assert!(used.abs_diff(2 * one) < 16, "{used} bytes for two entries");
-    let items = sorted_set(&mut connection, "rampart:cache:t:items").await;
+    let items = keys_of(&mut connection, "rampart:cache:tag:items").await;
     assert_eq!(
         items,
         [
@@ -695,31 +736,34 @@ async fn expired_entries_leave_the_books_on_the_next_write() {
     let now = redis_now_ms(&mut connection).await;
     // As an entry written a while ago and expired since leaves the books.
     let gone = "rampart:cache:e:/api/items/8#shop.test";
+    let gone_id = id_of(&mut connection, gone).await;
     redis::pipe()
         .cmd("ZADD")
-        .arg("rampart:cache:b:expiry")
+        .arg("rampart:cache:books:expiry")
         .arg(now - 60_000)
-        .arg(gone)
+        .arg(&gone_id)
         .cmd("HSET")
-        .arg("rampart:cache:b:meta")
-        .arg(gone)
-        .arg("5000 items")
+        .arg("rampart:cache:books:entries")
+        .arg(&gone_id)
+        .arg(format!("5000 items\n{gone}"))
         .cmd("SET")
-        .arg("rampart:cache:b:used")
+        .arg("rampart:cache:books:used")
         .arg(5000)
         .cmd("ZADD")
-        .arg("rampart:cache:t:items")
+        .arg("rampart:cache:tag:items")
         .arg(now + 60_000)
-        .arg(gone)
+        .arg(&gone_id)
         .query_async::<()>(&mut connection)
         .await
         .unwrap();
 
     cache_status(&first, "/api/items/7").await;
+    let seven = "rampart:cache:e:/api/items/7#shop.test";
+    let seven_id = id_of(&mut connection, seven).await;
     for _ in 0..100 {
         let written: bool = redis::cmd("HEXISTS")
-            .arg("rampart:cache:b:meta")
-            .arg("rampart:cache:e:/api/items/7#shop.test")
+            .arg("rampart:cache:books:entries")
+            .arg(&seven_id)
             .query_async(&mut connection)
             .await
             .unwrap();
@@ -732,6 +776,172 @@ async fn expired_entries_leave_the_books_on_the_next_write() {
     assert_eq!((indexed, weighed), (1, 1));
     assert_eq!(used, weights);
     assert!(used < 5000, "{used}");
-    let items = sorted_set(&mut connection, "rampart:cache:t:items").await;
-    assert_eq!(items, ["rampart:cache:e:/api/items/7#shop.test"]);
+    let items = keys_of(&mut connection, "rampart:cache:tag:items").await;
+    assert_eq!(items, [seven]);
+}
+
+/// Redis spends on the tier what the books say, whatever the keys look like: entries whose
+/// keys are long (the attacker picks the query) once made every tag set a skiplist of ~1 KB
+/// while the books charged 160 bytes, and Redis grew to 1.4x the books and past `maxmemory`,
+/// refusing the rate limiter's script.
+#[tokio::test]
+async fn long_keys_cost_redis_what_the_books_say() {
+    const BUDGET: u64 = 3 * 1024 * 1024;
+    const MAXMEMORY: u64 = 6 * 1024 * 1024;
+    let Some(redis) = RedisServer::start_with(&[
+        "--maxmemory",
+        &MAXMEMORY.to_string(),
+        "--maxmemory-policy",
+        "noeviction",
+    ])
+    .await
+    else {
+        return;
+    };
+    let config = format!(
+        r#"
+[[stack.ratelimit.policies]]
+name = "per_ip"
+limit = 100000
+period = "1h"
+key = "client_ip"
+
+[stack.ratelimit.redis]
+url = "{url}"
+deadline = "200ms"
+
+[stack.cache.redis]
+url = "{url}"
+deadline = "200ms"
+max_bytes = {BUDGET}
+
+[stack.routes."/api/items/{{id}}".cache]
+[stack.routes."/metrics"]
+ratelimit = []
+"#,
+        url = redis.url()
+    );
+    let server = start(&config).await;
+    let mut connection = connect(&redis).await;
+    // One entry first, so what Redis allocates once (connections, scripts) is not counted.
+    let written = flood_items(&server, &mut connection, 0..1).await;
+    let before: u64 = info_field(&mut connection, "used_memory")
+        .await
+        .parse()
+        .unwrap();
+    flood_items(&server, &mut connection, 1..2_500).await;
+
+    let (_, _, used, weights) = books(&mut connection).await;
+    assert_eq!(used, weights);
+    assert!(
+        used > BUDGET / 2,
+        "the flood filled {used} bytes of the budget"
+    );
+    let after: u64 = info_field(&mut connection, "used_memory")
+        .await
+        .parse()
+        .unwrap();
+    let grown = after.saturating_sub(before);
+    let charged = used - written;
+    assert!(
+        grown * 10 <= charged * 11 && grown * 10 >= charged * 9,
+        "Redis grew by {grown} bytes, the books by {charged}"
+    );
+    assert!(after < MAXMEMORY, "Redis uses {after} bytes");
+    assert_eq!(info_field(&mut connection, "errorstat_OOM").await, "");
+    let metrics = metrics_text(&server).await;
+    assert_eq!(
+        series(
+            &metrics,
+            "rampart_ratelimit_requests_total",
+            &[("outcome", "error")]
+        )
+        .unwrap_or(0.0),
+        0.0,
+        "{metrics}"
+    );
+}
+
+/// Asks for `/api/items/{n}` with a 120-byte query for each `n`, as one attacker picking
+/// distinct URLs would, and waits for the last write to reach Redis; what the books say then.
+async fn flood_items(
+    server: &RunningServer,
+    connection: &mut redis::aio::MultiplexedConnection,
+    range: std::ops::Range<u32>,
+) -> u64 {
+    let client = client();
+    let query = "q".repeat(120);
+    let mut last = String::new();
+    for n in range {
+        let path = format!("/api/items/{n}?{query}");
+        let response = client
+            .get(server.url(&path))
+            .header("host", "shop.test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap();
+        last = format!("rampart:cache:e:{path}#shop.test");
+    }
+    for _ in 0..100 {
+        let exists: bool = redis::cmd("EXISTS")
+            .arg(&last)
+            .query_async(connection)
+            .await
+            .unwrap();
+        if exists {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    books(connection).await.2
+}
+
+/// At `maxmemory` the tier's write is refused before it starts. Undeclared, the script's first
+/// write (a `ZREM`, which Redis lets through at `maxmemory`) made Redis waive the check for the
+/// rest of the script, so the entry was written past the limit while every other client's
+/// writes were refused.
+#[tokio::test]
+async fn at_maxmemory_a_write_is_refused_whole() {
+    let Some((redis, first, _second)) = two_instances().await else {
+        return;
+    };
+    let mut connection = connect(&redis).await;
+    // Connections and scripts in place, as on a server that has been running.
+    cache_status(&first, "/api/items/1").await;
+    let entry = "rampart:cache:e:/api/items/2#shop.test";
+    let used: u64 = info_field(&mut connection, "used_memory")
+        .await
+        .parse()
+        .unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(used / 2)
+        .query_async::<()>(&mut connection)
+        .await
+        .unwrap();
+
+    assert!(
+        cache_status(&first, "/api/items/2")
+            .await
+            .contains("stored")
+    );
+    let mut errors = 0.0;
+    for _ in 0..100 {
+        let metrics = metrics_text(&first).await;
+        errors = series(&metrics, "rampart_cache_redis_errors_total", &[]).unwrap_or(0.0);
+        if errors >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(errors >= 1.0, "the refused write counts as an error");
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(entry)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(!exists, "the entry was written past maxmemory");
 }

@@ -5,13 +5,15 @@
 //! - `<prefix>:e:<key>`: one slot (a response, or a resource's variant list), serialized with
 //!   its metadata, expiring when the entry stops being useful (freshness + stale windows +
 //!   revalidation grace).
-//! - `<prefix>:t:<tag>`: the keys tagged `<tag>`, for purges by tag: a sorted set scored by
-//!   each entry's expiry (Redis time, ms). Each write drops the members that have expired and
-//!   makes the set live exactly as long as its longest-lived entry, so a tag's set holds the
-//!   entries that exist, not every URL ever tagged (with plain sets refreshed for 24 h on every
-//!   write, 105 000 URLs took Redis from 1 MB to 170 MB).
-//! - `<prefix>:b:*`: the tier's books, so it stays within a byte and an entry budget of its
-//!   own whatever else shares the server (see `budget.rs`).
+//! - `<prefix>:tag:<tag>`: the entries tagged `<tag>`, for purges by tag: a sorted set of
+//!   their ids (see `budget.rs`) scored by each entry's expiry (Redis time, ms). Each write
+//!   drops the members that have expired and makes the set live exactly as long as its
+//!   longest-lived entry, so a tag's set holds the entries that exist, not every URL ever
+//!   tagged (with plain sets refreshed for 24 h on every write, 105 000 URLs took Redis from
+//!   1 MB to 170 MB).
+//! - `<prefix>:books:*`: the tier's books, so it stays within a byte and an entry budget of its
+//!   own whatever else shares the server, and the way from an id back to its entry (see
+//!   `budget.rs`).
 //! - `<prefix>:purge`: the pub/sub channel on which every purge is announced. Each instance
 //!   subscribes and applies what it hears to its local tier. An instance that loses its
 //!   subscription cannot know what it missed, so it empties its local tier when it gets the
@@ -151,12 +153,12 @@ impl RedisTier {
     }
 
     fn tag_sets(&self) -> String {
-        format!("{}:t:", self.prefix)
+        format!("{}:tag:", self.prefix)
     }
 
-    /// The books' keys: the expiry index, the weights and tags, the sum.
+    /// The books' keys: the expiry index, the records (weight, tags, key), the sum.
     fn books(&self) -> [String; 3] {
-        ["expiry", "meta", "used"].map(|book| format!("{}:b:{book}", self.prefix))
+        ["expiry", "entries", "used"].map(|book| format!("{}:books:{book}", self.prefix))
     }
 
     fn channel(&self) -> String {
@@ -261,10 +263,11 @@ impl RedisTier {
                             .key(&books)
                             .arg(&slot.bytes)
                             .arg(millis)
-                            .arg(weight(&slot.key, slot.bytes.len(), &slot.tags))
+                            .arg(weight(&slot.key, slot.bytes.len(), &slot.tags, &tag_sets))
                             .arg(budget.max_bytes)
                             .arg(budget.max_entries)
-                            .arg(&tag_sets);
+                            .arg(&tag_sets)
+                            .arg(budget.headroom());
                         for tag in &slot.tags {
                             store.arg(&**tag);
                         }

@@ -4,7 +4,7 @@
 //! being removed drops that too.
 
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, RedisResult};
+use redis::{AsyncCommands, RedisResult, Script};
 use std::time::Duration;
 
 use super::{RedisTier, counted, glob_escape};
@@ -108,7 +108,9 @@ impl RedisTier {
                 .await
                 .ok_or_else(|| incomplete("listing keys"))?;
             let keys: Vec<String> = keys.into_iter().filter(|key| wanted(key)).collect();
-            removed += self.delete(shared, step, &keys).await?;
+            removed += self
+                .delete(shared, step, &self.budget.remove_keys, &keys)
+                .await?;
             if next == 0 {
                 return Ok(removed);
             }
@@ -116,7 +118,7 @@ impl RedisTier {
         }
     }
 
-    /// Removes the members of a tag's sorted set, one `ZSCAN` step at a time, then the set.
+    /// Removes the entries in a tag's sorted set, one `ZSCAN` step at a time, then the set.
     async fn remove_tagged(
         &self,
         shared: &Shared,
@@ -134,29 +136,34 @@ impl RedisTier {
                 })
                 .await
                 .ok_or_else(|| incomplete("listing tagged keys"))?;
-            let keys: Vec<String> = members_and_scores.into_iter().step_by(2).collect();
-            removed += self.delete(shared, step, &keys).await?;
+            let ids: Vec<String> = members_and_scores.into_iter().step_by(2).collect();
+            removed += self
+                .delete(shared, step, &self.budget.remove_ids, &ids)
+                .await?;
             if next == 0 {
                 break;
             }
             cursor = next;
         }
-        self.delete(shared, step, &[set.to_owned()]).await?;
+        self.delete(shared, step, &self.budget.remove_keys, &[set.to_owned()])
+            .await?;
         Ok(removed)
     }
 
-    /// Removes `keys` and their books, so the budget counts what is left.
+    /// Runs `script` (removing keys, or entries by id) over `names` and their books, so the
+    /// budget counts what is left.
     async fn delete(
         &self,
         shared: &Shared,
         step: Duration,
-        keys: &[String],
+        script: &Script,
+        names: &[String],
     ) -> Result<u64, SharedTierError> {
-        if keys.is_empty() {
+        if names.is_empty() {
             return Ok(0);
         }
-        let mut remove = self.budget.remove.prepare_invoke();
-        remove.key(&self.books()).arg(self.tag_sets()).arg(keys);
+        let mut remove = script.prepare_invoke();
+        remove.key(&self.books()).arg(self.tag_sets()).arg(names);
         self.step(shared, step, |mut connection| async move {
             remove.invoke_async::<u64>(&mut connection).await
         })
