@@ -13,6 +13,14 @@
 //! latency of a resource that is not overloaded. A [`Limit`] is learned from latency
 //! ([`GradientLimit`]) or fixed by hand.
 //!
+//! # Who gets the last slots
+//!
+//! Once several clients hold slots, the last quarter of a limit only admits a client that
+//! holds none and is not asking again and again (refused 16 times lately), so clients in a
+//! tight loop cannot take every slot that frees from one asking now and then; a client alone
+//! still takes them all. A client is its address: `rampart_core::address::ClientAddress`
+//! when the rate limiter resolved it, else the connection's peer (`ConnectInfo`).
+//!
 //! # Scopes and critical routes
 //!
 //! A [`Limit`] is one pool of slots. [`ConcurrencyLimitLayer::from_table`] gives each route
@@ -79,6 +87,7 @@
 //! costs admitted calls 5–10 ms of queueing and is what lets it find a pool it was not told.
 
 mod config;
+mod fairness;
 mod future;
 mod gradient;
 mod layer;

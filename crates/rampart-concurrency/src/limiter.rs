@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use tokio::time::Instant;
 
 use crate::GradientLimit;
+use crate::fairness::Holdings;
 use crate::gradient::count;
 use crate::telemetry::Telemetry;
 
@@ -35,6 +36,8 @@ pub(crate) struct Limiter {
     /// skip both clock readings and the lock.
     window_full: AtomicBool,
     calls: AtomicUsize,
+    /// Who holds the slots, so the last ones go to clients that hold none.
+    pub(crate) holdings: Holdings,
     name: Arc<str>,
     telemetry: OnceLock<Telemetry>,
 }
@@ -54,6 +57,7 @@ impl Limiter {
             in_flight: AtomicUsize::new(0),
             window_full: AtomicBool::new(false),
             calls: AtomicUsize::new(0),
+            holdings: Holdings::new(),
             name: name.into(),
             telemetry: OnceLock::new(),
         }
@@ -89,10 +93,12 @@ impl Limiter {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// A slot for one call, or `None` when every slot is taken.
+    /// A slot for one call of the client in `bucket` (see [`Holdings`]), or `None` when every
+    /// slot is taken, or every slot but those kept for clients that hold none.
     pub(crate) fn try_acquire(
         self: &Arc<Self>,
         deadline: Option<Deadline>,
+        bucket: Option<usize>,
         recorder: &MetricsRecorder,
     ) -> Option<Permit> {
         let limit = self.limit();
@@ -100,20 +106,27 @@ impl Limiter {
         let Ok(before) = self
             .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
-                (n < limit).then_some(n + 1)
+                self.holdings.admits(bucket, n, limit).then_some(n + 1)
             })
         else {
             telemetry.refused.increment(1);
+            if let Some(bucket) = bucket {
+                self.holdings.refused(bucket);
+            }
             self.refused();
             return None;
         };
         telemetry.admitted.increment(1);
         telemetry.in_flight.set(count(before + 1));
+        if let Some(bucket) = bucket {
+            self.holdings.take(bucket);
+        }
         Some(Permit {
             limiter: Arc::clone(self),
             // Only an adaptive limit learns from latency: a fixed one spares the clock.
             started: self.samples_this_call().then(Instant::now),
             deadline,
+            bucket,
             completed: false,
         })
     }
@@ -138,6 +151,7 @@ impl Limiter {
             limiter: Arc::clone(self),
             started: None,
             deadline: None,
+            bucket: None,
             completed: false,
         }
     }
@@ -209,6 +223,8 @@ pub(crate) struct Permit {
     limiter: Arc<Limiter>,
     started: Option<Instant>,
     deadline: Option<Deadline>,
+    /// The holder's bucket, for a call that counts in [`Holdings`].
+    bucket: Option<usize>,
     completed: bool,
 }
 
@@ -224,6 +240,9 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        if let Some(bucket) = self.bucket {
+            self.limiter.holdings.give_back(bucket);
+        }
         let before = self.limiter.in_flight.fetch_sub(1, Ordering::AcqRel);
         if let Some(telemetry) = self.limiter.telemetry.get() {
             telemetry.in_flight.set(count(before.saturating_sub(1)));

@@ -44,7 +44,8 @@ where
             limiter.acquire_critical(&layer.recorder)
         } else {
             let deadline = request.extensions().get::<Deadline>().cloned();
-            match limiter.try_acquire(deadline, &layer.recorder) {
+            let bucket = limiter.holdings.bucket_of(&request);
+            match limiter.try_acquire(deadline, bucket, &layer.recorder) {
                 Some(permit) => permit,
                 None => return ResponseFuture::refused(route.limit.clone(), layer.retry_after),
             }

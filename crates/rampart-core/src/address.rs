@@ -34,6 +34,45 @@ impl Cidr {
     }
 }
 
+/// The client a request came from, as a layer that resolved it put it in the request's
+/// extensions: the rate limiter does, for a policy keyed by the client address (a trusted
+/// proxy's forwarded header honoured; IPv6 by its policy's prefix). Layers below that tell
+/// clients apart read it with [`ClientAddress::of`], which falls back to the connection's peer.
+///
+/// # Example
+///
+/// ```
+/// use axum::extract::ConnectInfo;
+/// use rampart_core::address::ClientAddress;
+/// use std::net::{IpAddr, SocketAddr};
+///
+/// let mut request = http::Request::new(());
+/// assert_eq!(ClientAddress::of(&request), None);
+/// request
+///     .extensions_mut()
+///     .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 5], 4711))));
+/// assert_eq!(ClientAddress::of(&request), Some(IpAddr::from([10, 0, 0, 5])));
+/// request
+///     .extensions_mut()
+///     .insert(ClientAddress(IpAddr::from([198, 51, 100, 7])));
+/// assert_eq!(ClientAddress::of(&request), Some(IpAddr::from([198, 51, 100, 7])));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    /// The client of `request`: the address a layer above resolved, else the connection's
+    /// peer (`ConnectInfo`, canonical), else `None`.
+    pub fn of<B>(request: &http::Request<B>) -> Option<IpAddr> {
+        let extensions = request.extensions();
+        extensions.get::<Self>().map(|client| client.0).or_else(|| {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| canonical(info.0.ip()))
+        })
+    }
+}
+
 /// An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as the IPv4 address it is; any other as is.
 pub fn canonical(address: IpAddr) -> IpAddr {
     match address {

@@ -1,4 +1,5 @@
 use http::{Request, Response};
+use rampart_core::address::ClientAddress;
 use rampart_core::{Problem, ResponseBody, codes};
 use smallvec::SmallVec;
 use std::fmt;
@@ -48,7 +49,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let Some(limit) = self.layer.routes.get(&request).clone() else {
             return ResponseFuture::passthrough(self.inner.call(request), None);
         };
@@ -89,6 +90,11 @@ where
                     ))));
                 }
             }
+        }
+        // The client as a policy resolved it (a trusted proxy's header honoured), for the
+        // layers below that tell clients apart (the concurrency limit's reserve).
+        if let Some(&Key::Ip(address)) = keys.iter().find(|key| matches!(key, Key::Ip(_))) {
+            request.extensions_mut().insert(ClientAddress(address));
         }
         let headers = self.layer.headers;
         if limit.limiter.is_shared() {
