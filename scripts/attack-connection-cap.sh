@@ -28,7 +28,7 @@ fi
 
 SERVER_PID=""
 trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
-RUST_LOG=warn prlimit --nofile=1024:1024 "$BINARY" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+RUST_LOG=warn prlimit --nofile=1024:1024 "$BINARY" --listen "127.0.0.1:$PORT" --ops-listen public >/dev/null 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.1; done
 

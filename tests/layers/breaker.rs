@@ -24,7 +24,7 @@ permitted_calls_in_half_open = 3
 
 async fn chaos(server: &example_server::RunningServer, fail_percent: u8) {
     let response = client()
-        .post(server.url("/admin/chaos"))
+        .post(server.ops_url("/admin/chaos"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .body(format!(r#"{{"fail_percent": {fail_percent}}}"#))
         .send()
@@ -35,7 +35,7 @@ async fn chaos(server: &example_server::RunningServer, fail_percent: u8) {
 
 async fn breaker_state(server: &example_server::RunningServer) -> Value {
     let response = client()
-        .get(server.url("/admin/breakers"))
+        .get(server.ops_url("/admin/breakers"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .send()
         .await
@@ -51,7 +51,11 @@ async fn breaker_state(server: &example_server::RunningServer) -> Value {
 }
 
 async fn metrics(server: &example_server::RunningServer) -> String {
-    let response = client().get(server.url("/metrics")).send().await.unwrap();
+    let response = client()
+        .get(server.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     response.text().await.unwrap()
 }
 
@@ -143,7 +147,7 @@ async fn operators_force_the_breaker_through_admin() {
 
     let force = |state: &'static str| {
         client
-            .post(server.url("/admin/breakers"))
+            .post(server.ops_url("/admin/breakers"))
             .bearer_auth("t0ken-long-enough-for-tests")
             .body(format!(
                 r#"{{"breaker": "/api/upstream", "state": "{state}"}}"#
@@ -170,7 +174,7 @@ async fn operators_force_the_breaker_through_admin() {
     assert_eq!(ok.status(), StatusCode::OK);
 
     let unknown = client
-        .post(server.url("/admin/breakers"))
+        .post(server.ops_url("/admin/breakers"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"breaker": "/nope", "state": "closed"}"#)
         .send()
@@ -178,7 +182,7 @@ async fn operators_force_the_breaker_through_admin() {
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let bad = client
-        .post(server.url("/admin/breakers"))
+        .post(server.ops_url("/admin/breakers"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"breaker": "/api/upstream", "state": "half_open"}"#)
         .send()

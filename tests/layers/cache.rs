@@ -102,7 +102,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
     };
     let purge = |body: &'static str| {
         client
-            .post(server.url("/admin/cache/purge"))
+            .post(server.ops_url("/admin/cache/purge"))
             .bearer_auth("s3cret-admin-token-for-tests")
             .header("content-type", "application/json")
             .body(body)
@@ -112,7 +112,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
         status_of(path).await;
     }
     let usage: serde_json::Value = client
-        .get(server.url("/admin/cache"))
+        .get(server.ops_url("/admin/cache"))
         .bearer_auth("s3cret-admin-token-for-tests")
         .send()
         .await
@@ -151,7 +151,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
     let bad = purge(r#"{"everything": true}"#).await.unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     let anonymous = client
-        .post(server.url("/admin/cache/purge"))
+        .post(server.ops_url("/admin/cache/purge"))
         .body("\"all\"")
         .send()
         .await
@@ -163,7 +163,7 @@ async fn admins_purge_by_tag_key_and_prefix_and_read_the_size() {
 async fn without_a_token_the_cache_admin_does_not_exist() {
     let server = start("").await;
     let response = client()
-        .post(server.url("/admin/cache/purge"))
+        .post(server.ops_url("/admin/cache/purge"))
         .body("\"all\"")
         .send()
         .await

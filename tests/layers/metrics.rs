@@ -9,7 +9,11 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 async fn scrape(server: &example_server::RunningServer) -> String {
-    let response = client().get(server.url("/metrics")).send().await.unwrap();
+    let response = client()
+        .get(server.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         response.headers()["content-type"],
         "text/plain; version=0.0.4; charset=utf-8"
@@ -199,6 +203,9 @@ async fn requests_over_http1_and_http2_are_told_apart_and_refusals_name_their_re
 async fn the_configuration_leaves_routes_out_and_groups_others() {
     let server = start(
         r#"
+[server]
+ops_listen = "public"
+
 [stack.metrics]
 ignore_routes = ["/health/live"]
 
@@ -238,7 +245,9 @@ ignore_routes = ["/health/live"]
 /// scheme from the connection keep the page within 2x of what normal traffic makes.
 #[tokio::test]
 async fn a_client_combining_labels_cannot_inflate_the_page() {
-    let server = start("").await;
+    // Everything on one listener, as before operations had their own: the attacker reaches
+    // the health routes too.
+    let server = start("[server]\nops_listen = \"public\"\n").await;
     let routes = [
         "/api/hello",
         "/api/items/1",

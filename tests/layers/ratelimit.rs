@@ -54,11 +54,15 @@ async fn a_client_over_its_quota_gets_429_with_headers() {
     assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // Routes that opted out stay reachable.
-    let health = client.get(server.url("/health/live")).send().await.unwrap();
+    let health = client
+        .get(server.ops_url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert!(health.headers().get("ratelimit").is_none());
 
-    let metrics = client.get(server.url("/metrics")).send().await;
+    let metrics = client.get(server.ops_url("/metrics")).send().await;
     // /metrics has no opt-out in this config: it shares the spent quota.
     assert_eq!(metrics.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
 }
@@ -72,7 +76,7 @@ async fn the_default_config_limits_the_api_only() {
         response.headers()["ratelimit-policy"],
         "\"per_ip\";q=100;w=1"
     );
-    let metrics = client.get(server.url("/metrics")).send().await.unwrap();
+    let metrics = client.get(server.ops_url("/metrics")).send().await.unwrap();
     assert!(metrics.headers().get("ratelimit").is_none());
     let text = metrics.text().await.unwrap();
     let allowed = [("policy", "per_ip"), ("outcome", "allowed")];

@@ -136,7 +136,11 @@ async fn fail_closed_answers_503_problem_while_redis_is_down() {
     let text = response.text().await.unwrap();
     assert!(text.contains("rate_limit_unavailable"), "{text}");
     // Operations routes are not behind the limiter at all.
-    let metrics = client().get(server.url("/metrics")).send().await.unwrap();
+    let metrics = client()
+        .get(server.ops_url("/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(metrics.status(), StatusCode::OK);
     let body = metrics.text().await.unwrap();
     assert!(

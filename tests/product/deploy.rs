@@ -140,11 +140,11 @@ fn as_grafana_sends(expr: &str) -> String {
 
 /// Load that makes every layer decide: hits and misses, 429s, 504s, a breaker tripped by
 /// failures, overload refusals; about ten seconds.
-async fn exercise(base: &str) {
+async fn exercise(base: &str, ops: &str) {
     let client = client();
     let get = |path: &str| client.get(format!("{base}{path}")).send();
     let chaos = client
-        .post(format!("{base}/admin/chaos"))
+        .post(format!("{ops}/admin/chaos"))
         .bearer_auth(ADMIN_TOKEN)
         .json(&serde_json::json!({ "fail_percent": 100 }))
         .send()
@@ -188,18 +188,21 @@ async fn the_dashboard_and_the_rules_work_on_real_data() {
     let mut config =
         ServerConfig::from_toml_str(include_str!("../../examples/server/rampart.toml")).unwrap();
     config.server.listen = ([127, 0, 0, 1], 0).into();
+    config.server.ops_listen = Some(([127, 0, 0, 1], 0).into());
     config.server.admin_token = Some(ADMIN_TOKEN.to_owned());
     let config = config.with_redis_url(redis.url());
     let server = example_server::start(config).await.unwrap();
     let base = server.url("");
     let base = base.trim_end_matches('/');
+    let ops = server.ops_url("");
+    let ops = ops.trim_end_matches('/');
     let dir = scratch_dir();
-    let Some(prometheus) = Prometheus::start(base.trim_start_matches("http://"), &dir).await else {
+    let Some(prometheus) = Prometheus::start(ops.trim_start_matches("http://"), &dir).await else {
         std::fs::remove_dir_all(&dir).unwrap();
         return;
     };
 
-    exercise(base).await;
+    exercise(base, ops).await;
     // Every rule has been evaluated on a few scrapes of the load.
     let evaluated = async {
         while prometheus
@@ -236,7 +239,7 @@ async fn the_dashboard_and_the_rules_work_on_real_data() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(empty.is_empty(), "no series for: {empty:#?}");
-    promtool_checks_the_page(&format!("{base}/metrics")).await;
+    promtool_checks_the_page(&format!("{ops}/metrics")).await;
 }
 
 /// `promtool check metrics` (Debian's `prometheus` ships it) finds nothing to say about the

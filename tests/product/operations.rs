@@ -1,14 +1,14 @@
-//! `/metrics`, health and admin on their own listener (`server.ops_listen`): off the public
-//! address, and the API off theirs.
+//! `/metrics`, health and admin on their own listener (`server.ops_listen`, on by default):
+//! off the public address, and the API off theirs.
 
 #![allow(clippy::unwrap_used)]
 
 use rampart_tests::{client, start};
 use reqwest::StatusCode;
 
-const SPLIT: &str = r#"
+/// The shipped `[server]` section with a token: no `ops_listen`, so its default.
+const SHIPPED: &str = r#"
 [server]
-ops_listen = "127.0.0.1:0"
 admin_token = "s3cret-admin-token-for-tests"
 "#;
 
@@ -23,8 +23,8 @@ async fn status(url: String) -> StatusCode {
 }
 
 #[tokio::test]
-async fn operations_have_their_own_listener_and_leave_the_public_one() {
-    let server = start(SPLIT).await;
+async fn by_default_operations_have_their_own_listener_and_leave_the_public_one() {
+    let server = start(SHIPPED).await;
     assert_ne!(server.url("/"), server.ops_url("/"));
 
     assert_eq!(status(server.url("/api/hello")).await, StatusCode::OK);
@@ -54,8 +54,11 @@ async fn operations_have_their_own_listener_and_leave_the_public_one() {
 }
 
 #[tokio::test]
-async fn without_an_operations_listener_everything_is_on_one() {
-    let server = start("[server]\nadmin_token = \"s3cret-admin-token-for-tests\"\n").await;
+async fn with_ops_listen_public_everything_is_on_one_listener() {
+    let server = start(
+        "[server]\nops_listen = \"public\"\nadmin_token = \"s3cret-admin-token-for-tests\"\n",
+    )
+    .await;
     assert_eq!(server.url("/metrics"), server.ops_url("/metrics"));
     for path in ["/api/hello", "/metrics", "/health/live", "/admin/chaos"] {
         assert_eq!(status(server.url(path)).await, StatusCode::OK, "{path}");

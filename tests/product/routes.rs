@@ -140,7 +140,7 @@ async fn upstream_fails_as_chaos_says() {
     assert_eq!(healthy.status(), StatusCode::OK);
 
     let set = client
-        .post(server.url("/admin/chaos"))
+        .post(server.ops_url("/admin/chaos"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .body(r#"{"fail_percent": 100, "latency_ms": 5}"#)
         .send()
@@ -164,14 +164,18 @@ async fn upstream_fails_as_chaos_says() {
 async fn admin_needs_the_token_and_rejects_bad_documents() {
     let server = start("[server]\nadmin_token = \"t0ken-long-enough-for-tests\"\n").await;
     let client = client();
-    let anonymous = client.get(server.url("/admin/chaos")).send().await.unwrap();
+    let anonymous = client
+        .get(server.ops_url("/admin/chaos"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         anonymous.headers()["www-authenticate"],
         "Bearer realm=\"rampart-admin\""
     );
     let wrong = client
-        .get(server.url("/admin/chaos"))
+        .get(server.ops_url("/admin/chaos"))
         .bearer_auth("t0kem-long-enough-for-tests")
         .send()
         .await
@@ -198,7 +202,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
     ];
     for (body, status, code) in cases {
         let response = client
-            .post(server.url("/admin/chaos"))
+            .post(server.ops_url("/admin/chaos"))
             .bearer_auth("t0ken-long-enough-for-tests")
             .body(body)
             .send()
@@ -208,7 +212,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
         assert_eq!(problem(response).await["code"], code, "{body}");
     }
     let huge = client
-        .post(server.url("/admin/chaos"))
+        .post(server.ops_url("/admin/chaos"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .body(vec![b' '; 1 << 20])
         .send()
@@ -222,7 +226,7 @@ async fn admin_needs_the_token_and_rejects_bad_documents() {
 async fn without_a_token_admin_routes_do_not_exist() {
     let server = start("").await;
     let response = client()
-        .post(server.url("/admin/chaos"))
+        .post(server.ops_url("/admin/chaos"))
         .body(r#"{"fail_percent": 100}"#)
         .send()
         .await
@@ -247,7 +251,7 @@ async fn health_endpoints_answer() {
     let server = start("").await;
     let client = client();
     for path in ["/health/live", "/health/ready"] {
-        let response = client.get(server.url(path)).send().await.unwrap();
+        let response = client.get(server.ops_url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
@@ -302,7 +306,7 @@ async fn admin_token_guessing_is_throttled_per_client_across_every_admin_route()
     let routes = ["/admin/breakers", "/admin/cache", "/admin/chaos"];
     for n in 0..25 {
         let response = client
-            .get(server.url(routes[n % routes.len()]))
+            .get(server.ops_url(routes[n % routes.len()]))
             .bearer_auth(format!("guess-number-{n:04}-of-many"))
             .send()
             .await
@@ -324,7 +328,7 @@ async fn admin_token_guessing_is_throttled_per_client_across_every_admin_route()
     );
     // The right token is no way around it: every attempt counts.
     let right = client
-        .get(server.url("/admin/breakers"))
+        .get(server.ops_url("/admin/breakers"))
         .bearer_auth("t0ken-long-enough-for-tests")
         .send()
         .await

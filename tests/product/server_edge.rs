@@ -52,7 +52,7 @@ async fn a_slow_connection_flood_neither_holds_connections_nor_locks_out_health_
 
     let health = tokio::time::timeout(
         Duration::from_secs(1),
-        client().get(server.url("/health/live")).send(),
+        client().get(server.ops_url("/health/live")).send(),
     )
     .await
     .expect("/health/live answered within 1 s during the flood")

@@ -12,7 +12,9 @@ use example_server::{RunningServer, ServerConfig};
 use std::io::Read;
 use std::time::Duration;
 
-/// Starts the example server on a free port of 127.0.0.1 with `toml` as its configuration.
+/// Starts the example server on a free port of 127.0.0.1 with `toml` as its configuration, and
+/// its operations listener (`/metrics`, `/health/*`, `/admin/*`) on another unless `toml` puts
+/// them on the public one (`ops_listen = "public"`).
 ///
 /// # Panics
 ///
@@ -20,6 +22,9 @@ use std::time::Duration;
 pub async fn start(toml: &str) -> RunningServer {
     let mut config = ServerConfig::from_toml_str(toml).expect("valid test configuration");
     config.server.listen = ([127, 0, 0, 1], 0).into();
+    if config.server.ops_listen.is_some() {
+        config.server.ops_listen = Some(([127, 0, 0, 1], 0).into());
+    }
     example_server::start(config)
         .await
         .expect("bind a loopback port")
@@ -45,7 +50,7 @@ pub fn client() -> reqwest::Client {
 /// When the page cannot be fetched: the test cannot go on.
 pub async fn metrics_text(server: &RunningServer) -> String {
     client()
-        .get(server.url("/metrics"))
+        .get(server.ops_url("/metrics"))
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)

@@ -142,9 +142,11 @@ pub fn upstream_breaker() -> BreakerConfig {
 pub struct ServerSection {
     /// Address to listen on. Default `127.0.0.1:3000`; `--listen` overrides it.
     pub listen: SocketAddr,
-    /// Address for `/metrics`, `/health/*` and `/admin/*`, which then leave `listen`. Unset by
-    /// default (everything on `listen`); in production, an address the public cannot reach.
-    /// `--ops-listen` overrides it.
+    /// Address for `/metrics`, `/health/*` and `/admin/*`, which are then not on `listen`:
+    /// `127.0.0.1:9000` by default, in production an address the public cannot reach.
+    /// `"public"` (`None`) serves them on `listen`, where any client can scrape `/metrics` and
+    /// guess the admin token. `--ops-listen` overrides it.
+    #[serde(with = "ops_address")]
     pub ops_listen: Option<SocketAddr>,
     /// Bearer token for `/admin/*`. `RAMPART_ADMIN_TOKEN` overrides it. Without a token the
     /// admin routes answer 404.
@@ -180,7 +182,7 @@ impl Default for ServerSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            ops_listen: None,
+            ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9000))),
             admin_token: None,
             log_format: LogFormat::Text,
             shutdown_grace: Duration::from_secs(30),
@@ -192,6 +194,47 @@ impl Default for ServerSection {
             min_request_body_grace: Duration::from_secs(5),
         }
     }
+}
+
+/// `ops_listen`: an address, or `"public"` for the operations routes on the public listener.
+mod ops_address {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::net::SocketAddr;
+
+    /// What `ops_listen` says to keep the operations routes on the public listener.
+    pub(crate) const PUBLIC: &str = "public";
+
+    pub(crate) fn serialize<S: Serializer>(
+        address: &Option<SocketAddr>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match address {
+            Some(address) => serializer.collect_str(address),
+            None => serializer.serialize_str(PUBLIC),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::parse_ops_address(&text).map_err(D::Error::custom)
+    }
+}
+
+/// `ops_listen` (or `--ops-listen`) as written: an address, or `"public"`.
+///
+/// # Errors
+///
+/// A message naming what was written, when it is neither.
+pub fn parse_ops_address(text: &str) -> Result<Option<SocketAddr>, String> {
+    if text == ops_address::PUBLIC {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|_| format!("`{text}` is neither an address like 127.0.0.1:9000 nor \"public\""))
 }
 
 /// The format of log lines.

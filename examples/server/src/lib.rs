@@ -29,6 +29,6 @@ mod server;
 mod state;
 
 pub use access_log::ACCESS_LOG;
-pub use config::{LogFormat, ServerConfig};
+pub use config::{LogFormat, ServerConfig, parse_ops_address};
 pub use database::DatabaseSection;
 pub use server::{RunningServer, app, handlers, serve, start};

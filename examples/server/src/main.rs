@@ -1,7 +1,7 @@
 //! Run with `cargo run --release -p example-server -- [--config FILE] [--listen ADDR]`.
 
 use example_server::ACCESS_LOG;
-use example_server::{LogFormat, ServerConfig, serve};
+use example_server::{LogFormat, ServerConfig, parse_ops_address, serve};
 use rampart::trace::OtlpExport;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -19,7 +19,8 @@ usage: example-server [--config FILE] [--listen ADDR] [--ops-listen ADDR] [--red
 
   --config FILE      TOML configuration ([server] and [stack] sections)
   --listen ADDR      address to listen on (default 127.0.0.1:3000)
-  --ops-listen ADDR  serve /metrics, /health/* and /admin/* there instead (e.g. 127.0.0.1:9000)
+  --ops-listen ADDR  where /metrics, /health/* and /admin/* are served (default 127.0.0.1:9000;
+                     \"public\": on --listen, where any client reaches them)
   --redis-url URL    share rate-limit quotas through Redis (redis://127.0.0.1:6379/)
 
 environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
@@ -30,7 +31,8 @@ environment: RUST_LOG (log filter), RAMPART_LOG_FORMAT=text|json,
 struct Args {
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
-    ops_listen: Option<SocketAddr>,
+    /// `Some(None)`: `--ops-listen public`.
+    ops_listen: Option<Option<SocketAddr>>,
     redis_url: Option<String>,
 }
 
@@ -57,9 +59,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--ops-listen" => {
                 let addr = args.next().ok_or("--ops-listen needs an address")?;
-                let addr = addr.parse().map_err(|_| {
-                    format!("--ops-listen: `{addr}` is not an address like 127.0.0.1:9000")
-                })?;
+                let addr =
+                    parse_ops_address(&addr).map_err(|error| format!("--ops-listen: {error}"))?;
                 parsed.ops_listen = Some(addr);
             }
             "--redis-url" => {
@@ -83,7 +84,7 @@ fn load_config(args: &Args) -> Result<ServerConfig, String> {
         config.server.listen = listen;
     }
     if let Some(ops) = args.ops_listen {
-        config.server.ops_listen = Some(ops);
+        config.server.ops_listen = ops;
     }
     if let Some(url) = &args.redis_url {
         config = config.with_redis_url(url.clone());
@@ -157,6 +158,9 @@ async fn run(config: ServerConfig) -> Result<(), String> {
             let listener = TcpListener::bind(ops)
                 .await
                 .map_err(|error| format!("cannot listen on {ops}: {error}"))?;
+            let ops = listener
+                .local_addr()
+                .map_err(|error| format!("cannot read the bound address: {error}"))?;
             tracing::info!(address = %ops, "metrics, health and admin on http://{ops}");
             Some(listener)
         }

@@ -12,7 +12,10 @@ use tokio::process::{Child, Command};
 /// piped and killed on drop.
 pub fn server() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_example-server"));
+    // Every route on the one address the tests read from the log (and no two servers on the
+    // default operations port); tests/product/operations.rs covers the split.
     command
+        .args(["--ops-listen", "public"])
         .env("RUST_LOG", "info")
         .env_remove("RAMPART_ADMIN_TOKEN")
         .env_remove("RAMPART_LOG_FORMAT")
