@@ -1,8 +1,10 @@
+use axum::extract::ConnectInfo;
 use http::{Request, Response};
-use rampart_core::address::ClientAddress;
+use rampart_core::address::{ClientAddress, canonical};
 use rampart_core::{Problem, ResponseBody, codes};
 use smallvec::SmallVec;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
@@ -92,9 +94,14 @@ where
             }
         }
         // The client as a policy resolved it (a trusted proxy's header honoured), for the
-        // layers below that tell clients apart (the concurrency limit's reserve).
+        // layers below that tell clients apart (the concurrency limit's reserve). Only when it
+        // is not the peer they fall back to (`ClientAddress::of`): an extension costs an
+        // allocation per request.
         if let Some(&Key::Ip(address)) = keys.iter().find(|key| matches!(key, Key::Ip(_))) {
-            request.extensions_mut().insert(ClientAddress(address));
+            let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
+            if peer.map(|peer| canonical(peer.0.ip())) != Some(address) {
+                request.extensions_mut().insert(ClientAddress(address));
+            }
         }
         let headers = self.layer.headers;
         if limit.limiter.is_shared() {

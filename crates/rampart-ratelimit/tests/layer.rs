@@ -459,3 +459,34 @@ async fn routes_sharing_a_policy_set_share_one_quota() {
     assert_eq!(status("/health").await, StatusCode::OK);
     assert_eq!(status("/health").await, StatusCode::OK);
 }
+
+/// The layers below see the client the policy resolved, not the proxy: the concurrency
+/// limit's reserve tells clients apart by it.
+#[tokio::test(start_paused = true)]
+async fn the_resolved_client_is_handed_to_the_layers_below() {
+    use rampart_core::address::ClientAddress;
+    let proxy = ClientIp::default()
+        .trust("10.0.0.0/8".parse().unwrap())
+        .header(ClientIpHeader::XForwardedFor);
+    let layer = RateLimitLayer::try_new(vec![per_ip(Quota::per_hour(10), proxy)]).unwrap();
+    let app =
+        Router::new()
+            .route(
+                "/api",
+                get(|request: Request<Body>| async move {
+                    format!("{:?}", ClientAddress::of(&request))
+                }),
+            )
+            .layer(layer);
+    let (_, _, behind_proxy) = send(
+        &app,
+        "/api",
+        "10.0.0.1:1",
+        &[("x-forwarded-for", "198.51.100.7")],
+    )
+    .await;
+    assert_eq!(behind_proxy, "Some(198.51.100.7)");
+    // Straight from the client: its own address, with no extension to allocate.
+    let (_, _, direct) = send(&app, "/api", "203.0.113.9:1", &[]).await;
+    assert_eq!(direct, "Some(203.0.113.9)");
+}
