@@ -137,6 +137,36 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// `408 Request Timeout` for a request body that stopped coming, or came too slowly:
+    /// `detail` is `reason`'s text, the connection closes with the rest of the body unread
+    /// (RFC 9110 15.5.9), and `reason`, the deciding layer's own type, rides in the
+    /// extensions. The server's minimum body rate and the timeout layer's body timeout answer
+    /// with it.
+    ///
+    /// ```
+    /// use rampart_core::Problem;
+    ///
+    /// let response = Problem::request_body_timeout::<String, _>("request_body_timeout", "no byte in 30s");
+    /// assert_eq!(response.status(), 408);
+    /// assert_eq!(response.headers()["connection"], "close");
+    /// assert_eq!(response.extensions().get::<&str>(), Some(&"no byte in 30s"));
+    /// ```
+    pub fn request_body_timeout<B, R>(code: &'static str, reason: R) -> Response<ResponseBody<B>>
+    where
+        R: std::fmt::Display + Clone + Send + Sync + 'static,
+    {
+        let mut response = Self::new(StatusCode::REQUEST_TIMEOUT, code)
+            .with_detail(reason.to_string())
+            .into_http_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response.extensions_mut().insert(reason);
+        response
+    }
+}
+
 /// Lets a handler return a `Problem` directly.
 ///
 /// ```

@@ -4,9 +4,7 @@
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::response::IntoResponse;
-use http::header::CONNECTION;
-use http::{HeaderValue, StatusCode, Version};
+use http::{StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -171,14 +169,8 @@ fn held_to(body: Incoming, rate: MinDataRate, cut: &mut Option<Arc<Cut>>) -> axu
 fn too_slow(rate: MinDataRate) -> axum::response::Response {
     let reason = RequestBodyTooSlow::new(rate);
     tracing::debug!(%reason, "request body too slow");
-    let mut response = Problem::new(StatusCode::REQUEST_TIMEOUT, codes::REQUEST_BODY_TOO_SLOW)
-        .with_detail(reason.to_string())
-        .into_response();
-    response
-        .headers_mut()
-        .insert(CONNECTION, HeaderValue::from_static("close"));
-    response.extensions_mut().insert(reason);
-    response
+    Problem::request_body_timeout::<axum::body::Body, _>(codes::REQUEST_BODY_TOO_SLOW, reason)
+        .map(axum::body::Body::new)
 }
 
 fn finished(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {

@@ -1,6 +1,5 @@
 use axum::extract::MatchedPath;
-use http::header::CONNECTION;
-use http::{HeaderValue, Response, StatusCode};
+use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use rampart_core::deadline::BodyWait;
 use rampart_core::{Problem, ResponseBody, codes};
@@ -152,16 +151,7 @@ where
                     waited_s = waited.as_secs_f64(),
                     "client stopped sending the request body"
                 );
-                let mut response =
-                    Problem::new(StatusCode::REQUEST_TIMEOUT, codes::REQUEST_BODY_TIMEOUT)
-                        .with_detail(reason.to_string())
-                        .into_http_response();
-                // RFC 9110 15.5.9: the rest of the body will not be read; the connection closes.
-                response
-                    .headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
-                response.extensions_mut().insert(reason);
-                response
+                Problem::request_body_timeout(codes::REQUEST_BODY_TIMEOUT, reason)
             }
         }))
     }
