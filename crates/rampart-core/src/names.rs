@@ -74,6 +74,14 @@ pub const CONCURRENCY_REQUESTS: &str = "rampart_concurrency_requests_total";
 /// Gauge: the unloaded latency an adaptive limit is judged against. Label: [`LIMITER_LABEL`].
 pub const CONCURRENCY_MIN_RTT: &str = "rampart_concurrency_min_rtt_seconds";
 
+/// Counter: new connections the server closed at once, by `reason`: `address_share` (the
+/// address holds its share of the cap), `capacity` (at the cap, nothing to take for it).
+pub const SERVER_CONNECTIONS_REFUSED: &str = "rampart_server_connections_refused_total";
+/// Counter: connections the server closed to make room for a newcomer.
+pub const SERVER_CONNECTIONS_EVICTED: &str = "rampart_server_connections_evicted_total";
+/// Counter: requests whose body came slower than the minimum data rate (408).
+pub const SERVER_REQUEST_BODIES_TOO_SLOW: &str = "rampart_server_request_bodies_too_slow_total";
+
 /// Label: the HTTP method, or `_OTHER`.
 pub const METHOD_LABEL: &str = "http_request_method";
 /// Label: the route template, or `unmatched`.

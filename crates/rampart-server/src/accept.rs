@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::Server;
 use crate::connection::{Admitted, serve_connection};
 use crate::registry::{Registry, Room};
+use crate::telemetry::Telemetry;
 
 /// How long the loop pauses when the process is out of file descriptors.
 const OUT_OF_FILES_PAUSE: Duration = Duration::from_millis(50);
@@ -38,7 +39,11 @@ impl Server {
         let settings = Arc::new(self);
         let slots = Arc::new(Semaphore::new(settings.max_connections));
         let per_address = settings.per_address_share();
-        let registry = Arc::new(Registry::new(per_address, settings.trusted_proxies.clone()));
+        let registry = Arc::new(Registry::new(
+            per_address,
+            settings.trusted_proxies.clone(),
+            Telemetry::new(&settings.recorder),
+        ));
         let graceful = GracefulShutdown::new();
         let mut out_of_files = OutOfFiles::default();
         tracing::info!(
@@ -61,6 +66,7 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let Some(tenancy) = registry.admit(peer.ip()) else {
+                registry.telemetry.refused_share.increment(1);
                 tracing::debug!(%peer, per_address, "the address holds its share of connections; refused");
                 continue;
             };
@@ -69,6 +75,7 @@ impl Server {
                 () = &mut shutdown => break,
             };
             let Some(slot) = slot else {
+                registry.telemetry.refused_capacity.increment(1);
                 tracing::debug!(%peer, "at the cap, and the address holds connections already; refused");
                 continue;
             };

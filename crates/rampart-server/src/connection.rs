@@ -9,6 +9,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::Watcher;
+use metrics::Counter;
 use rampart_core::upgrade::UpgradeGuard;
 use rampart_core::{Problem, codes};
 use std::net::SocketAddr;
@@ -65,6 +66,7 @@ pub(crate) async fn serve_connection(
     let activity = Arc::new(Activity::default());
     let place = registry.enter(&tenancy, Arc::clone(&activity));
     let counted = Arc::clone(&activity);
+    let too_slow_bodies = registry.telemetry.too_slow.clone();
     let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
         seen.notify_one();
         if request.version() == Version::HTTP_2 {
@@ -73,14 +75,17 @@ pub(crate) async fn serve_connection(
         let answering = counted.start();
         let mut cut = None;
         let mut request = request.map(|body| match body_rate {
-            Some(rate) if !http_body::Body::is_end_stream(&body) => held_to(body, rate, &mut cut),
+            Some(rate) if !http_body::Body::is_end_stream(&body) => {
+                held_to(body, rate, &too_slow_bodies, &mut cut)
+            }
             _ => axum::body::Body::new(body),
         });
         request.extensions_mut().insert(ConnectInfo(peer));
         let answer = app.clone().call(request);
         async move {
             let mut response = answer.await?;
-            if let Some(cut) = cut.filter(|cut| cut.happened()) {
+            if let Some((cut, counter)) = cut.filter(|(cut, _)| cut.happened()) {
+                counter.increment(1);
                 response = too_slow(cut.rate());
             }
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -153,12 +158,18 @@ pub(crate) async fn serve_connection(
     }
 }
 
-/// `body` held to `rate`, and in `cut` what tells whether it was cut. Out of line: most
-/// requests have no body, and inlined this path cost them 360 instructions (callgrind).
+/// `body` held to `rate`, and in `cut` what tells whether it was cut, with the counter of cut
+/// bodies. Out of line: most requests have no body, and inlined this path cost them 360
+/// instructions (callgrind).
 #[inline(never)]
-fn held_to(body: Incoming, rate: MinDataRate, cut: &mut Option<Arc<Cut>>) -> axum::body::Body {
+fn held_to(
+    body: Incoming,
+    rate: MinDataRate,
+    too_slow_bodies: &Counter,
+    cut: &mut Option<(Arc<Cut>, Counter)>,
+) -> axum::body::Body {
     let watched = Arc::new(Cut::new(rate));
-    *cut = Some(Arc::clone(&watched));
+    *cut = Some((Arc::clone(&watched), too_slow_bodies.clone()));
     axum::body::Body::new(RateCheckedBody::new(body, rate, watched))
 }
 

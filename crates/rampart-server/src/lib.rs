@@ -34,6 +34,11 @@
 //!   connections close, requests in flight finish, and after the grace period (30 s) whatever
 //!   is left is dropped. A half-sent request is dropped at its header-read timeout.
 //!
+//! What it refuses, closes to make room and cuts is counted ([`Server::with_recorder`]):
+//! `rampart_server_connections_refused_total{reason}` (`address_share`, `capacity`),
+//! `rampart_server_connections_evicted_total` and
+//! `rampart_server_request_bodies_too_slow_total`.
+//!
 //! Every request carries `ConnectInfo<SocketAddr>` in its extensions, as
 //! `into_make_service_with_connect_info` gives it, so per-client rate limits work.
 //!
@@ -63,7 +68,8 @@
 //!     .min_request_body_rate(Some(MinDataRate::new(1_024, Duration::from_secs(2))))
 //!     .http2_max_concurrent_streams(128)
 //!     .http2_keep_alive(Duration::from_secs(30))
-//!     .shutdown_grace(Duration::from_secs(10));
+//!     .shutdown_grace(Duration::from_secs(10))
+//!     .with_recorder(rampart_core::MetricsRecorder::global());
 //!
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let serving = tokio::spawn(server.serve(listener, app, async {
@@ -90,8 +96,10 @@ mod limits;
 mod registry;
 mod signal;
 mod slotted;
+mod telemetry;
 mod watchdog;
 
+use rampart_core::MetricsRecorder;
 use rampart_core::address::Cidr;
 use std::time::Duration;
 
@@ -113,6 +121,7 @@ pub struct Server {
     http2_max_concurrent_streams: u32,
     http2_keep_alive: Duration,
     shutdown_grace: Duration,
+    recorder: MetricsRecorder,
 }
 
 impl Default for Server {
@@ -134,6 +143,7 @@ impl Server {
             http2_max_concurrent_streams: 256,
             http2_keep_alive: Duration::from_secs(20),
             shutdown_grace: Duration::from_secs(30),
+            recorder: MetricsRecorder::global(),
         }
     }
 
@@ -205,6 +215,14 @@ impl Server {
     /// How long requests in flight may take to finish once shutdown begins (default 30 s).
     pub const fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// Records the server's metrics (`rampart_server_*`: connections refused and closed to
+    /// make room, bodies cut for their rate) into `recorder` (default: the global `metrics`
+    /// recorder), e.g. the stack's Prometheus registry.
+    pub fn with_recorder(mut self, recorder: MetricsRecorder) -> Self {
+        self.recorder = recorder;
         self
     }
 

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
 
 use crate::activity::Activity;
+use crate::telemetry::Telemetry;
 
 /// How many of the oldest connections an eviction looks at.
 const SCAN: usize = 64;
@@ -33,6 +34,7 @@ pub(crate) struct Registry {
     trusted: Vec<Cidr>,
     next: AtomicU64,
     book: Mutex<Book>,
+    pub(crate) telemetry: Telemetry,
 }
 
 #[derive(Debug, Default)]
@@ -129,12 +131,13 @@ enum Takes {
 }
 
 impl Registry {
-    pub(crate) fn new(per_address: usize, trusted: Vec<Cidr>) -> Self {
+    pub(crate) fn new(per_address: usize, trusted: Vec<Cidr>, telemetry: Telemetry) -> Self {
         Self {
             per_address: per_address.max(1),
             trusted,
             next: AtomicU64::new(0),
             book: Mutex::default(),
+            telemetry,
         }
     }
 
@@ -159,8 +162,11 @@ impl Registry {
             |holder| holder.trusted,
         );
         let open = book.addresses.get(&address).map_or(0, |holder| holder.open);
-        if !trusted && open >= self.per_address && !book.evict_from(address, Takes::Quiet) {
-            return None;
+        if !trusted && open >= self.per_address {
+            if !book.evict_from(address, Takes::Quiet) {
+                return None;
+            }
+            self.telemetry.evicted.increment(1);
         }
         book.count(address, trusted, 1);
         Some(Tenancy {
@@ -210,16 +216,17 @@ impl Registry {
                 Takes::Quiet
             };
             if open >= 2 && book.evict_from(heaviest, takes) {
+                self.telemetry.evicted.increment(1);
                 return Room::Made;
             }
         }
         if held == 0 {
             // A client that holds nothing may take anyone's quiet connection, or wait.
-            return if book.evict_oldest_quiet() {
-                Room::Made
-            } else {
-                Room::Wait
-            };
+            if book.evict_oldest_quiet() {
+                self.telemetry.evicted.increment(1);
+                return Room::Made;
+            }
+            return Room::Wait;
         }
         // One that holds some already does not wait at the accept loop, where it would hold
         // up every newcomer behind it.
@@ -322,6 +329,7 @@ impl Drop for Place {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rampart_core::MetricsRecorder;
 
     /// What a step does to the model.
     #[derive(Debug, Clone)]
@@ -370,7 +378,11 @@ mod tests {
         /// than the newcomer's would; and when everything has closed the books are empty.
         #[test]
         fn the_books_keep_every_promise(steps in proptest::collection::vec(step(), 1..120)) {
-            let registry = Arc::new(Registry::new(SHARE, vec!["127.0.0.5".parse().unwrap()]));
+            let registry = Arc::new(Registry::new(
+                SHARE,
+                vec!["127.0.0.5".parse().unwrap()],
+                Telemetry::new(&MetricsRecorder::global()),
+            ));
             let mut open: Vec<Open> = Vec::new();
             for step in steps {
                 match step {

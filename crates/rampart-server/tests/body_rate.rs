@@ -7,7 +7,9 @@
 mod common;
 
 use common::{slow, start};
+use rampart_metrics::Prometheus;
 use rampart_server::{MinDataRate, Server};
+use rampart_test_support::series;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -33,7 +35,13 @@ fn upload_head(length: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_trickled_upload_is_answered_408_and_closed() {
-    let server = start(Server::new().min_request_body_rate(Some(RATE))).await;
+    let prometheus = Prometheus::new();
+    let server = start(
+        Server::new()
+            .min_request_body_rate(Some(RATE))
+            .with_recorder(prometheus.recorder()),
+    )
+    .await;
     let mut stream = slow(server.addr, &upload_head(10_000_000)).await;
     let started = tokio::time::Instant::now();
     // 10 bytes every 100 ms: 100 B/s would be the floor, this is a tenth of it.
@@ -53,6 +61,12 @@ async fn a_trickled_upload_is_answered_408_and_closed() {
     assert!(
         took < Duration::from_secs(3),
         "cut after the grace, not at a timeout: {took:?}"
+    );
+    let page = prometheus.render();
+    assert_eq!(
+        series(&page, "rampart_server_request_bodies_too_slow_total", &[]),
+        Some(1.0),
+        "{page}"
     );
     let _ = server.stop.send(());
 }

@@ -10,7 +10,9 @@
 mod common;
 
 use common::{connect_from, probe, start};
+use rampart_metrics::Prometheus;
 use rampart_server::Server;
+use rampart_test_support::series;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -172,12 +174,14 @@ async fn a_slow_flood_closes_its_own_connections_before_a_slow_client() {
 /// touched. A trusted proxy has no share.
 #[tokio::test]
 async fn an_address_holds_its_share_and_a_trusted_proxy_has_none() {
+    let prometheus = Prometheus::new();
     let running = start(
         Server::new()
             .max_connections(CAP)
             .max_connections_per_address(4)
             .min_request_body_rate(None)
-            .trust_proxy("127.0.0.7".parse().unwrap()),
+            .trust_proxy("127.0.0.7".parse().unwrap())
+            .with_recorder(prometheus.recorder()),
     )
     .await;
     let addr = running.addr;
@@ -215,6 +219,16 @@ async fn an_address_holds_its_share_and_a_trusted_proxy_has_none() {
         closed += usize::from(common::closed_within(stream, Duration::from_millis(300)).await);
     }
     assert_eq!(closed, 1, "exactly one of its own idle connections closed");
+    // What the server did shows on the metrics page.
+    let page = prometheus.render();
+    let refused = series(
+        &page,
+        "rampart_server_connections_refused_total",
+        &[("reason", "address_share")],
+    );
+    assert_eq!(refused, Some(1.0), "{page}");
+    let evicted = series(&page, "rampart_server_connections_evicted_total", &[]);
+    assert_eq!(evicted, Some(1.0), "{page}");
     let mut proxied = Vec::new();
     for _ in 0..12 {
         proxied.push(

@@ -126,7 +126,11 @@ pub async fn serve(
         }
     };
 
-    let server = edge(&config);
+    let mut server = edge(&config);
+    if let Some(prometheus) = stack.prometheus() {
+        // The server's refusals and evictions on the same page as the stack's metrics.
+        server = server.with_recorder(prometheus.recorder());
+    }
     let (stopping, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
