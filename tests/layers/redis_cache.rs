@@ -487,6 +487,32 @@ async fn tag_sets_hold_only_live_entries_and_expire_with_them() {
     );
 }
 
+/// Quotas per client address and the cache tier on one Redis, as `--redis-url` sets them up,
+/// the tier within `budget` bytes and `route` cached.
+fn quotas_and_tier_on(redis: &RedisServer, budget: u64, route: &str) -> String {
+    format!(
+        r#"
+[[stack.ratelimit.policies]]
+name = "per_ip"
+limit = 100000
+period = "1h"
+key = "client_ip"
+
+[stack.ratelimit.redis]
+url = "{url}"
+deadline = "200ms"
+
+[stack.cache.redis]
+url = "{url}"
+deadline = "200ms"
+max_bytes = {budget}
+
+[stack.routes."{route}".cache]
+"#,
+        url = redis.url()
+    )
+}
+
 /// One `INFO` field of a Redis server, as text.
 async fn info_field(connection: &mut redis::aio::MultiplexedConnection, field: &str) -> String {
     let info: String = redis::cmd("INFO")
@@ -512,29 +538,7 @@ async fn a_cache_flood_stays_within_the_tiers_budget_and_quotas_keep_working() {
     else {
         return;
     };
-    let config = format!(
-        r#"
-[[stack.ratelimit.policies]]
-name = "per_ip"
-limit = 100000
-period = "1h"
-key = "client_ip"
-
-[stack.ratelimit.redis]
-url = "{url}"
-deadline = "200ms"
-
-[stack.cache.redis]
-url = "{url}"
-deadline = "200ms"
-max_bytes = {BUDGET}
-
-[stack.routes."/api/report".cache]
-[stack.routes."/metrics"]
-ratelimit = []
-"#,
-        url = redis.url()
-    );
+    let config = quotas_and_tier_on(&redis, BUDGET, "/api/report");
     let first = start(&config).await;
     let second = start(&config).await;
     let client = client();
@@ -798,29 +802,7 @@ async fn long_keys_cost_redis_what_the_books_say() {
     else {
         return;
     };
-    let config = format!(
-        r#"
-[[stack.ratelimit.policies]]
-name = "per_ip"
-limit = 100000
-period = "1h"
-key = "client_ip"
-
-[stack.ratelimit.redis]
-url = "{url}"
-deadline = "200ms"
-
-[stack.cache.redis]
-url = "{url}"
-deadline = "200ms"
-max_bytes = {BUDGET}
-
-[stack.routes."/api/items/{{id}}".cache]
-[stack.routes."/metrics"]
-ratelimit = []
-"#,
-        url = redis.url()
-    );
+    let config = quotas_and_tier_on(&redis, BUDGET, "/api/items/{id}");
     let server = start(&config).await;
     let mut connection = connect(&redis).await;
     // One entry first, so what Redis allocates once (connections, scripts) is not counted.
